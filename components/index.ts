@@ -1,0 +1,4 @@
+export * from "./cluster";
+export * from "./registry";
+export * from "./security";
+export * from "./storage";

@@ -1,0 +1,60 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+
+import { DEBUG_PORT, HTPASSWD_PATH, REGISTRY_PORT, TLS_CERT_PATH, TLS_KEY_PATH } from "./layout";
+
+export interface RegistryConfigFileArgs {
+    /** The storage driver section from the backend. */
+    readonly driver: pulumi.Input<Record<string, pulumi.Input<Record<string, unknown>>>>;
+    /** storage.redirect.disable. */
+    readonly redirectDisable: boolean;
+    /** storage.delete.enabled. */
+    readonly deleteEnabled: boolean;
+    /** Basic auth realm. */
+    readonly realm: string;
+    readonly log: { readonly level: string; readonly formatter: string; readonly accessLog: boolean };
+}
+
+/**
+ * The registry's config.yml as an object (distribution configuration reference, version 0.1).
+ * Secrets are not in it: `http.secret` and storage credentials come from env `secretKeyRef`s,
+ * the TLS key and htpasswd from mounted Secrets.
+ */
+export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output<Record<string, unknown>> {
+    return pulumi.output(args.driver).apply((driver): Record<string, unknown> => ({
+        version: 0.1,
+        log: {
+            level: args.log.level,
+            formatter: args.log.formatter,
+            accesslog: { disabled: !args.log.accessLog },
+            fields: { service: "registry" },
+        },
+        storage: {
+            ...driver,
+            delete: { enabled: args.deleteEnabled },
+            redirect: { disable: args.redirectDisable },
+            cache: { blobdescriptor: "inmemory" },
+            maintenance: {
+                uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false },
+                readonly: { enabled: false },
+            },
+        },
+        http: {
+            addr: `:${REGISTRY_PORT}`,
+            net: "tcp",
+            headers: { "X-Content-Type-Options": ["nosniff"] },
+            tls: { certificate: TLS_CERT_PATH, key: TLS_KEY_PATH, minimumtls: "tls1.2" },
+            // The debug server is not exposed by the Service; probes and Prometheus reach it.
+            debug: { addr: `:${DEBUG_PORT}`, prometheus: { enabled: true, path: "/metrics" } },
+            draintimeout: "25s",
+        },
+        auth: { htpasswd: { realm: args.realm, path: HTPASSWD_PATH } },
+        // A broken backend turns the pod unready instead of answering 500s.
+        health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+    }));
+}
+
+/** YAML text of the config, through the yaml library (never string-built). */
+export function renderRegistryConfig(config: Record<string, unknown>): string {
+    return YAML.stringify(config, { lineWidth: 0 });
+}

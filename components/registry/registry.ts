@@ -1,0 +1,211 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+import type { ImageConfig } from "../../config";
+import type { RegistryStorage } from "../storage/types";
+import { buildRegistryConfig, renderRegistryConfig } from "./config-file";
+import { AUTH_DIR, DEBUG_PORT, REGISTRY_BINARY, REGISTRY_PORT, TLS_DIR, configDir, configPath } from "./layout";
+
+export interface RegistryArgs {
+    /** Name of the Deployment and ServiceAccount (no default). */
+    readonly registryName: string;
+    /** Namespace to run in (no default). */
+    readonly namespace: pulumi.Input<string>;
+    /** Labels of every object (no default). */
+    readonly labels: Record<string, string>;
+    /** Pod labels the Deployment and Service select on (no default). */
+    readonly selector: Record<string, string>;
+    /** The registry image and its distribution line (no default). */
+    readonly image: ImageConfig;
+    /** Number of pods. Default 1. */
+    readonly replicas?: number;
+    /** Where images are stored (no default). */
+    readonly storage: RegistryStorage;
+    /** Server certificate and key (no default). */
+    readonly tls: { readonly certificatePem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
+    /** The htpasswd file (no default). */
+    readonly htpasswd: pulumi.Input<string>;
+    /** The `http.secret` shared by all replicas (no default). */
+    readonly httpSecret: pulumi.Input<string>;
+    /** Basic auth realm. Default "registry". */
+    readonly authRealm?: string;
+    /** Allow deletes through the API. Default true. */
+    readonly deleteEnabled?: boolean;
+    /** Container resources. Default 100m/128Mi requests, 512Mi memory limit. */
+    readonly resources?: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit?: string; readonly memoryLimit?: string };
+    /** Logging. Default info, json, access log on. */
+    readonly log?: { readonly level: string; readonly formatter: string; readonly accessLog: boolean };
+}
+
+/** `repository:tag[@digest]`. */
+export function imageReference(image: ImageConfig): string {
+    return `${image.repository}:${image.tag}${image.digest === undefined ? "" : `@${image.digest}`}`;
+}
+
+/**
+ * The registry itself: its config.yml (ConfigMap), Secrets for TLS, htpasswd and `http.secret`,
+ * a ServiceAccount, the Deployment and, with several replicas, a PodDisruptionBudget.
+ * ConfigMap and Secrets are auto-named, so any change to them rolls the pods.
+ */
+export class Registry extends pulumi.ComponentResource {
+    /** Deployment name. */
+    public readonly deploymentName: pulumi.Output<string>;
+    /** The rendered config.yml. */
+    public readonly configYaml: pulumi.Output<string>;
+    /** The Deployment, for resources that must wait for it. */
+    public readonly deployment: k8s.apps.v1.Deployment;
+
+    constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("registry:registry:Registry", name, {}, opts);
+        const replicas = args.replicas ?? 1;
+        const storage = args.storage;
+        if (!storage.supportedLines.includes(args.image.line)) {
+            throw new Error(`the storage driver needs distribution ${storage.supportedLines.join(" or ")}.x; the image is ${args.image.tag}`);
+        }
+        if (replicas > 1 && !storage.shareable) {
+            throw new Error("replicas > 1 needs storage several pods can share");
+        }
+        const log = args.log ?? { level: "info", formatter: "json", accessLog: true };
+        const resources = args.resources ?? { cpuRequest: "100m", memoryRequest: "128Mi", memoryLimit: "512Mi" };
+        const meta = { namespace: args.namespace, labels: args.labels };
+
+        this.configYaml = buildRegistryConfig({
+            driver: storage.driver,
+            redirectDisable: storage.redirectDisable,
+            deleteEnabled: args.deleteEnabled ?? true,
+            realm: args.authRealm ?? "registry",
+            log,
+        }).apply(renderRegistryConfig);
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta, data: { "config.yml": this.configYaml } }, { parent: this });
+        const tlsSecret = new k8s.core.v1.Secret(
+            `${name}-tls`,
+            {
+                metadata: meta,
+                type: "kubernetes.io/tls",
+                stringData: { "tls.crt": args.tls.certificatePem, "tls.key": pulumi.secret(args.tls.privateKeyPem) },
+            },
+            { parent: this },
+        );
+        const authSecret = new k8s.core.v1.Secret(
+            `${name}-auth`,
+            {
+                metadata: meta,
+                type: "Opaque",
+                stringData: { htpasswd: pulumi.secret(args.htpasswd), "http-secret": pulumi.secret(args.httpSecret) },
+            },
+            { parent: this },
+        );
+        const serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: { ...meta, name: args.registryName, annotations: storage.serviceAccountAnnotations },
+                // The registry never talks to the Kubernetes API.
+                automountServiceAccountToken: false,
+            },
+            { parent: this },
+        );
+
+        const container: k8s.types.input.core.v1.Container = {
+            name: "registry",
+            image: imageReference(args.image),
+            imagePullPolicy: "IfNotPresent",
+            command: [REGISTRY_BINARY],
+            args: ["serve", configPath(args.image.line)],
+            ports: [
+                { name: "https", containerPort: REGISTRY_PORT, protocol: "TCP" },
+                { name: "metrics", containerPort: DEBUG_PORT, protocol: "TCP" },
+            ],
+            env: [
+                { name: "REGISTRY_HTTP_SECRET", valueFrom: { secretKeyRef: { name: authSecret.metadata.name, key: "http-secret" } } },
+                // 3.x exports OpenTelemetry traces to localhost:4318 unless told otherwise.
+                { name: "OTEL_TRACES_EXPORTER", value: "none" },
+                ...storage.env,
+            ],
+            volumeMounts: [
+                { name: "config", mountPath: configDir(args.image.line), readOnly: true },
+                { name: "tls", mountPath: TLS_DIR, readOnly: true },
+                { name: "auth", mountPath: AUTH_DIR, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+                ...storage.volumeMounts,
+            ],
+            // Ready only while the storage driver answers (health.storagedriver).
+            readinessProbe: { httpGet: { path: "/debug/health", port: "metrics", scheme: "HTTP" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            // `/` answers 200 without auth while the server runs; a storage outage must not restart it.
+            livenessProbe: { httpGet: { path: "/", port: "https", scheme: "HTTPS" }, initialDelaySeconds: 5, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+            resources: {
+                requests: { cpu: resources.cpuRequest, memory: resources.memoryRequest },
+                limits: {
+                    ...(resources.cpuLimit === undefined ? {} : { cpu: resources.cpuLimit }),
+                    ...(resources.memoryLimit === undefined ? {} : { memory: resources.memoryLimit }),
+                },
+            },
+            securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+        };
+
+        this.deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { ...meta, name: args.registryName },
+                spec: {
+                    replicas,
+                    revisionHistoryLimit: 5,
+                    selector: { matchLabels: args.selector },
+                    // A volume only one pod can mount deadlocks a rolling update; shared storage
+                    // rolls with no loss of capacity.
+                    strategy: storage.shareable ? { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } : { type: "Recreate" },
+                    template: {
+                        metadata: {
+                            labels: args.labels,
+                            annotations: {
+                                "prometheus.io/scrape": "true",
+                                "prometheus.io/port": String(DEBUG_PORT),
+                                "prometheus.io/path": "/metrics",
+                            },
+                        },
+                        spec: {
+                            serviceAccountName: serviceAccount.metadata.name,
+                            automountServiceAccountToken: false,
+                            // Service links would inject REGISTRY_SERVICE_HOST/REGISTRY_PORT..., which the
+                            // registry reads as config overrides (REGISTRY_* env) and chokes on.
+                            enableServiceLinks: false,
+                            terminationGracePeriodSeconds: 30,
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: 1000,
+                                runAsGroup: 1000,
+                                fsGroup: 1000,
+                                fsGroupChangePolicy: "OnRootMismatch",
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
+                            containers: [container],
+                            volumes: [
+                                { name: "config", configMap: { name: configMap.metadata.name, items: [{ key: "config.yml", path: "config.yml" }] } },
+                                { name: "tls", secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
+                                { name: "auth", secret: { secretName: authSecret.metadata.name, items: [{ key: "htpasswd", path: "htpasswd" }], defaultMode: 0o440 } },
+                                { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+                                ...storage.volumes,
+                            ],
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: storage.dependsOn },
+        );
+        this.deploymentName = this.deployment.metadata.name;
+
+        if (replicas > 1) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-pdb`,
+                { metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: args.selector } } },
+                { parent: this },
+            );
+        }
+        this.registerOutputs({ deploymentName: this.deploymentName });
+    }
+}

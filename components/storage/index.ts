@@ -1,0 +1,25 @@
+import * as pulumi from "@pulumi/pulumi";
+
+import type { StorageConfig } from "../../config";
+import { LocalStorage } from "./local";
+import type { StorageBackend, StorageContext } from "./types";
+
+export * from "./local";
+export * from "./types";
+
+/** Creates the storage backend the config asks for; the only place that branches on the kind. */
+export function createStorage(name: string, config: StorageConfig, ctx: StorageContext, opts?: pulumi.ComponentResourceOptions): StorageBackend {
+    switch (config.kind) {
+        case "filesystem":
+        case "emptyDir":
+            return new LocalStorage(name, { ...ctx, config }, opts);
+    }
+}
+
+/**
+ * Whether the stored images live in objects inside the registry's namespace (a PVC), so the
+ * namespace must outlive `pulumi destroy` when the data is retained.
+ */
+export function dataLivesInNamespace(config: StorageConfig): boolean {
+    return config.kind === "filesystem";
+}

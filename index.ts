@@ -1,0 +1,96 @@
+// A private Docker registry on Kubernetes: read the stack config, wire the components, export
+// what clients and CI need. Everything else lives in config.ts and components/.
+import * as pulumi from "@pulumi/pulumi";
+
+import {
+    Registry,
+    RegistryAuth,
+    RegistryNamespace,
+    RegistryService,
+    RegistryTls,
+    createStorage,
+    dataLivesInNamespace,
+    dockerConfigJson as dockerConfigJsonFor,
+    registryHost as hostOf,
+    registryLabels,
+} from "./components";
+import { loadConfig } from "./config";
+
+const cfg = loadConfig();
+const name = cfg.registryName;
+const { labels, selector } = registryLabels(name);
+const retainData = !cfg.deleteStorageOnDestroy;
+
+const ns = new RegistryNamespace(name, {
+    name: cfg.namespace,
+    create: cfg.createNamespace,
+    retainOnDelete: retainData && dataLivesInNamespace(cfg.storage),
+});
+
+const service = new RegistryService(name, {
+    namespace: ns.name,
+    namespaceName: cfg.namespace,
+    serviceName: name,
+    selector,
+    labels,
+    type: cfg.service.type,
+    port: cfg.service.port,
+    nodePort: cfg.service.nodePort,
+    annotations: cfg.service.annotations,
+    loadBalancerSourceRanges: cfg.service.loadBalancerSourceRanges,
+});
+
+// The certificate names every way in: public names, in-cluster names and the load balancer.
+const lbHostname = service.loadBalancerHostname.apply((h) => (h === "" ? [] : [h]));
+const lbIp = service.loadBalancerIp.apply((ip) => (ip === "" ? [] : [ip]));
+const tls = new RegistryTls(name, {
+    config: cfg.tls,
+    dnsNames: lbHostname.apply((h) => [...new Set([...cfg.hostnames, ...service.clusterDnsNames, ...h])]),
+    ipAddresses: lbIp.apply((ip) => [...new Set([...cfg.ipAddresses, ...ip])]),
+});
+
+const auth = new RegistryAuth(name, { users: cfg.users, passwordLength: cfg.passwordLength });
+
+const storage = createStorage(name, cfg.storage, {
+    namespace: ns.name,
+    registryName: name,
+    serviceAccountName: name,
+    labels,
+    retainData,
+});
+
+const registry = new Registry(name, {
+    registryName: name,
+    namespace: ns.name,
+    labels,
+    selector,
+    image: cfg.image,
+    replicas: cfg.replicas,
+    storage: storage.storage,
+    tls,
+    htpasswd: auth.htpasswd,
+    httpSecret: auth.httpSecret,
+    authRealm: cfg.authRealm,
+    deleteEnabled: cfg.storageDeleteEnabled,
+    resources: cfg.resources,
+    log: cfg.log,
+});
+
+const primary = auth.users[0];
+
+/** `host[:port]` to tag images with. */
+export const registryHost = service.loadBalancerAddress.apply((lb) =>
+    hostOf({ hostnames: cfg.hostnames, loadBalancerAddress: lb, clusterFqdn: service.clusterDnsNames[3], port: service.port }),
+);
+export const registryUrl = pulumi.interpolate`https://${registryHost}`;
+export const caCertificate = tls.caCertificatePem;
+export const username = primary.name;
+export const password = primary.password;
+/** Every user's password (secret). */
+export const passwords = auth.passwords;
+/** `~/.docker/config.json` / `kubernetes.io/dockerconfigjson` content for the primary user (secret). */
+export const dockerConfigJson = pulumi.secret(pulumi.all([registryHost, primary.password]).apply(([host, pw]) => dockerConfigJsonFor(host, primary.name, pw)));
+export const namespace = ns.name;
+export const serviceName = service.name;
+export const loadBalancerAddress = service.loadBalancerAddress;
+export const deploymentName = registry.deploymentName;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole suite: install what the tests need, type-check, unit + schema tests, end-to-end tests.
+# This is what `npm test` and CI run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+echo "== tsc --noEmit (strict)"
+node_modules/.bin/tsc --noEmit -p .
+echo "== unit and schema tests (Pulumi mocks)"
+node_modules/.bin/mocha
+if [ -f tests/e2e/.mocharc.json ]; then
+  echo "== end-to-end tests (real registry, TLS, htpasswd, skopeo)"
+  node_modules/.bin/mocha --config tests/e2e/.mocharc.json
+fi

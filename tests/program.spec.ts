@@ -1,0 +1,321 @@
+import * as assert from "assert";
+
+import { DEFAULT_IMAGE_TAGS } from "../config";
+import { registryPod, secretValue } from "./support/pod";
+import { k8sObject, loadStackFile, one, ofType, ProgramRun, runProgram, stackFiles, StackConfig } from "./support/program";
+import { VARIANTS } from "./support/variants";
+
+const runs = new Map<string, ProgramRun>();
+
+async function run(variant: string, config: StackConfig = VARIANTS[variant], opts = {}): Promise<ProgramRun> {
+    const cached = runs.get(variant);
+    if (cached !== undefined) {
+        return cached;
+    }
+    const r = await runProgram(config, opts);
+    if (r.error !== undefined) {
+        throw r.error;
+    }
+    runs.set(variant, r);
+    return r;
+}
+
+const RESTRICTED_CONTAINER = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+describe("the Pulumi program", () => {
+    describe("dev stack", () => {
+        let dev: ProgramRun;
+        before(async () => {
+            dev = await run("dev", loadStackFile(stackFiles().dev), { stack: "dev" });
+        });
+
+        it("declares the registry's objects and nothing unexpected", () => {
+            const k8sTypes = dev.resources.filter((r) => r.type.startsWith("kubernetes:")).map((r) => `${r.type} ${r.name}`);
+            assert.deepStrictEqual(k8sTypes.sort(), [
+                "kubernetes:apps/v1:Deployment registry-deployment",
+                "kubernetes:core/v1:ConfigMap registry-config",
+                "kubernetes:core/v1:Namespace registry-namespace",
+                "kubernetes:core/v1:PersistentVolumeClaim registry-pvc",
+                "kubernetes:core/v1:Secret registry-auth",
+                "kubernetes:core/v1:Secret registry-tls",
+                "kubernetes:core/v1:Service registry-service",
+                "kubernetes:core/v1:ServiceAccount registry-sa",
+            ]);
+        });
+
+        it("creates every child with its component as parent", () => {
+            for (const r of dev.resources.filter((x) => !x.type.startsWith("registry:"))) {
+                assert.match(r.options.parent, /::registry:[a-z]+:[A-Za-z]+::registry$/, `${r.type} ${r.name} has parent ${r.options.parent}`);
+            }
+        });
+
+        it("enforces the restricted Pod Security Standard on the namespace it creates", () => {
+            const ns = one(dev, "kubernetes:core/v1:Namespace");
+            assert.strictEqual(ns.inputs.metadata.name, "registry");
+            assert.strictEqual(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        });
+
+        it("keeps the PVC, and the namespace holding it, on destroy", () => {
+            const pvc = one(dev, "kubernetes:core/v1:PersistentVolumeClaim");
+            assert.strictEqual(pvc.options.retainOnDelete, true);
+            assert.strictEqual(one(dev, "kubernetes:core/v1:Namespace").options.retainOnDelete, true);
+            assert.deepStrictEqual(pvc.inputs.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } });
+            assert.strictEqual(pvc.inputs.metadata.name, "registry-data");
+        });
+
+        it("runs the pinned 3.x image with its config path passed to `registry serve`", () => {
+            const { container, configMap } = registryPod(dev);
+            assert.strictEqual(container.image, `docker.io/library/registry:${DEFAULT_IMAGE_TAGS[3]}`);
+            assert.deepStrictEqual(container.command, ["/bin/registry"]);
+            assert.deepStrictEqual(container.args, ["serve", "/etc/distribution/config.yml"]);
+            const mount = container.volumeMounts.find((m: { name: string }) => m.name === "config");
+            assert.deepStrictEqual(mount, { name: "config", mountPath: "/etc/distribution", readOnly: true });
+            assert.ok(configMap.inputs.metadata.name === undefined, "the ConfigMap must be auto-named so a change rolls the pods");
+        });
+
+        it("passes the restricted Pod Security Standard", () => {
+            const { podSpec, container } = registryPod(dev);
+            assert.deepStrictEqual(container.securityContext, RESTRICTED_CONTAINER);
+            assert.strictEqual(podSpec.securityContext.runAsNonRoot, true);
+            assert.notStrictEqual(podSpec.securityContext.runAsUser, 0);
+            assert.deepStrictEqual(podSpec.securityContext.seccompProfile, { type: "RuntimeDefault" });
+            assert.strictEqual(podSpec.automountServiceAccountToken, false);
+            for (const v of podSpec.volumes) {
+                assert.ok(v.hostPath === undefined, `volume ${v.name} is a hostPath`);
+            }
+        });
+
+        it("turns off service links, whose REGISTRY_* variables the registry would read as config", () => {
+            assert.strictEqual(registryPod(dev).podSpec.enableServiceLinks, false);
+        });
+
+        it("probes the debug server's health (storage-aware) and `/` over HTTPS", () => {
+            const { container } = registryPod(dev);
+            assert.deepStrictEqual(container.readinessProbe.httpGet, { path: "/debug/health", port: "metrics", scheme: "HTTP" });
+            assert.deepStrictEqual(container.livenessProbe.httpGet, { path: "/", port: "https", scheme: "HTTPS" });
+            assert.deepStrictEqual(
+                container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
+                [["https", 5000], ["metrics", 5001]],
+            );
+        });
+
+        it("recreates the pod on update, since a ReadWriteOnce volume cannot be mounted twice", () => {
+            const { deployment } = registryPod(dev);
+            assert.deepStrictEqual(deployment.inputs.spec.strategy, { type: "Recreate" });
+            assert.strictEqual(deployment.inputs.spec.replicas, 1);
+            assert.strictEqual(ofType(dev, "kubernetes:policy/v1:PodDisruptionBudget").length, 0);
+        });
+
+        it("writes a config.yml the registry understands, with no secrets in it", () => {
+            const { config, configMap } = registryPod(dev);
+            assert.strictEqual(config.version, 0.1);
+            assert.deepStrictEqual(config.storage.filesystem, { rootdirectory: "/var/lib/registry" });
+            assert.deepStrictEqual(config.storage.delete, { enabled: true });
+            assert.deepStrictEqual(config.http.tls, { certificate: "/etc/registry/tls/tls.crt", key: "/etc/registry/tls/tls.key", minimumtls: "tls1.2" });
+            assert.strictEqual(config.http.addr, ":5000");
+            assert.deepStrictEqual(config.http.debug, { addr: ":5001", prometheus: { enabled: true, path: "/metrics" } });
+            assert.deepStrictEqual(config.auth, { htpasswd: { realm: "registry", path: "/etc/registry/auth/htpasswd" } });
+            assert.deepStrictEqual(config.health.storagedriver, { enabled: true, interval: "10s", threshold: 3 });
+            assert.strictEqual(config.http.secret, undefined, "http.secret must come from a Secret, not the ConfigMap");
+            const text: string = configMap.inputs.data["config.yml"];
+            for (const pw of Object.values(dev.outputs.passwords as Record<string, string>)) {
+                assert.ok(!text.includes(pw), "a password is in the ConfigMap");
+            }
+            assert.ok(!text.includes("PRIVATE KEY") && !text.includes("$2"), "key or hash material is in the ConfigMap");
+        });
+
+        it("mounts the files config.yml names from the Secrets the program creates", () => {
+            const { container, podSpec, secrets } = registryPod(dev);
+            const mountOf = (name: string) => container.volumeMounts.find((m: { name: string }) => m.name === name);
+            const volumeOf = (name: string) => podSpec.volumes.find((v: { name: string }) => v.name === name);
+            assert.strictEqual(mountOf("tls").mountPath, "/etc/registry/tls");
+            assert.strictEqual(mountOf("auth").mountPath, "/etc/registry/auth");
+            assert.strictEqual(mountOf("data").mountPath, "/var/lib/registry");
+            const tlsSecret = secrets.get(volumeOf("tls").secret.secretName);
+            assert.ok(tlsSecret !== undefined, "the tls volume's Secret is not declared");
+            assert.strictEqual(tlsSecret.inputs.type, "kubernetes.io/tls");
+            assert.match(secretValue(tlsSecret, "tls.crt") ?? "", /BEGIN CERTIFICATE/);
+            assert.match(secretValue(tlsSecret, "tls.key") ?? "", /BEGIN EC PRIVATE KEY/);
+            const authSecret = secrets.get(volumeOf("auth").secret.secretName);
+            assert.ok(authSecret !== undefined, "the auth volume's Secret is not declared");
+            assert.deepStrictEqual(volumeOf("auth").secret.items, [{ key: "htpasswd", path: "htpasswd" }]);
+            assert.deepStrictEqual(volumeOf("data").persistentVolumeClaim, { claimName: "registry-data" });
+        });
+
+        it("gives the registry its http.secret only through a secretKeyRef", () => {
+            const { container, secrets } = registryPod(dev);
+            const env = container.env.find((e: { name: string }) => e.name === "REGISTRY_HTTP_SECRET");
+            assert.strictEqual(env.value, undefined);
+            const secret = secrets.get(env.valueFrom.secretKeyRef.name);
+            assert.ok(secret !== undefined);
+            assert.strictEqual((secretValue(secret, env.valueFrom.secretKeyRef.key) ?? "").length, 64);
+            for (const e of container.env) {
+                assert.ok(e.value === undefined || !/secret|password|key/i.test(e.name), `env ${e.name} carries a literal value`);
+            }
+        });
+
+        it("stores passwords, keys, htpasswd and http.secret as Pulumi secrets", () => {
+            const tlsSecret = one(dev, "kubernetes:core/v1:Secret", "registry-tls");
+            assert.ok(tlsSecret.secretInputs.includes("stringData"), `tls Secret secret inputs: ${tlsSecret.secretInputs.join(",")}`);
+            const authSecret = one(dev, "kubernetes:core/v1:Secret", "registry-auth");
+            assert.ok(authSecret.secretInputs.includes("stringData"), `auth Secret secret inputs: ${authSecret.secretInputs.join(",")}`);
+            assert.ok(one(dev, "tls:index/locallySignedCert:LocallySignedCert").secretInputs.includes("caPrivateKeyPem"));
+            for (const out of ["password", "passwords", "dockerConfigJson"]) {
+                assert.ok(dev.secretOutputs.has(out), `output ${out} is not secret`);
+            }
+            for (const out of ["registryHost", "registryUrl", "caCertificate", "username", "namespace", "serviceName", "loadBalancerAddress"]) {
+                assert.ok(!dev.secretOutputs.has(out), `output ${out} should be plain`);
+            }
+        });
+
+        it("exports what CI needs", () => {
+            const o = dev.outputs;
+            assert.strictEqual(o.registryHost, "203.0.113.10");
+            assert.strictEqual(o.registryUrl, "https://203.0.113.10");
+            assert.strictEqual(o.username, "admin");
+            assert.strictEqual(o.namespace, "registry");
+            assert.strictEqual(o.serviceName, "registry");
+            assert.strictEqual(o.loadBalancerAddress, "203.0.113.10");
+            assert.match(String(o.caCertificate), /^-----BEGIN CERTIFICATE-----/);
+            assert.deepStrictEqual(Object.keys(o.passwords as object), ["admin", "ci"]);
+            const docker = JSON.parse(String(o.dockerConfigJson));
+            const entry = docker.auths["203.0.113.10"];
+            assert.strictEqual(entry.username, "admin");
+            assert.strictEqual(entry.password, o.password);
+            assert.strictEqual(Buffer.from(entry.auth, "base64").toString(), `admin:${String(o.password)}`);
+        });
+
+        it("exposes the registry on a LoadBalancer, port 443 to the https container port", () => {
+            const svc = one(dev, "kubernetes:core/v1:Service");
+            assert.strictEqual(svc.inputs.spec.type, "LoadBalancer");
+            assert.deepStrictEqual(svc.inputs.spec.ports, [{ name: "https", port: 443, targetPort: "https", protocol: "TCP" }]);
+            assert.deepStrictEqual(svc.inputs.spec.selector, registryPod(dev).deployment.inputs.spec.selector.matchLabels);
+        });
+    });
+
+    describe("variants", () => {
+        it("emptyDir: no PVC, nothing retained, a ClusterIP host with its port", async () => {
+            const r = await run("emptyDir");
+            assert.strictEqual(ofType(r, "kubernetes:core/v1:PersistentVolumeClaim").length, 0);
+            assert.strictEqual(one(r, "kubernetes:core/v1:Namespace").options.retainOnDelete, false);
+            const data = registryPod(r).podSpec.volumes.find((v: { name: string }) => v.name === "data");
+            assert.deepStrictEqual(data, { name: "data", emptyDir: { sizeLimit: "2Gi" } });
+            assert.strictEqual(r.outputs.registryHost, "registry.registry.svc.cluster.local");
+            assert.strictEqual(r.outputs.loadBalancerAddress, "");
+        });
+
+        it("pvc: size and storage class, and the first hostname becomes registryHost", async () => {
+            const r = await run("pvc");
+            const pvc = one(r, "kubernetes:core/v1:PersistentVolumeClaim");
+            assert.strictEqual(pvc.inputs.spec.storageClassName, "fast-ssd");
+            assert.deepStrictEqual(pvc.inputs.spec.resources, { requests: { storage: "50Gi" } });
+            assert.strictEqual(r.outputs.registryHost, "registry.example.com");
+            assert.strictEqual(JSON.parse(String(r.outputs.dockerConfigJson)).auths["registry.example.com"].username, "admin");
+        });
+
+        it("ReadWriteMany with replicas: rolling update that keeps capacity, and a PDB", async () => {
+            const r = await run("rwxReplicas");
+            const { deployment } = registryPod(r);
+            assert.strictEqual(deployment.inputs.spec.replicas, 3);
+            assert.deepStrictEqual(deployment.inputs.spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+            const pdb = one(r, "kubernetes:policy/v1:PodDisruptionBudget");
+            assert.deepStrictEqual(pdb.inputs.spec, { maxUnavailable: 1, selector: { matchLabels: deployment.inputs.spec.selector.matchLabels } });
+        });
+
+        it("several users: one password each, all in htpasswd", async () => {
+            const r = await run("severalUsers");
+            assert.deepStrictEqual(
+                ofType(r, "random:index/randomPassword:RandomPassword").map((p) => p.name).sort(),
+                ["registry-http-secret", "registry-user-admin", "registry-user-ci", "registry-user-puller"],
+            );
+            const htpasswd = secretValue(one(r, "kubernetes:core/v1:Secret", "registry-auth"), "htpasswd") ?? "";
+            assert.deepStrictEqual(htpasswd.split("\n").filter(Boolean).map((l) => l.split(":")[0]), ["admin", "ci", "puller"]);
+            for (const p of ofType(r, "random:index/randomPassword:RandomPassword")) {
+                assert.strictEqual(p.inputs.special, false);
+            }
+        });
+
+        it("provided TLS: no generated keys, the given certificate in the Secret", async () => {
+            const { makePki } = await import("./support/pki");
+            const pki = await makePki(["registry.example.com"]);
+            const r = await runProgram(
+                { tlsMode: "provided", tlsCertificate: pki.certPem, tlsPrivateKey: pki.keyPem, tlsCaCertificate: pki.caPem, hostnames: ["registry.example.com"] },
+                { secretKeys: ["tlsPrivateKey"] },
+            );
+            assert.strictEqual(r.error, undefined);
+            assert.strictEqual(r.resources.filter((x) => x.type.startsWith("tls:")).length, 0);
+            const tlsSecret = one(r, "kubernetes:core/v1:Secret", "registry-tls");
+            assert.strictEqual(secretValue(tlsSecret, "tls.crt"), pki.certPem);
+            assert.strictEqual(secretValue(tlsSecret, "tls.key"), pki.keyPem);
+            assert.ok(tlsSecret.secretInputs.includes("stringData"));
+            assert.strictEqual(r.outputs.caCertificate, pki.caPem);
+        });
+
+        it("ClusterIP on another port: the in-cluster name with the port", async () => {
+            const r = await run("clusterIp");
+            const svc = one(r, "kubernetes:core/v1:Service");
+            assert.strictEqual(svc.inputs.spec.type, "ClusterIP");
+            assert.strictEqual(svc.inputs.spec.ports[0].port, 5443);
+            assert.strictEqual(svc.inputs.spec.ports[0].nodePort, undefined);
+            assert.strictEqual(r.outputs.registryHost, "registry.registry.svc.cluster.local:5443");
+            assert.strictEqual(r.outputs.registryUrl, "https://registry.registry.svc.cluster.local:5443");
+        });
+
+        it("NodePort: the fixed node port", async () => {
+            const r = await run("nodePort");
+            const svc = one(r, "kubernetes:core/v1:Service");
+            assert.strictEqual(svc.inputs.spec.type, "NodePort");
+            assert.strictEqual(svc.inputs.spec.ports[0].nodePort, 30443);
+            assert.strictEqual(r.outputs.registryHost, "node.example.com");
+        });
+
+        it("2.8 line: config under /etc/docker/registry, RSA keys, image pinned by digest", async () => {
+            const r = await run("rsa28");
+            const { container } = registryPod(r);
+            assert.strictEqual(container.image, `docker.io/library/registry:2.8.3@sha256:${"a".repeat(64)}`);
+            assert.deepStrictEqual(container.args, ["serve", "/etc/docker/registry/config.yml"]);
+            assert.strictEqual(container.volumeMounts.find((m: { name: string }) => m.name === "config").mountPath, "/etc/docker/registry");
+            for (const k of ofType(r, "tls:index/privateKey:PrivateKey")) {
+                assert.deepStrictEqual([k.inputs.algorithm, k.inputs.rsaBits], ["RSA", 2048]);
+            }
+        });
+
+        it("load balancer options: annotations, source ranges, limits and logging reach their objects", async () => {
+            const r = await run("lbOptions");
+            const svc = one(r, "kubernetes:core/v1:Service");
+            assert.deepStrictEqual(svc.inputs.metadata.annotations, {
+                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+                "example.com/team": "platform",
+            });
+            assert.deepStrictEqual(svc.inputs.spec.loadBalancerSourceRanges, ["10.0.0.0/8", "203.0.113.0/24"]);
+            const { container, config } = registryPod(r);
+            assert.deepStrictEqual(container.resources, { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2", memory: "512Mi" } });
+            assert.deepStrictEqual(config.log, { level: "info", formatter: "text", accesslog: { disabled: true }, fields: { service: "registry" } });
+        });
+
+        it("a hostname load balancer (AWS) goes into the SANs and registryHost", async () => {
+            const r = await runProgram({}, { loadBalancer: { hostname: "abc-123.elb.us-east-1.amazonaws.com" } });
+            assert.strictEqual(r.outputs.registryHost, "abc-123.elb.us-east-1.amazonaws.com");
+            assert.ok((one(r, "tls:index/certRequest:CertRequest").inputs.dnsNames as string[]).includes("abc-123.elb.us-east-1.amazonaws.com"));
+        });
+
+        it("deleteStorageOnDestroy: the PVC and namespace go with the stack", async () => {
+            const r = await run("destroyable");
+            assert.strictEqual(one(r, "kubernetes:core/v1:PersistentVolumeClaim").options.retainOnDelete, false);
+            assert.strictEqual(one(r, "kubernetes:core/v1:Namespace").options.retainOnDelete, false);
+        });
+
+        it("an existing namespace is used, not created", async () => {
+            const r = await run("existingNamespace");
+            assert.strictEqual(ofType(r, "kubernetes:core/v1:Namespace").length, 0);
+            assert.strictEqual(k8sObject(r, "Deployment", "registry").inputs.metadata.namespace, "tools");
+            assert.ok((one(r, "tls:index/certRequest:CertRequest").inputs.dnsNames as string[]).includes("registry.tools.svc.cluster.local"));
+        });
+    });
+});

@@ -1,0 +1,198 @@
+// Pulumi mocks that record every resource with its inputs, secretness and options.
+//
+// Crypto resources (tls, random) are computed for real (crypto-mocks.ts). Kubernetes objects get
+// what the API server and the provider would add: auto-names for objects without a name and, for
+// LoadBalancer Services, a load balancer address. Function calls must be registered by the test;
+// an unknown call throws, so an unexpected data-source lookup fails loudly.
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
+
+import { cryptoMock } from "./crypto-mocks";
+
+/** Options a resource was registered with. */
+export interface RecordedOptions {
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    readonly parent: string;
+    readonly dependencies: readonly string[];
+    readonly ignoreChanges: readonly string[];
+    readonly additionalSecretOutputs: readonly string[];
+}
+
+/** One registered resource. */
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    readonly id: string;
+    /** Inputs with secrets unwrapped. */
+    readonly inputs: Record<string, any>;
+    /** Dotted paths of inputs that arrived as secrets ("stringData.tls.key"). */
+    readonly secretInputs: readonly string[];
+    /** The state the mock returned (inputs plus computed outputs). */
+    readonly state: Record<string, any>;
+    readonly options: RecordedOptions;
+}
+
+/** A function-call mock: receives the call's inputs, returns its outputs. */
+export type CallMock = (inputs: Record<string, any>) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/** What the simulated cloud answers. */
+export interface MockEnvironment {
+    /** The address a LoadBalancer Service gets. Default `{ ip: "203.0.113.10" }`. */
+    loadBalancer?: { ip?: string; hostname?: string };
+    /** Function calls the program may make, by token. */
+    calls?: Record<string, CallMock>;
+    /** Extra per-type state, merged over the inputs (e.g. ARNs of cloud resources). */
+    resourceState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Removes Pulumi's secret wrappers, collecting where they were. */
+export function unwrapSecrets(value: unknown, path: string, found: string[]): any {
+    if (Array.isArray(value)) {
+        return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, found));
+    }
+    if (value !== null && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[SIG_KEY] === SECRET_SIG) {
+            found.push(path);
+            return unwrapSecrets(obj.value, path, found);
+        }
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v, path === "" ? k : `${path}.${k}`, found)]));
+    }
+    return value;
+}
+
+const NAMESPACED_KINDS = new Set([
+    "ConfigMap", "Secret", "Service", "ServiceAccount", "PersistentVolumeClaim", "Deployment", "StatefulSet", "DaemonSet",
+    "Job", "CronJob", "PodDisruptionBudget", "Role", "RoleBinding", "Ingress", "HorizontalPodAutoscaler", "EndpointSlice",
+    "Endpoints", "NetworkPolicy", "ServiceMonitor", "PrometheusRule", "Pod",
+]);
+
+function kubernetesState(type: string, name: string, inputs: Record<string, any>, env: MockEnvironment): { id: string; state: Record<string, any> } {
+    const kind = type.split(":").pop() ?? "";
+    const state = JSON.parse(JSON.stringify(inputs)) as Record<string, any>;
+    state.metadata = { ...(state.metadata ?? {}) };
+    if (state.metadata.name === undefined) {
+        // The provider auto-names as `<resource name>-<random suffix>`; a hash keeps tests stable.
+        state.metadata.name = `${name}-${crypto.createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+    }
+    if (NAMESPACED_KINDS.has(kind) && state.metadata.namespace === undefined) {
+        state.metadata.namespace = "default";
+    }
+    if (kind === "Service" && state.spec?.type === "LoadBalancer") {
+        state.status = { loadBalancer: { ingress: [env.loadBalancer ?? { ip: "203.0.113.10" }] } };
+    }
+    const id = state.metadata.namespace === undefined ? state.metadata.name : `${state.metadata.namespace}/${state.metadata.name}`;
+    return { id, state };
+}
+
+/** Records registrations; one per process, reset per program run. */
+export class Recorder {
+    resources: RecordedResource[] = [];
+    calls: { token: string; inputs: Record<string, any> }[] = [];
+    inFlight = 0;
+    env: MockEnvironment = {};
+
+    reset(env: MockEnvironment): void {
+        this.resources = [];
+        this.calls = [];
+        this.env = env;
+    }
+
+    /** Resolves once no registration has been in flight for a few turns of the event loop. */
+    async settle(): Promise<void> {
+        let quiet = 0;
+        while (quiet < 5) {
+            await new Promise((r) => setTimeout(r, 2));
+            quiet = this.inFlight === 0 ? quiet + 1 : 0;
+        }
+    }
+}
+
+export const recorder = new Recorder();
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getProtect(): boolean | undefined;
+    getRetainondelete(): boolean | undefined;
+    getDeletebeforereplace(): boolean;
+    getDependenciesList(): string[];
+    getIgnorechangesList(): string[];
+    getAdditionalsecretoutputsList(): string[];
+}
+
+/**
+ * Installs the mocks for one program run. Options are read off the raw register request, which
+ * the MockMonitor does not pass to `newResource`; it calls `newResource` synchronously, so the
+ * request in hand is the one being mocked.
+ */
+export async function installMocks(project: string, stack: string, env: MockEnvironment, preview = false): Promise<void> {
+    recorder.reset(env);
+    let current: RegisterRequest | undefined;
+    const mocks: pulumi.runtime.Mocks = {
+        async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+            const req = current;
+            current = undefined;
+            const secretInputs: string[] = [];
+            const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, any>;
+            let id = `${args.name}-id`;
+            let state: Record<string, any> = { ...inputs };
+            if (args.type.startsWith("kubernetes:")) {
+                ({ id, state } = kubernetesState(args.type, args.name, inputs, recorder.env));
+            } else {
+                state = (await cryptoMock(args.type, inputs)) ?? state;
+            }
+            state = { ...state, ...(recorder.env.resourceState?.(args.type, args.name, inputs) ?? {}) };
+            const parent = req?.getParent() ?? "";
+            recorder.resources.push({
+                type: args.type,
+                name: args.name,
+                urn: `${parent === "" ? `urn:pulumi:${stack}::${project}` : parent}::${args.type}::${args.name}`,
+                id,
+                inputs,
+                secretInputs,
+                state,
+                options: {
+                    protect: req?.getProtect() ?? false,
+                    retainOnDelete: req?.getRetainondelete() ?? false,
+                    deleteBeforeReplace: req?.getDeletebeforereplace() ?? false,
+                    parent,
+                    dependencies: req?.getDependenciesList() ?? [],
+                    ignoreChanges: req?.getIgnorechangesList() ?? [],
+                    additionalSecretOutputs: req?.getAdditionalsecretoutputsList() ?? [],
+                },
+            });
+            return { id, state };
+        },
+        async call(args: pulumi.runtime.MockCallArgs): Promise<Record<string, any>> {
+            const secretInputs: string[] = [];
+            const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, any>;
+            recorder.calls.push({ token: args.token, inputs });
+            const fn = recorder.env.calls?.[args.token];
+            if (fn === undefined) {
+                throw new Error(`unmocked call ${args.token}(${JSON.stringify(inputs)})`);
+            }
+            return fn(inputs);
+        },
+    };
+    await pulumi.runtime.setMocks(mocks, project, stack, preview);
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, cb: (err: unknown, resp: unknown) => void): Promise<void>;
+    };
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        recorder.inFlight++;
+        current = req;
+        return original(req, (err, resp) => {
+            recorder.inFlight--;
+            cb(err, resp);
+        });
+    };
+}

@@ -1,0 +1,133 @@
+// Runs the Pulumi program (index.ts) under mocks with a given stack configuration.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+
+import { installMocks, MockEnvironment, RecordedResource, recorder } from "./mocks";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT = "registry";
+
+/** Stack config as written in a Pulumi.<stack>.yaml (keys with or without the project prefix). */
+export type StackConfig = Record<string, unknown>;
+
+export interface RunOptions extends MockEnvironment {
+    /** Stack name. Default "test". */
+    readonly stack?: string;
+    /** Keys (without prefix) whose values count as `pulumi config set --secret`. */
+    readonly secretKeys?: readonly string[];
+    /** Run as `pulumi preview` (unknown outputs). Default false. */
+    readonly preview?: boolean;
+}
+
+/** The outcome of one program run. */
+export interface ProgramRun {
+    readonly resources: readonly RecordedResource[];
+    /** Stack outputs, resolved. */
+    readonly outputs: Record<string, unknown>;
+    /** Names of outputs that are secret. */
+    readonly secretOutputs: ReadonlySet<string>;
+    /** The error the program threw, if any. */
+    readonly error?: Error;
+}
+
+/** Resolves an Output to its value (the test's `await` instead of nested applies). */
+export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
+/** The string the Pulumi CLI hands the program for a config value. */
+function configString(v: unknown): string {
+    return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** Reads a Pulumi.<stack>.yaml's `config:` map. Encrypted (`secure:`) values are refused. */
+export function loadStackFile(file: string): StackConfig {
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+    const config = doc?.config ?? {};
+    for (const [k, v] of Object.entries(config)) {
+        if (v !== null && typeof v === "object" && "secure" in (v as object)) {
+            throw new Error(`${path.basename(file)}: ${k} is encrypted; example stacks must not hold secrets`);
+        }
+    }
+    return config;
+}
+
+/** Every Pulumi.<stack>.yaml in the repository, by stack name. */
+export function stackFiles(): Record<string, string> {
+    return Object.fromEntries(
+        fs
+            .readdirSync(ROOT)
+            .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+            .map((f) => [f.split(".")[1], path.join(ROOT, f)]),
+    );
+}
+
+let running = false;
+
+/** Runs index.ts with `config` under fresh mocks; records every resource and resolves outputs. */
+export async function runProgram(config: StackConfig, opts: RunOptions = {}): Promise<ProgramRun> {
+    if (running) {
+        throw new Error("runProgram is not re-entrant");
+    }
+    running = true;
+    try {
+        const stack = opts.stack ?? "test";
+        await installMocks(PROJECT, stack, opts, opts.preview ?? false);
+        const full: Record<string, string> = {};
+        for (const [k, v] of Object.entries(config)) {
+            full[k.includes(":") ? k : `${PROJECT}:${k}`] = configString(v);
+        }
+        pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? []).map((k) => `${PROJECT}:${k}`));
+
+        const entry = require.resolve(path.join(ROOT, "index.ts"));
+        delete require.cache[entry];
+        let mod: Record<string, unknown>;
+        try {
+            mod = require(entry) as Record<string, unknown>;
+        } catch (e) {
+            await recorder.settle();
+            return { resources: recorder.resources, outputs: {}, secretOutputs: new Set(), error: e as Error };
+        }
+        const outputs: Record<string, unknown> = {};
+        const secretOutputs = new Set<string>();
+        for (const [k, v] of Object.entries(mod)) {
+            if (pulumi.Output.isInstance(v)) {
+                if (await pulumi.isSecret(v)) {
+                    secretOutputs.add(k);
+                }
+                outputs[k] = opts.preview === true ? undefined : await promiseOf(v);
+            } else {
+                outputs[k] = v;
+            }
+        }
+        await recorder.settle();
+        return { resources: [...recorder.resources], outputs, secretOutputs };
+    } finally {
+        running = false;
+    }
+}
+
+/** Resources of a type token, e.g. "kubernetes:apps/v1:Deployment". */
+export function ofType(run: ProgramRun, type: string): RecordedResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+/** The single resource of a type (and name, when given); throws when there are none or several. */
+export function one(run: ProgramRun, type: string, name?: string): RecordedResource {
+    const found = ofType(run, type).filter((r) => name === undefined || r.name === name);
+    if (found.length !== 1) {
+        throw new Error(`expected one ${type}${name === undefined ? "" : ` named ${name}`}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    }
+    return found[0];
+}
+
+/** The recorded resource whose Kubernetes object has this kind and metadata.name (as the mock named it). */
+export function k8sObject(run: ProgramRun, kind: string, objectName: string): RecordedResource {
+    const found = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.endsWith(`:${kind}`) && r.state.metadata?.name === objectName);
+    if (found.length !== 1) {
+        throw new Error(`expected one ${kind} named ${objectName}, found ${found.length}`);
+    }
+    return found[0];
+}

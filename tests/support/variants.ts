@@ -1,0 +1,23 @@
+// Stack configurations the unit, schema and end-to-end tests run besides the repository's
+// Pulumi.*.yaml files: one per storage and exposure choice the program supports.
+import type { StackConfig } from "./program";
+
+export const VARIANTS: Record<string, StackConfig> = {
+    defaults: {},
+    emptyDir: { storageKind: "emptyDir", storageSize: "2Gi", serviceType: "ClusterIP" },
+    pvc: { storageKind: "filesystem", storageSize: "50Gi", storageClass: "fast-ssd", hostnames: ["registry.example.com"] },
+    rwxReplicas: { storageKind: "filesystem", storageAccessMode: "ReadWriteMany", replicas: 3, storageClass: "nfs" },
+    severalUsers: { users: ["admin", "ci", "puller"], hostnames: ["registry.example.com", "registry.internal"] },
+    clusterIp: { serviceType: "ClusterIP", servicePort: 5443 },
+    nodePort: { serviceType: "NodePort", nodePort: 30443, hostnames: ["node.example.com"] },
+    rsa28: { imageTag: "2.8.3", tlsKeyAlgorithm: "RSA", imageDigest: `sha256:${"a".repeat(64)}` },
+    lbOptions: {
+        serviceAnnotations: ["service.beta.kubernetes.io/aws-load-balancer-type=nlb", "example.com/team=platform"],
+        loadBalancerSourceRanges: ["10.0.0.0/8", "203.0.113.0/24"],
+        cpuLimit: "2",
+        logFormatter: "text",
+        accessLog: false,
+    },
+    destroyable: { deleteStorageOnDestroy: true },
+    existingNamespace: { createNamespace: false, namespace: "tools" },
+};
