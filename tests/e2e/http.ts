@@ -1,0 +1,45 @@
+// Small HTTP(S) client for e2e checks: the registry API with a CA and basic auth, and the debug port.
+import * as http from "http";
+import * as https from "https";
+
+export interface HttpResponse {
+    readonly status: number;
+    readonly headers: http.IncomingHttpHeaders;
+    readonly body: string;
+}
+
+export interface RequestOptions {
+    /** PEM CA to trust (HTTPS). Default: the system roots. */
+    readonly ca?: string;
+    /** Basic auth. */
+    readonly auth?: { readonly username: string; readonly password: string };
+    readonly method?: string;
+    readonly headers?: Record<string, string>;
+    /** Give up after this long. Default 10 s. */
+    readonly timeoutMs?: number;
+}
+
+/** GET (or `method`) a URL; rejects on network and TLS errors, resolves with any HTTP status. */
+export function request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {
+    const u = new URL(url);
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.auth !== undefined) {
+        headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString("base64")}`;
+    }
+    const lib = u.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+        const req = lib.request(
+            u,
+            { method: opts.method ?? "GET", headers, ca: opts.ca, timeout: opts.timeoutMs ?? 10000, agent: false },
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+                res.on("error", reject);
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`timeout requesting ${url}`)));
+        req.on("error", reject);
+        req.end();
+    });
+}
