@@ -61,6 +61,7 @@ export const CONFIG_KEYS = {
     logLevel: { type: "string", default: "info", description: "Registry log level: error, warn, info or debug." },
     logFormatter: { type: "string", default: "json", description: "Registry log format: json, text or logstash." },
     accessLog: { type: "boolean", default: true, description: "Write an access log line per request." },
+    dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are)." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -101,6 +102,15 @@ export interface EmptyDirStorageConfig {
 }
 
 export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig;
+
+export const DNS_PROVIDERS = ["none"] as const;
+
+/** No DNS record: clients use `hostnames` or the load balancer address. */
+export interface NoDnsConfig {
+    readonly provider: "none";
+}
+
+export type DnsConfig = NoDnsConfig;
 
 export interface ImageConfig {
     readonly repository: string;
@@ -143,6 +153,7 @@ export interface RegistryConfig {
     readonly image: ImageConfig;
     readonly replicas: number;
     readonly storage: StorageConfig;
+    readonly dns: DnsConfig;
     readonly deleteStorageOnDestroy: boolean;
     readonly storageDeleteEnabled: boolean;
     readonly hostnames: readonly string[];
@@ -312,6 +323,15 @@ export function storageIsShareable(storage: StorageConfig): boolean {
 /** The distribution line a storage kind needs, when it needs one. */
 export function storageRequiredLine(_storage: StorageConfig): RegistryLine | undefined {
     return undefined;
+}
+
+/** Parses the DNS keys into the DnsConfig of the chosen provider. */
+function parseDns(r: Reader): DnsConfig {
+    const provider = r.oneOf("dnsProvider", DNS_PROVIDERS);
+    switch (provider) {
+        case "none":
+            return { provider };
+    }
 }
 
 function parseImage(r: Reader, storage: StorageConfig): ImageConfig {
@@ -522,6 +542,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         image,
         replicas,
         storage,
+        dns: parseDns(r),
         deleteStorageOnDestroy: r.boolean("deleteStorageOnDestroy"),
         storageDeleteEnabled: r.boolean("storageDeleteEnabled"),
         hostnames,

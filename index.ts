@@ -8,6 +8,7 @@ import {
     RegistryNamespace,
     RegistryService,
     RegistryTls,
+    createDns,
     createStorage,
     dataLivesInNamespace,
     dockerConfigJson as dockerConfigJsonFor,
@@ -40,19 +41,28 @@ const service = new RegistryService(name, {
     loadBalancerSourceRanges: cfg.service.loadBalancerSourceRanges,
 });
 
+const dns = createDns(name, cfg.dns, {
+    loadBalancerHostname: service.loadBalancerHostname,
+    loadBalancerIp: service.loadBalancerIp,
+    serviceAnnotations: cfg.service.annotations,
+});
+// Published DNS names first: the first public name is the one images are tagged with.
+const publicNames = dns.names.apply((names) => [...new Set([...names, ...cfg.hostnames])]);
+
 // The certificate names every way in: public names, in-cluster names and the load balancer.
-const lbHostname = service.loadBalancerHostname.apply((h) => (h === "" ? [] : [h]));
-const lbIp = service.loadBalancerIp.apply((ip) => (ip === "" ? [] : [ip]));
 const tls = new RegistryTls(name, {
     config: cfg.tls,
-    dnsNames: lbHostname.apply((h) => [...new Set([...cfg.hostnames, ...service.clusterDnsNames, ...h])]),
-    ipAddresses: lbIp.apply((ip) => [...new Set([...cfg.ipAddresses, ...ip])]),
+    dnsNames: pulumi
+        .all([publicNames, service.loadBalancerHostname])
+        .apply(([names, lb]) => [...new Set([...names, ...service.clusterDnsNames, ...(lb === "" ? [] : [lb])])]),
+    ipAddresses: service.loadBalancerIp.apply((ip) => [...new Set([...cfg.ipAddresses, ...(ip === "" ? [] : [ip])])]),
 });
 
 const auth = new RegistryAuth(name, { users: cfg.users, passwordLength: cfg.passwordLength });
 
 const storage = createStorage(name, cfg.storage, {
     namespace: ns.name,
+    namespaceName: cfg.namespace,
     registryName: name,
     serviceAccountName: name,
     labels,
@@ -79,9 +89,9 @@ const registry = new Registry(name, {
 const primary = auth.users[0];
 
 /** `host[:port]` to tag images with. */
-export const registryHost = service.loadBalancerAddress.apply((lb) =>
-    hostOf({ hostnames: cfg.hostnames, loadBalancerAddress: lb, clusterFqdn: service.clusterDnsNames[3], port: service.port }),
-);
+export const registryHost = pulumi
+    .all([publicNames, service.loadBalancerAddress])
+    .apply(([hostnames, lb]) => hostOf({ hostnames, loadBalancerAddress: lb, clusterFqdn: service.clusterDnsNames[3], port: service.port }));
 export const registryUrl = pulumi.interpolate`https://${registryHost}`;
 export const caCertificate = tls.caCertificatePem;
 export const username = primary.name;

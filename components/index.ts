@@ -1,4 +1,5 @@
 export * from "./cluster";
+export * from "./dns";
 export * from "./registry";
 export * from "./security";
 export * from "./storage";

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 
-import { ConfigError, DEFAULT_IMAGE_TAGS, parseConfig, RawConfig } from "../config";
+import { CONFIG_KEYS, ConfigError, DEFAULT_IMAGE_TAGS, parseConfig, RawConfig } from "../config";
 import { makePki, TestPki } from "./support/pki";
 import { runProgram } from "./support/program";
 
@@ -98,7 +98,7 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
     {
         name: "misspelled key",
         config: { replica: 2 },
-        problem: "unknown config key `replica`; known keys: registryName, namespace, createNamespace, imageRepository, imageTag, imageDigest, replicas, storageKind, storageSize, storageClass, storageAccessMode, deleteStorageOnDestroy, storageDeleteEnabled, hostnames, ipAddresses, tlsMode, tlsKeyAlgorithm, tlsValidityHours, tlsEarlyRenewalHours, tlsCaValidityHours, tlsCertificate, tlsPrivateKey, tlsCaCertificate, users, passwordLength, authRealm, serviceType, servicePort, nodePort, serviceAnnotations, loadBalancerSourceRanges, cpuRequest, memoryRequest, cpuLimit, memoryLimit, logLevel, logFormatter, accessLog",
+        problem: `unknown config key \`replica\`; known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`,
     },
     {
         name: "certificate material with generated TLS",

@@ -4,6 +4,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 
 import { CONFIG_KEYS, ConfigKeySpec } from "../config";
+import { readmeDefault } from "../scripts/config-docs";
 import { registryPod } from "./support/pod";
 import { loadStackFile, PROJECT, ROOT, runProgram, stackFiles } from "./support/program";
 
@@ -21,13 +22,6 @@ const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8
     config: Record<string, Declaration>;
 };
 
-/** How the README's configuration table shows a default. */
-function readmeDefault(spec: ConfigKeySpec): string {
-    if (spec.default === undefined) {
-        return "—";
-    }
-    return `\`${typeof spec.default === "string" ? spec.default : JSON.stringify(spec.default)}\``;
-}
 
 describe("stack files and Pulumi.yaml", () => {
     it("Pulumi.yaml names the project the code reads config from, with the TypeScript runtime", () => {

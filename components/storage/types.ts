@@ -39,6 +39,8 @@ export interface RegistryStorage {
 export interface StorageContext {
     /** Namespace the registry runs in (no default). */
     readonly namespace: pulumi.Input<string>;
+    /** The same namespace as a plain string, for identities bound to `system:serviceaccount:<ns>:<sa>` (no default). */
+    readonly namespaceName: string;
     /** Name of the registry instance, for object names (no default). */
     readonly registryName: string;
     /** Name of the registry's ServiceAccount, for cloud identities bound to it (no default). */
