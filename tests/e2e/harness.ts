@@ -105,10 +105,16 @@ interface Mount {
     readonly readOnly: boolean;
 }
 
-/** Whether this machine lets us make private mount namespaces (root with CAP_SYS_ADMIN). */
-const mountNamespaces = (() => {
+/**
+ * Whether registry processes run in private mount namespaces as the pod's user (root with
+ * CAP_SYS_ADMIN). REGISTRY_E2E_MOUNT_NS=0 forces the path-rewriting fallback.
+ */
+export const mountNamespaces = (() => {
     let ok: boolean | undefined;
     return (): boolean => {
+        if (ok === undefined && process.env.REGISTRY_E2E_MOUNT_NS === "0") {
+            ok = false;
+        }
         if (ok === undefined) {
             try {
                 execFileSync("unshare", ["--mount", "--propagation", "private", "true"], { stdio: "ignore" });
