@@ -239,7 +239,7 @@ function q(s: string): string {
  * exec the binary. Without mount namespaces, paths in args and ConfigMap files are rewritten to
  * the materialised directories instead.
  */
-function containerCommand(pod: RegistryPod, binary: string, mounts: Mount[], root: string): { cmd: string; args: string[] } {
+function containerCommand(pod: RegistryPod, binary: string, mounts: Mount[]): { cmd: string; args: string[] } {
     const c = pod.container;
     if (c.command?.[0] !== "/bin/registry") {
         throw new Error(`the harness runs the registry binary as /bin/registry; the container's command is ${JSON.stringify(c.command)}`);
@@ -261,13 +261,27 @@ function containerCommand(pod: RegistryPod, binary: string, mounts: Mount[], roo
         }
         return { cmd: binary, args: args.map(rewrite) };
     }
-    const script: string[] = ["set -e"];
+    // A mount can hide the source of a later one (an emptyDir on /tmp hides a work directory
+    // under /tmp), so every source, and the binary, is first bound into a private tmpfs on
+    // STAGE, then from there to its target. The binary may also sit where the pod's user cannot
+    // reach it (/root/.cache); from the stage it is reachable, as /bin/registry is in the image.
+    const STAGE = "/mnt";
     for (const m of mounts) {
-        script.push(`mkdir -p ${q(m.target)}`, `mount --bind ${q(m.source)} ${q(m.target)}`);
+        if (m.target === "/" || m.target === STAGE || m.target.startsWith(`${STAGE}/`)) {
+            throw new Error(`volumeMount at ${m.target} collides with the harness's staging directory ${STAGE}`);
+        }
+    }
+    const script: string[] = ["set -e", `mount -t tmpfs -o mode=0755 e2e-stage ${STAGE}`];
+    mounts.forEach((m, i) => {
+        script.push(`mkdir ${STAGE}/v${i}`, `mount --bind ${q(m.source)} ${STAGE}/v${i}`);
+    });
+    script.push(`touch ${STAGE}/registry`, `mount --bind ${q(binary)} ${STAGE}/registry`);
+    mounts.forEach((m, i) => {
+        script.push(`mkdir -p ${q(m.target)}`, `mount --bind ${STAGE}/v${i} ${q(m.target)}`);
         if (m.readOnly) {
             script.push(`mount -o remount,bind,ro ${q(m.target)}`);
         }
-    }
+    });
     if (sc.readOnlyRootFilesystem === true) {
         script.push("mount -o remount,bind,ro /");
     }
@@ -283,12 +297,7 @@ function containerCommand(pod: RegistryPod, binary: string, mounts: Mount[], roo
         }
         setpriv.push("--");
     }
-    // The binary may sit where the pod's user cannot reach it (/root/.cache); bind it into the
-    // work directory, as the image would have it at /bin/registry.
-    const exe = path.join(root, "registry.bin");
-    fs.writeFileSync(exe, "");
-    script.push(`mount --bind ${q(binary)} ${q(exe)}`);
-    script.push(`exec ${[...setpriv, exe].map(q).join(" ")} "$@"`);
+    script.push(`exec ${[...setpriv, `${STAGE}/registry`].map(q).join(" ")} "$@"`);
     return { cmd: "unshare", args: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.join("\n"), "registry", ...args] };
 }
 
@@ -344,7 +353,7 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
         // The container's environment is the pod's env and nothing from this machine (no
         // AWS_CA_BUNDLE, which crashes the S3 driver), plus a PATH for the binary's own use.
         const fullEnv = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: podName, ...env };
-        const { cmd, args } = containerCommand(pod, binary, mounts, path.join(root, podName));
+        const { cmd, args } = containerCommand(pod, binary, mounts);
         const logFile = path.join(root, `${podName}.log`);
         const start = () => startProc(podName, cmd, args, { env: fullEnv, logFile });
         const replica: Replica = {
