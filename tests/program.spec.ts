@@ -199,6 +199,17 @@ describe("the Pulumi program", () => {
         });
     });
 
+    describe("preview (`pulumi preview`, a dry run)", () => {
+        it("declares the same resources as an update", async () => {
+            const config = loadStackFile(stackFiles().dev);
+            const preview = await runProgram(config, { stack: "dev", preview: true });
+            assert.strictEqual(preview.error, undefined, String(preview.error));
+            const update = await run("dev", config, { stack: "dev" });
+            const names = (r: ProgramRun) => r.resources.map((x) => `${x.type} ${x.name}`).sort();
+            assert.deepStrictEqual(names(preview), names(update));
+        });
+    });
+
     describe("variants", () => {
         it("emptyDir: no PVC, nothing retained, a ClusterIP host with its port", async () => {
             const r = await run("emptyDir");
