@@ -34,6 +34,7 @@ export const CONFIG_KEYS = {
     storageSize: { type: "string", default: "10Gi", description: "Size of the PVC (filesystem) or emptyDir size limit." },
     storageClass: { type: "string", default: "", description: "StorageClass of the PVC. Empty: the cluster's default class." },
     storageAccessMode: { type: "string", default: "ReadWriteOnce", description: "PVC access mode: ReadWriteOnce, or ReadWriteMany (lets several replicas share it)." },
+    storageExistingClaim: { type: "string", default: "", description: "Use this existing PVC (e.g. one kept by an earlier `pulumi destroy`) instead of creating one; storageSize/storageClass are then ignored." },
     deleteStorageOnDestroy: { type: "boolean", default: false, description: "Let `pulumi destroy` delete the stored images (PVC, bucket, disk). Off: they are kept." },
     storageDeleteEnabled: { type: "boolean", default: true, description: "Allow deleting manifests and blobs through the registry API (storage.delete.enabled)." },
     hostnames: { type: "array", default: [], description: "Public DNS names of the registry; the first is the name images are tagged with. All go into the certificate." },
@@ -93,6 +94,8 @@ export interface FilesystemStorageConfig {
     readonly size: string;
     readonly storageClass?: string;
     readonly accessMode: (typeof ACCESS_MODES)[number];
+    /** An existing claim to use; no PVC is created. */
+    readonly existingClaim?: string;
 }
 
 /** Pod-local scratch storage (`emptyDir`); images die with the pod. */
@@ -295,14 +298,22 @@ function parseStorage(r: Reader): StorageConfig {
             if (storageClass !== "" && !DNS_NAME.test(storageClass)) {
                 r.problem(`\`storageClass\` must be a StorageClass name (lowercase DNS name); got \`${storageClass}\``);
             }
+            const existingClaim = r.string("storageExistingClaim");
+            if (existingClaim !== "" && !DNS_NAME.test(existingClaim)) {
+                r.problem(`\`storageExistingClaim\` must be a PVC name (lowercase DNS name); got \`${existingClaim}\``);
+            }
             return {
                 kind,
                 size: r.quantity("storageSize", false) ?? "10Gi",
                 storageClass: storageClass === "" ? undefined : storageClass,
                 accessMode: r.oneOf("storageAccessMode", ACCESS_MODES),
+                existingClaim: existingClaim === "" ? undefined : existingClaim,
             };
         }
         case "emptyDir":
+            if (r.has("storageExistingClaim")) {
+                r.problem("`storageExistingClaim` needs `storageKind` `filesystem`");
+            }
             return { kind, sizeLimit: r.quantity("storageSize", false) ?? "10Gi" };
     }
 }

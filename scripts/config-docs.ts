@@ -37,7 +37,8 @@ export function readmeDefault(spec: ConfigKeySpec): string {
     if (spec.default === undefined) {
         return "—";
     }
-    return `\`${typeof spec.default === "string" ? spec.default : JSON.stringify(spec.default)}\``;
+    // An empty string shows as `""`; an empty code span would not render.
+    return `\`${typeof spec.default === "string" && spec.default !== "" ? spec.default : JSON.stringify(spec.default)}\``;
 }
 
 function table(keys: string[]): void {

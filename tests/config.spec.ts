@@ -105,6 +105,8 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
         config: { tlsCertificate: "-----BEGIN CERTIFICATE-----" },
         problem: "`tlsCertificate` is only used when `tlsMode` is `provided`; remove it or set `tlsMode` to `provided`",
     },
+    { name: "bad existing claim name", config: { storageExistingClaim: "Data_1" }, problem: "`storageExistingClaim` must be a PVC name (lowercase DNS name); got `Data_1`" },
+    { name: "existing claim on emptyDir", config: { storageKind: "emptyDir", storageExistingClaim: "data" }, problem: "`storageExistingClaim` needs `storageKind` `filesystem`" },
     { name: "registry name too long", config: { registryName: "r".repeat(60) }, problem: `\`registryName\` must be a lowercase DNS label of at most 52 characters (a-z, 0-9, -); got \`${"r".repeat(60)}\`` },
 ];
 
@@ -113,7 +115,7 @@ describe("config validation", () => {
         const cfg = parseConfig({});
         assert.strictEqual(cfg.registryName, "registry");
         assert.strictEqual(cfg.namespace, "registry");
-        assert.deepStrictEqual(cfg.storage, { kind: "filesystem", size: "10Gi", storageClass: undefined, accessMode: "ReadWriteOnce" });
+        assert.deepStrictEqual(cfg.storage, { kind: "filesystem", size: "10Gi", storageClass: undefined, accessMode: "ReadWriteOnce", existingClaim: undefined });
         assert.deepStrictEqual(cfg.image, { repository: "docker.io/library/registry", tag: DEFAULT_IMAGE_TAGS[3], digest: undefined, line: 3 });
         assert.deepStrictEqual(cfg.users, ["admin"]);
         assert.strictEqual(cfg.service.type, "LoadBalancer");

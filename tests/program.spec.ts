@@ -322,6 +322,13 @@ describe("the Pulumi program", () => {
             assert.strictEqual(one(r, "kubernetes:core/v1:Namespace").options.retainOnDelete, false);
         });
 
+        it("storageExistingClaim: the kept claim is mounted and no PVC is created or owned", async () => {
+            const r = await run("adoptKeptClaim");
+            assert.strictEqual(ofType(r, "kubernetes:core/v1:PersistentVolumeClaim").length, 0);
+            const data = registryPod(r).podSpec.volumes.find((v: { name: string }) => v.name === "data");
+            assert.deepStrictEqual(data.persistentVolumeClaim, { claimName: "registry-data" });
+        });
+
         it("an existing namespace is used, not created", async () => {
             const r = await run("existingNamespace");
             assert.strictEqual(ofType(r, "kubernetes:core/v1:Namespace").length, 0);

@@ -25,7 +25,12 @@ export class LocalStorage extends pulumi.ComponentResource implements StorageBac
         super("registry:storage:LocalStorage", name, {}, opts);
         const cfg = args.config;
         let volume: k8s.types.input.core.v1.Volume;
-        if (cfg.kind === "filesystem") {
+        if (cfg.kind === "filesystem" && cfg.existingClaim !== undefined) {
+            // Adopting a claim (say, one a `pulumi destroy` kept): the stack never owns it, so
+            // nothing the stack does can delete it.
+            this.claimName = pulumi.output(cfg.existingClaim);
+            volume = { name: "data", persistentVolumeClaim: { claimName: cfg.existingClaim } };
+        } else if (cfg.kind === "filesystem") {
             const pvc = new k8s.core.v1.PersistentVolumeClaim(
                 `${name}-pvc`,
                 {
@@ -38,7 +43,6 @@ export class LocalStorage extends pulumi.ComponentResource implements StorageBac
                         resources: { requests: { storage: cfg.size } },
                     },
                 },
-                // Don't wait for binding: WaitForFirstConsumer classes bind only once the pod exists.
                 { parent: this, retainOnDelete: args.retainData },
             );
             this.claimName = pvc.metadata.name;

@@ -20,4 +20,5 @@ export const VARIANTS: Record<string, StackConfig> = {
     },
     destroyable: { deleteStorageOnDestroy: true },
     existingNamespace: { createNamespace: false, namespace: "tools" },
+    adoptKeptClaim: { createNamespace: false, storageExistingClaim: "registry-data" },
 };
