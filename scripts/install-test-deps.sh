@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests run against, once: Debian packages (as root) and pinned Go
 # programs built with `go install` into ~/.cache/registry-e2e/bin (reused between runs).
+#   tests/e2e/debs/*.txt     Debian packages, one file per area (one package per line, # comments)
+#   tests/e2e/peers.json     Go programs, pinned by module and version
+#   scripts/install.d/*.sh   extra steps an area needs (sourced after the packages are in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(docker-registry skopeo nginx-light openssl curl)
+mapfile -t DEBS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' tests/e2e/debs/*.txt | tr -d ' \t' | sort -u)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -31,4 +34,10 @@ for (const p of Object.values(peers.go)) console.log(`${p.module}@${p.version} $
     mv "$tmp/$(basename "${modver%@*}")" "$BIN/$binary"
     rmdir "$tmp"
   fi
+done
+
+for step in scripts/install.d/*.sh; do
+  [ -e "$step" ] || continue
+  # shellcheck source=/dev/null
+  source "$step"
 done

@@ -44,7 +44,7 @@ export interface MockEnvironment {
     loadBalancer?: { ip?: string; hostname?: string };
     /** Function calls the program may make, by token. */
     calls?: Record<string, CallMock>;
-    /** Extra per-type state, merged over the inputs (e.g. ARNs of cloud resources). */
+    /** Extra per-type state, merged over the inputs (e.g. ARNs of cloud resources); an `id` key sets the resource id. */
     resourceState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
 }
 
@@ -149,7 +149,11 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
             } else {
                 state = (await cryptoMock(args.type, inputs)) ?? state;
             }
-            state = { ...state, ...(recorder.env.resourceState?.(args.type, args.name, inputs) ?? {}) };
+            const extra = recorder.env.resourceState?.(args.type, args.name, inputs) ?? {};
+            if (typeof extra.id === "string") {
+                id = extra.id;
+            }
+            state = { ...state, ...extra };
             const parent = req?.getParent() ?? "";
             recorder.resources.push({
                 type: args.type,

@@ -4,6 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 
+import { defaultCalls, defaultResourceState } from "./cloud-mocks";
 import { installMocks, MockEnvironment, RecordedResource, recorder } from "./mocks";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -74,7 +75,13 @@ export async function runProgram(config: StackConfig, opts: RunOptions = {}): Pr
     running = true;
     try {
         const stack = opts.stack ?? "test";
-        await installMocks(PROJECT, stack, opts, opts.preview ?? false);
+        // The simulated clouds' defaults (tests/support/cloud-mocks.ts); the test's own win.
+        const env: MockEnvironment = {
+            ...opts,
+            calls: { ...defaultCalls, ...(opts.calls ?? {}) },
+            resourceState: (type, name, inputs) => opts.resourceState?.(type, name, inputs) ?? defaultResourceState(type, name, inputs),
+        };
+        await installMocks(PROJECT, stack, env, opts.preview ?? false);
         const full: Record<string, string> = {};
         for (const [k, v] of Object.entries(config)) {
             full[k.includes(":") ? k : `${PROJECT}:${k}`] = configString(v);
