@@ -1,13 +1,10 @@
 import * as assert from "assert";
 
 import { validateObject } from "./support/k8s-schema";
-import { loadStackFile, runProgram, stackFiles, StackConfig } from "./support/program";
-import { VARIANTS } from "./support/variants";
+import { runProgram } from "./support/program";
+import { allConfigs } from "./support/variants";
 
-const CONFIGS: [string, StackConfig][] = [
-    ...Object.entries(stackFiles()).map(([stack, file]): [string, StackConfig] => [`Pulumi.${stack}.yaml`, loadStackFile(file)]),
-    ...Object.entries(VARIANTS).map(([name, c]): [string, StackConfig] => [`variant ${name}`, c]),
-];
+const CONFIGS = allConfigs();
 
 describe("Kubernetes objects against the OpenAPI schema", () => {
     describe("the validator", () => {

@@ -34,6 +34,21 @@ export function serviceDnsNames(serviceName: string, namespace: string): string[
 }
 
 /**
+ * What the Kubernetes provider waits for before it reports the Service created.
+ *
+ * By default it waits until the Service has ready endpoints, i.e. until registry pods run. But
+ * the registry's pods depend on the Service (its load balancer address is in the certificate the
+ * pods mount), so the default would wait for pods that cannot exist yet, and the first
+ * `pulumi up` would hang for 10 minutes and fail ("Service does not target any Pods"). The
+ * Service is ready for what depends on it once it has an address: the load balancer's ingress,
+ * or the cluster IP. (`pulumi.com/waitFor` takes precedence over the default await logic since
+ * @pulumi/kubernetes 4.18.4.)
+ */
+export function serviceAwaitAnnotation(type: "LoadBalancer" | "ClusterIP" | "NodePort"): Record<string, string> {
+    return { "pulumi.com/waitFor": type === "LoadBalancer" ? "jsonpath={.status.loadBalancer.ingress}" : "jsonpath={.spec.clusterIP}" };
+}
+
+/**
  * The registry's Service. It exists before the certificate, so the load balancer's address
  * can be put in the certificate's SANs.
  */
@@ -64,7 +79,7 @@ export class RegistryService extends pulumi.ComponentResource {
                     name: args.serviceName,
                     namespace: args.namespace,
                     labels: args.labels ?? args.selector,
-                    annotations: args.annotations,
+                    annotations: { ...serviceAwaitAnnotation(type), ...args.annotations },
                 },
                 spec: {
                     type,

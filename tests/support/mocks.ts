@@ -67,6 +67,18 @@ export function unwrapSecrets(value: unknown, path: string, found: string[]): an
     return value;
 }
 
+/** Whether a value holds an input that is unknown during `pulumi preview` (e.g. a Service's address). */
+export function containsUnknown(value: unknown): boolean {
+    if (Array.isArray(value)) {
+        return value.some(containsUnknown);
+    }
+    if (value !== null && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        return obj.__pulumiUnknown === true || Object.values(obj).some(containsUnknown);
+    }
+    return false;
+}
+
 const NAMESPACED_KINDS = new Set([
     "ConfigMap", "Secret", "Service", "ServiceAccount", "PersistentVolumeClaim", "Deployment", "StatefulSet", "DaemonSet",
     "Job", "CronJob", "PodDisruptionBudget", "Role", "RoleBinding", "Ingress", "HorizontalPodAutoscaler", "EndpointSlice",
@@ -146,7 +158,9 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
             let state: Record<string, any> = { ...inputs };
             if (args.type.startsWith("kubernetes:")) {
                 ({ id, state } = kubernetesState(args.type, args.name, inputs, recorder.env));
-            } else {
+            } else if (!containsUnknown(inputs)) {
+                // With an input unknown (preview), the real providers leave the computed
+                // outputs unknown too; so does the mock.
                 state = (await cryptoMock(args.type, inputs)) ?? state;
             }
             const extra = recorder.env.resourceState?.(args.type, args.name, inputs) ?? {};

@@ -1,6 +1,6 @@
 // Stack configurations the unit, schema and end-to-end tests run besides the repository's
 // Pulumi.*.yaml files: one per storage and exposure choice the program supports.
-import type { StackConfig } from "./program";
+import { loadStackFile, stackFiles, StackConfig } from "./program";
 
 export const VARIANTS: Record<string, StackConfig> = {
     defaults: {},
@@ -22,3 +22,11 @@ export const VARIANTS: Record<string, StackConfig> = {
     existingNamespace: { createNamespace: false, namespace: "tools" },
     adoptKeptClaim: { createNamespace: false, storageExistingClaim: "registry-data" },
 };
+
+/** Every repository stack file and every variant, labelled ("Pulumi.dev.yaml", "variant pvc"). */
+export function allConfigs(): [string, StackConfig][] {
+    return [
+        ...Object.entries(stackFiles()).map(([stack, file]): [string, StackConfig] => [`Pulumi.${stack}.yaml`, loadStackFile(file)]),
+        ...Object.entries(VARIANTS).map(([name, c]): [string, StackConfig] => [`variant ${name}`, c]),
+    ];
+}
