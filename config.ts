@@ -30,7 +30,7 @@ export const CONFIG_KEYS = {
     imageTag: { type: "string", default: "", description: "Registry image tag, an exact version (3.x, or 2.8.x for Swift). Empty: 3.1.2, or 2.8.3 when the storage needs the 2.x line." },
     imageDigest: { type: "string", default: "", description: "Optional image digest (sha256:...) pinned after the tag." },
     replicas: { type: "integer", default: 1, description: "Registry pods. More than 1 needs storage several pods can share." },
-    storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC) or emptyDir (lost when the pod goes)." },
+    storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program) or gcs (a GCS bucket)." },
     storageSize: { type: "string", default: "10Gi", description: "Size of the PVC (filesystem) or emptyDir size limit." },
     storageClass: { type: "string", default: "", description: "StorageClass of the PVC. Empty: the cluster's default class." },
     storageAccessMode: { type: "string", default: "ReadWriteOnce", description: "PVC access mode: ReadWriteOnce, or ReadWriteMany (lets several replicas share it)." },
@@ -62,7 +62,23 @@ export const CONFIG_KEYS = {
     logLevel: { type: "string", default: "info", description: "Registry log level: error, warn, info or debug." },
     logFormatter: { type: "string", default: "json", description: "Registry log format: json, text or logstash." },
     accessLog: { type: "boolean", default: true, description: "Write an access log line per request." },
-    dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are)." },
+    dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are) or cloudDns (an A record in a Cloud DNS zone)." },
+    // --- GCP: GCE persistent disk, GCS bucket and Cloud DNS (issue 5)
+    gceDiskZone: { type: "string", default: "", description: "Zone of the GCE persistent disk, the GKE nodes' zone (e.g. europe-west1-b); required when storageKind is gcePersistentDisk." },
+    gceDiskType: { type: "string", default: "pd-balanced", description: "GCE persistent disk type: pd-balanced, pd-ssd or pd-standard (storageSize is its size, whole Gi)." },
+    gceDiskSnapshotStartTime: { type: "string", default: "", description: "Daily snapshot schedule of the disk: start time in UTC, HH:00 (e.g. 03:00). Empty: no snapshot schedule." },
+    gceDiskSnapshotRetentionDays: { type: "integer", default: 14, description: "Days the scheduled snapshots of the disk are kept." },
+    gcsBucketName: { type: "string", default: "", description: "Name of the GCS bucket (storageKind gcs). Empty: a unique name derived from the registry name." },
+    gcsLocation: { type: "string", default: "US", description: "Location of the GCS bucket: a multi-region (US, EU, ASIA) or a region (e.g. europe-west1)." },
+    gcsVersioning: { type: "boolean", default: false, description: "Keep noncurrent versions of overwritten or deleted objects in the bucket (object versioning)." },
+    gcsNoncurrentVersionDays: { type: "integer", default: 30, description: "With gcsVersioning, delete noncurrent object versions after this many days (lifecycle rule). 0: keep them." },
+    gcsKmsKeyName: { type: "string", default: "", description: "CMEK: KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) the bucket encrypts with; the project's GCS service agent is granted it. Empty: Google-managed keys." },
+    gcpWorkloadIdentity: { type: "boolean", default: true, description: "Reach GCS through GKE Workload Identity (the registry's ServiceAccount acts as a Google service account). Off: a service-account key in a Secret." },
+    cloudDnsManagedZone: { type: "string", default: "", description: "Cloud DNS managed zone (its name, e.g. example-com) for the registry's A record; required when dnsProvider is cloudDns." },
+    cloudDnsRecordName: { type: "string", default: "registry", description: "Label(s) of the A record inside the zone: the registry is <cloudDnsRecordName>.<zone DNS name>." },
+    cloudDnsTtl: { type: "integer", default: 300, description: "TTL of the Cloud DNS record, in seconds." },
+    cloudDnsStaticIp: { type: "boolean", default: false, description: "Reserve a regional static IP (compute Address) for the load balancer, so the name keeps its address when the Service is re-created." },
+    gcpRegion: { type: "string", default: "", description: "Region of the reserved static IP (the GKE cluster's region). Empty: the provider's gcp:region." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -76,7 +92,7 @@ export function defaultOf(key: ConfigKey): ConfigKeySpec["default"] {
 /** Raw stack config: key (without the project prefix) to the string Pulumi stores. */
 export type RawConfig = Readonly<Partial<Record<string, string>>>;
 
-export const STORAGE_KINDS = ["filesystem", "emptyDir"] as const;
+export const STORAGE_KINDS = ["filesystem", "emptyDir", "gcePersistentDisk", "gcs"] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 export const ACCESS_MODES = ["ReadWriteOnce", "ReadWriteMany"] as const;
 export const SERVICE_TYPES = ["LoadBalancer", "ClusterIP", "NodePort"] as const;
@@ -104,16 +120,58 @@ export interface EmptyDirStorageConfig {
     readonly sizeLimit: string;
 }
 
-export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig;
+export const GCE_DISK_TYPES = ["pd-balanced", "pd-ssd", "pd-standard"] as const;
 
-export const DNS_PROVIDERS = ["none"] as const;
+/** A GCE persistent disk made by the program, bound to the registry through a CSI PersistentVolume. */
+export interface GcePersistentDiskStorageConfig {
+    readonly kind: "gcePersistentDisk";
+    /** Disk size in GiB (GCE's "GB" are GiB). */
+    readonly sizeGb: number;
+    readonly diskType: (typeof GCE_DISK_TYPES)[number];
+    readonly zone: string;
+    /** Daily snapshots, when scheduled. */
+    readonly snapshot?: { readonly startTime: string; readonly retentionDays: number };
+}
+
+/** A GCS bucket, shared by any number of registry pods. */
+export interface GcsStorageConfig {
+    readonly kind: "gcs";
+    /** Physical bucket name; undefined: auto-named by Pulumi. */
+    readonly bucketName?: string;
+    readonly location: string;
+    readonly versioning: boolean;
+    /** Days after which noncurrent versions are deleted; 0: kept. */
+    readonly noncurrentVersionDays: number;
+    /** CMEK key id, or undefined for Google-managed encryption. */
+    readonly kmsKeyName?: string;
+    /** Workload Identity (true) or a service-account key file (false). */
+    readonly workloadIdentity: boolean;
+}
+
+export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig | GcePersistentDiskStorageConfig | GcsStorageConfig;
+
+export const DNS_PROVIDERS = ["none", "cloudDns"] as const;
 
 /** No DNS record: clients use `hostnames` or the load balancer address. */
 export interface NoDnsConfig {
     readonly provider: "none";
 }
 
-export type DnsConfig = NoDnsConfig;
+/** An A record in a Cloud DNS managed zone, at the load balancer's (optionally reserved) IP. */
+export interface CloudDnsConfig {
+    readonly provider: "cloudDns";
+    /** Name of the managed zone. */
+    readonly managedZone: string;
+    /** Label(s) of the record inside the zone. */
+    readonly recordName: string;
+    readonly ttl: number;
+    /** Reserve a regional static IP and give it to the Service. */
+    readonly staticIp: boolean;
+    /** Region of the static IP; undefined: the provider's. */
+    readonly region?: string;
+}
+
+export type DnsConfig = NoDnsConfig | CloudDnsConfig;
 
 export interface ImageConfig {
     readonly repository: string;
@@ -315,6 +373,10 @@ function parseStorage(r: Reader): StorageConfig {
                 r.problem("`storageExistingClaim` needs `storageKind` `filesystem`");
             }
             return { kind, sizeLimit: r.quantity("storageSize", false) ?? "10Gi" };
+        case "gcePersistentDisk":
+            return parseGcePersistentDisk(r);
+        case "gcs":
+            return parseGcs(r);
     }
 }
 
@@ -327,13 +389,29 @@ export function storageIsShareable(storage: StorageConfig): boolean {
         case "filesystem":
             return storage.accessMode === "ReadWriteMany";
         case "emptyDir":
+        case "gcePersistentDisk":
             return false;
+        case "gcs":
+            return true;
+    }
+}
+
+/** Why a storage kind cannot serve several replicas, and what to use instead. */
+function unshareableReason(storage: StorageConfig): string {
+    switch (storage.kind) {
+        case "filesystem":
+            return `\`storageKind\` \`filesystem\` with \`storageAccessMode\` \`${storage.accessMode}\` can be mounted by one node only. Set \`replicas\` to 1, or use shared storage (\`storageAccessMode\` \`ReadWriteMany\`)`;
+        case "gcePersistentDisk":
+            return "`storageKind` `gcePersistentDisk` is ReadWriteOnce: one node mounts the disk, and the Deployment is recreated, not rolled. Set `replicas` to 1, or use `storageKind` `gcs`";
+        default:
+            return `\`storageKind\` \`${storage.kind}\` is private to each pod. Set \`replicas\` to 1, or use shared storage (\`storageAccessMode\` \`ReadWriteMany\`)`;
     }
 }
 
 /** The distribution line a storage kind needs, when it needs one. */
-export function storageRequiredLine(_storage: StorageConfig): RegistryLine | undefined {
-    return undefined;
+export function storageRequiredLine(storage: StorageConfig): RegistryLine | undefined {
+    // Only the 3.x line has the gcs driver (Debian's 2.8 build has none).
+    return storage.kind === "gcs" ? 3 : undefined;
 }
 
 /** Parses the DNS keys into the DnsConfig of the chosen provider. */
@@ -342,6 +420,131 @@ function parseDns(r: Reader): DnsConfig {
     switch (provider) {
         case "none":
             return { provider };
+        case "cloudDns":
+            return parseCloudDns(r);
+    }
+}
+
+// --- GCP (issue 5): GCE persistent disk, GCS bucket and Cloud DNS
+
+const GCP_ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
+const GCP_REGION = /^[a-z]+-[a-z]+[0-9]+$/;
+const GCS_LOCATION = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
+const GCS_BUCKET = /^(?=.{3,63}$)[a-z0-9][a-z0-9._-]*[a-z0-9]$/;
+const KMS_KEY = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
+const MANAGED_ZONE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const GCE_DISK_KEYS = ["gceDiskZone", "gceDiskType", "gceDiskSnapshotStartTime", "gceDiskSnapshotRetentionDays"] as const;
+const GCS_KEYS = ["gcsBucketName", "gcsLocation", "gcsVersioning", "gcsNoncurrentVersionDays", "gcsKmsKeyName", "gcpWorkloadIdentity"] as const;
+const CLOUD_DNS_KEYS = ["cloudDnsManagedZone", "cloudDnsRecordName", "cloudDnsTtl", "cloudDnsStaticIp", "gcpRegion"] as const;
+
+/** The PVC keys mean nothing to the GCP backends, which make their own volume or none. */
+function refuseClaimKeys(r: Reader, kind: "gcePersistentDisk" | "gcs"): void {
+    for (const key of ["storageClass", "storageExistingClaim"] as const) {
+        if (r.has(key)) {
+            r.problem(`\`${key}\` is only used when \`storageKind\` is \`filesystem\`; \`${kind}\` does not use it`);
+        }
+    }
+    if (r.string("storageAccessMode") !== "ReadWriteOnce") {
+        r.problem(`\`storageAccessMode\` is only used when \`storageKind\` is \`filesystem\`; \`${kind}\` does not use it`);
+    }
+}
+
+function parseGcePersistentDisk(r: Reader): GcePersistentDiskStorageConfig {
+    refuseClaimKeys(r, "gcePersistentDisk");
+    const size = r.string("storageSize");
+    const m = /^([0-9]+)(Gi|Ti)$/.exec(size);
+    const sizeGb = m === null ? 0 : Number(m[1]) * (m[2] === "Ti" ? 1024 : 1);
+    if (sizeGb < 10 || sizeGb > 65536) {
+        r.problem(`\`storageSize\` of a \`gcePersistentDisk\` must be a whole number of Gi or Ti between 10Gi and 64Ti; got \`${size}\``);
+    }
+    const zone = r.string("gceDiskZone");
+    if (zone === "") {
+        r.problem("`gceDiskZone` is required when `storageKind` is `gcePersistentDisk`: the zone of the GKE nodes, such as `europe-west1-b`");
+    } else if (!GCP_ZONE.test(zone)) {
+        r.problem(`\`gceDiskZone\` must be a GCE zone such as \`europe-west1-b\`; got \`${zone}\``);
+    }
+    const diskType = r.oneOf("gceDiskType", GCE_DISK_TYPES);
+    const startTime = r.string("gceDiskSnapshotStartTime");
+    const retentionDays = r.integer("gceDiskSnapshotRetentionDays", 1, 65536);
+    if (startTime !== "" && !/^([01][0-9]|2[0-3]):00$/.test(startTime)) {
+        r.problem(`\`gceDiskSnapshotStartTime\` must be a whole hour in UTC such as \`03:00\` (GCE starts schedules on the hour); got \`${startTime}\``);
+    }
+    if (startTime === "" && r.has("gceDiskSnapshotRetentionDays")) {
+        r.problem("`gceDiskSnapshotRetentionDays` needs a snapshot schedule: set `gceDiskSnapshotStartTime`");
+    }
+    return { kind: "gcePersistentDisk", sizeGb, diskType, zone, snapshot: startTime === "" ? undefined : { startTime, retentionDays } };
+}
+
+function parseGcs(r: Reader): GcsStorageConfig {
+    refuseClaimKeys(r, "gcs");
+    if (r.has("storageSize")) {
+        r.problem("`storageSize` is not used with `storageKind` `gcs`: a bucket has no size");
+    }
+    const bucketName = r.string("gcsBucketName");
+    if (bucketName !== "" && (!GCS_BUCKET.test(bucketName) || bucketName.startsWith("goog") || bucketName.includes("google") || isIP(bucketName) !== 0)) {
+        r.problem(`\`gcsBucketName\` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without "goog"; got \`${bucketName}\``);
+    }
+    const location = r.string("gcsLocation");
+    if (!GCS_LOCATION.test(location)) {
+        r.problem(`\`gcsLocation\` must be a GCS location such as \`US\`, \`EU\` or \`europe-west1\`; got \`${location}\``);
+    }
+    const versioning = r.boolean("gcsVersioning");
+    const noncurrentVersionDays = r.integer("gcsNoncurrentVersionDays", 0, 36500);
+    if (!versioning && r.has("gcsNoncurrentVersionDays")) {
+        r.problem("`gcsNoncurrentVersionDays` needs `gcsVersioning` true: without versioning there are no noncurrent versions");
+    }
+    const kmsKeyName = r.string("gcsKmsKeyName");
+    if (kmsKeyName !== "" && !KMS_KEY.test(kmsKeyName)) {
+        r.problem(`\`gcsKmsKeyName\` must be a KMS key id \`projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>\`; got \`${kmsKeyName}\``);
+    }
+    return {
+        kind: "gcs",
+        bucketName: bucketName === "" ? undefined : bucketName,
+        location,
+        versioning,
+        noncurrentVersionDays,
+        kmsKeyName: kmsKeyName === "" ? undefined : kmsKeyName,
+        workloadIdentity: r.boolean("gcpWorkloadIdentity"),
+    };
+}
+
+function parseCloudDns(r: Reader): CloudDnsConfig {
+    const managedZone = r.string("cloudDnsManagedZone");
+    if (managedZone === "") {
+        r.problem("`cloudDnsManagedZone` is required when `dnsProvider` is `cloudDns`: the managed zone's name, such as `example-com`");
+    } else if (!MANAGED_ZONE.test(managedZone)) {
+        r.problem(`\`cloudDnsManagedZone\` must be a managed zone's name (not its DNS name), such as \`example-com\`; got \`${managedZone}\``);
+    }
+    const recordName = r.string("cloudDnsRecordName");
+    if (!DNS_NAME.test(recordName)) {
+        r.problem(`\`cloudDnsRecordName\` must be lowercase DNS label(s) inside the zone, such as \`registry\`; got \`${recordName}\``);
+    }
+    const ttl = r.integer("cloudDnsTtl", 1, 86400);
+    const staticIp = r.boolean("cloudDnsStaticIp");
+    const region = r.string("gcpRegion");
+    if (region !== "" && !GCP_REGION.test(region)) {
+        r.problem(`\`gcpRegion\` must be a GCP region such as \`europe-west1\`; got \`${region}\``);
+    }
+    if (region !== "" && !staticIp) {
+        r.problem("`gcpRegion` is only used when `cloudDnsStaticIp` is true");
+    }
+    if (r.string("serviceType") !== "LoadBalancer") {
+        r.problem("`dnsProvider` `cloudDns` points the record at the load balancer; it needs `serviceType` `LoadBalancer`");
+    }
+    return { provider: "cloudDns", managedZone, recordName, ttl, staticIp, region: region === "" ? undefined : region };
+}
+
+/** GCP keys set for a storage kind or DNS provider that does not read them. */
+function refuseUnusedGcpKeys(r: Reader, storage: StorageConfig, dns: DnsConfig): void {
+    const unused: [readonly ConfigKey[], boolean, string][] = [
+        [GCE_DISK_KEYS, storage.kind === "gcePersistentDisk", "`storageKind` is `gcePersistentDisk`"],
+        [GCS_KEYS, storage.kind === "gcs", "`storageKind` is `gcs`"],
+        [CLOUD_DNS_KEYS, dns.provider === "cloudDns", "`dnsProvider` is `cloudDns`"],
+    ];
+    for (const [keys, used, when] of unused) {
+        for (const key of keys.filter((k) => !used && r.has(k))) {
+            r.problem(`\`${key}\` is only used when ${when}`);
+        }
     }
 }
 
@@ -363,7 +566,8 @@ function parseImage(r: Reader, storage: StorageConfig): ImageConfig {
         line = m[1] === "2" ? 2 : 3;
     }
     if (required !== undefined && m !== null && line !== required) {
-        r.problem(`\`storageKind\` \`${storage.kind}\` needs the distribution ${required}.x line, but \`imageTag\` is \`${tag}\``);
+        const hint = storage.kind === "gcs" ? `; the 2.8 images have no gcs driver: leave \`imageTag\` empty (${DEFAULT_IMAGE_TAGS[3]}) or set a 3.x version, or use \`storageKind\` \`gcePersistentDisk\`` : "";
+        r.problem(`\`storageKind\` \`${storage.kind}\` needs the distribution ${required}.x line, but \`imageTag\` is \`${tag}\`${hint}`);
     }
     const digest = r.string("imageDigest");
     if (digest !== "" && !DIGEST.test(digest)) {
@@ -502,11 +706,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
     const image = parseImage(r, storage);
     const replicas = r.integer("replicas", 1, 100);
     if (replicas > 1 && !storageIsShareable(storage)) {
-        const why =
-            storage.kind === "filesystem"
-                ? `\`storageKind\` \`filesystem\` with \`storageAccessMode\` \`${storage.accessMode}\` can be mounted by one node only`
-                : `\`storageKind\` \`${storage.kind}\` is private to each pod`;
-        r.problem(`\`replicas\` > 1 needs storage that several pods can share; ${why}. Set \`replicas\` to 1, or use shared storage (\`storageAccessMode\` \`ReadWriteMany\`)`);
+        r.problem(`\`replicas\` > 1 needs storage that several pods can share; ${unshareableReason(storage)}`);
     }
 
     const hostnames = r.stringArray("hostnames");
@@ -546,6 +746,9 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
     const tls = parseTls(r, hostnames, isSecret);
     const service = parseService(r);
 
+    const dns = parseDns(r);
+    refuseUnusedGcpKeys(r, storage, dns);
+
     const config: RegistryConfig = {
         registryName,
         namespace,
@@ -553,7 +756,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         image,
         replicas,
         storage,
-        dns: parseDns(r),
+        dns,
         deleteStorageOnDestroy: r.boolean("deleteStorageOnDestroy"),
         storageDeleteEnabled: r.boolean("storageDeleteEnabled"),
         hostnames,

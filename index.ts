@@ -14,6 +14,7 @@ import {
     dockerConfigJson as dockerConfigJsonFor,
     registryHost as hostOf,
     registryLabels,
+    reserveServiceAddress,
 } from "./components";
 import { loadConfig } from "./config";
 
@@ -28,6 +29,9 @@ const ns = new RegistryNamespace(name, {
     retainOnDelete: retainData && dataLivesInNamespace(cfg.storage),
 });
 
+// A DNS provider may reserve the load balancer's address before the Service exists.
+const address = reserveServiceAddress(name, cfg.dns);
+
 const service = new RegistryService(name, {
     namespace: ns.name,
     namespaceName: cfg.namespace,
@@ -37,14 +41,16 @@ const service = new RegistryService(name, {
     type: cfg.service.type,
     port: cfg.service.port,
     nodePort: cfg.service.nodePort,
-    annotations: cfg.service.annotations,
+    annotations: { ...cfg.service.annotations, ...address.annotations },
     loadBalancerSourceRanges: cfg.service.loadBalancerSourceRanges,
+    loadBalancerIP: address.ip,
 });
 
 const dns = createDns(name, cfg.dns, {
     loadBalancerHostname: service.loadBalancerHostname,
     loadBalancerIp: service.loadBalancerIp,
     serviceAnnotations: cfg.service.annotations,
+    reservedIp: address.ip,
 });
 // Published DNS names first: the first public name is the one images are tagged with.
 const publicNames = dns.names.apply((names) => [...new Set([...names, ...cfg.hostnames])]);

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 
-import { CONFIG_KEYS, ConfigError, DEFAULT_IMAGE_TAGS, parseConfig, RawConfig } from "../config";
+import { CONFIG_KEYS, ConfigError, DEFAULT_IMAGE_TAGS, parseConfig, RawConfig, STORAGE_KINDS } from "../config";
 import { makePki, TestPki } from "./support/pki";
 import { runProgram } from "./support/program";
 
@@ -26,7 +26,7 @@ before(async () => {
 
 /** Each bad config with the exact problem it must report (and only that problem). */
 const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: string }[] = [
-    { name: "unknown storage kind", config: { storageKind: "nfs" }, problem: "`storageKind` must be one of `filesystem`, `emptyDir`; got `nfs`" },
+    { name: "unknown storage kind", config: { storageKind: "nfs" }, problem: `\`storageKind\` must be one of ${STORAGE_KINDS.map((k) => `\`${k}\``).join(", ")}; got \`nfs\`` },
     { name: "negative size", config: { storageSize: "-5Gi" }, problem: "`storageSize` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `-5Gi`" },
     { name: "zero size", config: { storageSize: "0" }, problem: "`storageSize` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `0`" },
     {

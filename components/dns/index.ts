@@ -1,6 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import type { DnsConfig } from "../../config";
+import { CloudDnsRecord } from "./cloud-dns";
+import { GcpStaticAddress, GKE_LB_ADDRESSES_ANNOTATION } from "./static-address";
+
+export * from "./cloud-dns";
+export * from "./static-address";
 
 /** What a DNS provider gives the rest of the program. */
 export interface RegistryDns {
@@ -16,12 +21,41 @@ export interface DnsContext {
     readonly loadBalancerIp: pulumi.Output<string>;
     /** The Service's annotations, to tell which kind of load balancer the cloud made. */
     readonly serviceAnnotations: Readonly<Record<string, string>>;
+    /** The address reserved for the load balancer before the Service existed, if any. */
+    readonly reservedIp?: pulumi.Output<string>;
+}
+
+/** An address a DNS provider reserves for the Service before it exists, and how the Service takes it. */
+export interface ServiceAddress {
+    /** For `spec.loadBalancerIP`; undefined when nothing is reserved. */
+    readonly ip?: pulumi.Output<string>;
+    /** Service annotations that claim the address. */
+    readonly annotations: Record<string, pulumi.Output<string>>;
+}
+
+/** Reserves the load balancer's address when the DNS provider is asked to (Cloud DNS with a static IP). */
+export function reserveServiceAddress(name: string, config: DnsConfig, opts?: pulumi.ComponentResourceOptions): ServiceAddress {
+    switch (config.provider) {
+        case "cloudDns": {
+            if (!config.staticIp) {
+                return { annotations: {} };
+            }
+            const address = new GcpStaticAddress(name, { region: config.region, description: `Load balancer of the registry ${name}` }, opts);
+            return { ip: address.ip, annotations: { [GKE_LB_ADDRESSES_ANNOTATION]: address.addressName } };
+        }
+        default:
+            return { annotations: {} };
+    }
 }
 
 /** Creates the DNS record(s) the config asks for; the only place that branches on the provider. */
-export function createDns(_name: string, config: DnsConfig, _ctx: DnsContext, _opts?: pulumi.ComponentResourceOptions): RegistryDns {
+export function createDns(name: string, config: DnsConfig, ctx: DnsContext, opts?: pulumi.ComponentResourceOptions): RegistryDns {
     switch (config.provider) {
         case "none":
             return { names: pulumi.output([]) };
+        case "cloudDns": {
+            const record = new CloudDnsRecord(name, { config, ip: ctx.reservedIp ?? ctx.loadBalancerIp }, opts);
+            return { names: record.fqdn.apply((fqdn) => [fqdn]) };
+        }
     }
 }

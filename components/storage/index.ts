@@ -1,9 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import type { StorageConfig } from "../../config";
+import { GceDiskStorage } from "./gce-disk";
+import { GcsStorage } from "./gcs";
 import { LocalStorage } from "./local";
 import type { StorageBackend, StorageContext } from "./types";
 
+export * from "./gce-disk";
+export * from "./gcs";
 export * from "./local";
 export * from "./types";
 
@@ -13,6 +17,10 @@ export function createStorage(name: string, config: StorageConfig, ctx: StorageC
         case "filesystem":
         case "emptyDir":
             return new LocalStorage(name, { ...ctx, config }, opts);
+        case "gcePersistentDisk":
+            return new GceDiskStorage(name, { ...ctx, config }, opts);
+        case "gcs":
+            return new GcsStorage(name, { ...ctx, config }, opts);
     }
 }
 

@@ -3,6 +3,7 @@
 // Each area (AWS, GCP, Ceph, ...) adds its own file `tests/support/cloud-mocks-<area>.ts`
 // exporting a `CloudMocks` value and lists it in AREAS below. runProgram() uses these unless a
 // test passes its own `calls`/`resourceState` (the test's win, per token / per type).
+import { gcpMocks } from "./cloud-mocks-gcp";
 import type { CallMock } from "./mocks";
 
 /** One area's defaults. */
@@ -13,7 +14,7 @@ export interface CloudMocks {
     readonly resourceState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
 }
 
-const AREAS: readonly CloudMocks[] = [];
+const AREAS: readonly CloudMocks[] = [gcpMocks];
 
 /** Every area's default calls. */
 export const defaultCalls: Record<string, CallMock> = Object.assign({}, ...AREAS.map((a) => a.calls ?? {}));

@@ -97,7 +97,9 @@ function kubernetesState(type: string, name: string, inputs: Record<string, any>
         state.metadata.namespace = "default";
     }
     if (kind === "Service" && state.spec?.type === "LoadBalancer") {
-        state.status = { loadBalancer: { ingress: [env.loadBalancer ?? { ip: "203.0.113.10" }] } };
+        // A requested (reserved) address is the one the cloud gives, as GKE and others do.
+        const requested: unknown = state.spec.loadBalancerIP;
+        state.status = { loadBalancer: { ingress: [typeof requested === "string" && requested !== "" ? { ip: requested } : (env.loadBalancer ?? { ip: "203.0.113.10" })] } };
     }
     const id = state.metadata.namespace === undefined ? state.metadata.name : `${state.metadata.namespace}/${state.metadata.name}`;
     return { id, state };

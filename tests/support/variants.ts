@@ -21,6 +21,10 @@ export const VARIANTS: Record<string, StackConfig> = {
     destroyable: { deleteStorageOnDestroy: true },
     existingNamespace: { createNamespace: false, namespace: "tools" },
     adoptKeptClaim: { createNamespace: false, storageExistingClaim: "registry-data" },
+    // GCP (issue 5): a GCS bucket through Workload Identity with several replicas, and with a key file.
+    gcsWorkloadIdentity: { storageKind: "gcs", replicas: 3, gcsVersioning: true, gcsKmsKeyName: "projects/p/locations/us/keyRings/registry/cryptoKeys/images" },
+    gcsKeyFile: { storageKind: "gcs", gcpWorkloadIdentity: false, gcsBucketName: "acme-registry-images", gcsLocation: "EU", dnsProvider: "cloudDns", cloudDnsManagedZone: "example-com" },
+    gceDiskNoDns: { storageKind: "gcePersistentDisk", gceDiskZone: "us-central1-a", storageSize: "20Gi", deleteStorageOnDestroy: true },
 };
 
 /** Every repository stack file and every variant, labelled ("Pulumi.dev.yaml", "variant pvc"). */
