@@ -9,6 +9,8 @@ import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 
+import { AccessConfig, parseAccess } from "./components/access/config";
+
 /** The kinds of value a Pulumi.yaml `config:` declaration can have. */
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
 
@@ -79,6 +81,20 @@ export const CONFIG_KEYS = {
     cloudDnsTtl: { type: "integer", default: 300, description: "TTL of the Cloud DNS record, in seconds." },
     cloudDnsStaticIp: { type: "boolean", default: false, description: "Reserve a regional static IP (compute Address) for the load balancer, so the name keeps its address when the Service is re-created." },
     gcpRegion: { type: "string", default: "", description: "Region of the reserved static IP (the GKE cluster's region). Empty: the provider's gcp:region." },
+    // --- Access: node CA trust, localhost proxy, pull secrets, ingress (issue 7)
+    nodeTrust: { type: "string", default: "auto", description: "Install the registry's CA on every node for containerd (`certs.d/<host>/hosts.toml` + `ca.crt`) and Docker, with a DaemonSet: auto (when the CA is generated), true or false." },
+    nodeTrustImage: { type: "string", default: "docker.io/library/busybox:1.37.0", description: "Image of the node trust DaemonSet (a shell and cp/cmp; pinned tag or digest)." },
+    nodeTolerations: { type: "array", default: ["*"], description: "Tolerations of the node DaemonSets, as taints: key[=value][:Effect]; * tolerates every taint." },
+    localProxy: { type: "boolean", default: false, description: "Run a proxy on every node's hostPort so `localhost:<localProxyPort>/<image>` works where nodes cannot be changed (speaks TLS to the registry)." },
+    localProxyPort: { type: "integer", default: 5000, description: "hostPort of the localhost proxy on each node." },
+    localProxyImage: { type: "string", default: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", description: "Image of the localhost proxy (nginx, running unprivileged)." },
+    pullSecretNamespaces: { type: "array", default: [], description: "Namespaces that get a kubernetes.io/dockerconfigjson Secret `<registryName>-pull` for the pull user." },
+    pullSecretPatchServiceAccount: { type: "boolean", default: false, description: "Set the pull Secret as imagePullSecrets of the default ServiceAccount in each of pullSecretNamespaces (replaces that list)." },
+    pullUser: { type: "string", default: "puller", description: "htpasswd user of the pull Secrets, added to the users when pullSecretNamespaces is set (read-only by convention)." },
+    ingressEnabled: { type: "boolean", default: false, description: "Expose the registry through an Ingress for the hostnames (besides the Service)." },
+    ingressClassName: { type: "string", default: "nginx", description: "IngressClass of the Ingress." },
+    ingressTls: { type: "string", default: "reencrypt", description: "How the Ingress reaches the registry: reencrypt (terminates TLS with the registry's certificate, verifies the registry with its CA) or passthrough (ingress-nginx with `--enable-ssl-passthrough`)." },
+    ingressAnnotations: { type: "array", default: [], description: "Extra Ingress annotations as key=value strings (for controllers other than ingress-nginx)." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -235,6 +251,8 @@ export interface RegistryConfig {
         readonly formatter: (typeof LOG_FORMATTERS)[number];
         readonly accessLog: boolean;
     };
+    /** How nodes, pods and ingresses reach the registry (issue 7). */
+    readonly access: AccessConfig;
 }
 
 /** Thrown by parseConfig with every problem found, each naming its key. */
@@ -258,7 +276,7 @@ const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-
  * Each reader returns the key's value (or its default) and records a problem when the
  * value is malformed.
  */
-class Reader {
+export class Reader {
     readonly problems: string[] = [];
 
     constructor(private readonly raw: RawConfig) {}
@@ -745,6 +763,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
 
     const tls = parseTls(r, hostnames, isSecret);
     const service = parseService(r);
+    const access = parseAccess(r, { namespace, users, hostnames, tlsMode: tls.mode });
 
     const dns = parseDns(r);
     refuseUnusedGcpKeys(r, storage, dns);
@@ -777,6 +796,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
             formatter: r.oneOf("logFormatter", LOG_FORMATTERS),
             accessLog: r.boolean("accessLog"),
         },
+        access,
     };
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);

@@ -8,11 +8,14 @@ import {
     RegistryNamespace,
     RegistryService,
     RegistryTls,
+    createAccess,
     createDns,
     createStorage,
     dataLivesInNamespace,
     dockerConfigJson as dockerConfigJsonFor,
+    htpasswdUsers,
     registryHost as hostOf,
+    reachableHosts,
     registryLabels,
     reserveServiceAddress,
 } from "./components";
@@ -64,7 +67,7 @@ const tls = new RegistryTls(name, {
     ipAddresses: service.loadBalancerIp.apply((ip) => [...new Set([...cfg.ipAddresses, ...(ip === "" ? [] : [ip])])]),
 });
 
-const auth = new RegistryAuth(name, { users: cfg.users, passwordLength: cfg.passwordLength });
+const auth = new RegistryAuth(name, { users: htpasswdUsers(cfg.users, cfg.access), passwordLength: cfg.passwordLength });
 
 const storage = createStorage(name, cfg.storage, {
     namespace: ns.name,
@@ -98,6 +101,26 @@ const primary = auth.users[0];
 export const registryHost = pulumi
     .all([publicNames, service.loadBalancerAddress])
     .apply(([hostnames, lb]) => hostOf({ hostnames, loadBalancerAddress: lb, clusterFqdn: service.clusterDnsNames[3], port: service.port }));
+
+// Nodes, pods, CI and ingresses: node CA trust, the localhost proxy, pull Secrets, the Ingress.
+createAccess(name, cfg.access, {
+    registryName: name,
+    namespace: ns.name,
+    namespaceName: cfg.namespace,
+    labels,
+    hostnames: cfg.hostnames,
+    hosts: pulumi
+        .all([registryHost, publicNames, service.loadBalancerAddress])
+        .apply(([host, names, lb]) => [...new Set([host, ...reachableHosts({ publicNames: names, clusterDnsNames: service.clusterDnsNames, loadBalancerAddress: lb, port: service.port })])]),
+    serviceName: name,
+    servicePort: service.port,
+    serviceFqdn: service.clusterDnsNames[3],
+    caCertificatePem: tls.caCertificatePem,
+    certificatePem: tls.certificatePem,
+    privateKeyPem: tls.privateKeyPem,
+    users: auth.users,
+});
+
 export const registryUrl = pulumi.interpolate`https://${registryHost}`;
 export const caCertificate = tls.caCertificatePem;
 export const username = primary.name;

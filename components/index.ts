@@ -1,3 +1,4 @@
+export * from "./access";
 export * from "./cluster";
 export * from "./dns";
 export * from "./registry";

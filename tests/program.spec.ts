@@ -38,9 +38,12 @@ describe("the Pulumi program", () => {
         it("declares the registry's objects and nothing unexpected", () => {
             const k8sTypes = dev.resources.filter((r) => r.type.startsWith("kubernetes:")).map((r) => `${r.type} ${r.name}`);
             assert.deepStrictEqual(k8sTypes.sort(), [
+                "kubernetes:apps/v1:DaemonSet registry-node-trust",
                 "kubernetes:apps/v1:Deployment registry-deployment",
                 "kubernetes:core/v1:ConfigMap registry-config",
+                "kubernetes:core/v1:ConfigMap registry-node-trust",
                 "kubernetes:core/v1:Namespace registry-namespace",
+                "kubernetes:core/v1:Namespace registry-node-namespace",
                 "kubernetes:core/v1:PersistentVolumeClaim registry-pvc",
                 "kubernetes:core/v1:Secret registry-auth",
                 "kubernetes:core/v1:Secret registry-tls",
@@ -56,7 +59,7 @@ describe("the Pulumi program", () => {
         });
 
         it("enforces the restricted Pod Security Standard on the namespace it creates", () => {
-            const ns = one(dev, "kubernetes:core/v1:Namespace");
+            const ns = one(dev, "kubernetes:core/v1:Namespace", "registry-namespace");
             assert.strictEqual(ns.inputs.metadata.name, "registry");
             assert.strictEqual(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
         });
@@ -64,7 +67,7 @@ describe("the Pulumi program", () => {
         it("keeps the PVC, and the namespace holding it, on destroy", () => {
             const pvc = one(dev, "kubernetes:core/v1:PersistentVolumeClaim");
             assert.strictEqual(pvc.options.retainOnDelete, true);
-            assert.strictEqual(one(dev, "kubernetes:core/v1:Namespace").options.retainOnDelete, true);
+            assert.strictEqual(one(dev, "kubernetes:core/v1:Namespace", "registry-namespace").options.retainOnDelete, true);
             assert.deepStrictEqual(pvc.inputs.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } } });
             assert.strictEqual(pvc.inputs.metadata.name, "registry-data");
         });
@@ -203,7 +206,7 @@ describe("the Pulumi program", () => {
         it("emptyDir: no PVC, nothing retained, a ClusterIP host with its port", async () => {
             const r = await run("emptyDir");
             assert.strictEqual(ofType(r, "kubernetes:core/v1:PersistentVolumeClaim").length, 0);
-            assert.strictEqual(one(r, "kubernetes:core/v1:Namespace").options.retainOnDelete, false);
+            assert.strictEqual(one(r, "kubernetes:core/v1:Namespace", "registry-namespace").options.retainOnDelete, false);
             const data = registryPod(r).podSpec.volumes.find((v: { name: string }) => v.name === "data");
             assert.deepStrictEqual(data, { name: "data", emptyDir: { sizeLimit: "2Gi" } });
             assert.strictEqual(r.outputs.registryHost, "registry.registry.svc.cluster.local");
@@ -309,7 +312,7 @@ describe("the Pulumi program", () => {
         it("deleteStorageOnDestroy: the PVC and namespace go with the stack", async () => {
             const r = await run("destroyable");
             assert.strictEqual(one(r, "kubernetes:core/v1:PersistentVolumeClaim").options.retainOnDelete, false);
-            assert.strictEqual(one(r, "kubernetes:core/v1:Namespace").options.retainOnDelete, false);
+            assert.strictEqual(one(r, "kubernetes:core/v1:Namespace", "registry-namespace").options.retainOnDelete, false);
         });
 
         it("storageExistingClaim: the kept claim is mounted and no PVC is created or owned", async () => {
@@ -321,7 +324,7 @@ describe("the Pulumi program", () => {
 
         it("an existing namespace is used, not created", async () => {
             const r = await run("existingNamespace");
-            assert.strictEqual(ofType(r, "kubernetes:core/v1:Namespace").length, 0);
+            assert.deepStrictEqual(ofType(r, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name), ["tools-node"], "only the node DaemonSets' namespace");
             assert.strictEqual(k8sObject(r, "Deployment", "registry").inputs.metadata.namespace, "tools");
             assert.ok((one(r, "tls:index/certRequest:CertRequest").inputs.dnsNames as string[]).includes("registry.tools.svc.cluster.local"));
         });

@@ -25,6 +25,18 @@ export const VARIANTS: Record<string, StackConfig> = {
     gcsWorkloadIdentity: { storageKind: "gcs", replicas: 3, gcsVersioning: true, gcsKmsKeyName: "projects/p/locations/us/keyRings/registry/cryptoKeys/images" },
     gcsKeyFile: { storageKind: "gcs", gcpWorkloadIdentity: false, gcsBucketName: "acme-registry-images", gcsLocation: "EU", dnsProvider: "cloudDns", cloudDnsManagedZone: "example-com" },
     gceDiskNoDns: { storageKind: "gcePersistentDisk", gceDiskZone: "us-central1-a", storageSize: "20Gi", deleteStorageOnDestroy: true },
+    // Access (issue 7): every way in at once, and the Ingress passing TLS through.
+    accessAll: {
+        hostnames: ["registry.example.com"],
+        localProxy: true,
+        localProxyPort: 5001,
+        nodeTolerations: ["node-role.kubernetes.io/control-plane:NoSchedule", "dedicated=ci:NoExecute"],
+        pullSecretNamespaces: ["apps", "ci"],
+        pullSecretPatchServiceAccount: true,
+        ingressEnabled: true,
+        ingressAnnotations: ["example.com/owner=platform"],
+    },
+    ingressPassthrough: { hostnames: ["registry.example.com"], ingressEnabled: true, ingressTls: "passthrough", ingressClassName: "public", nodeTrust: "false" },
 };
 
 /** Every repository stack file and every variant, labelled ("Pulumi.dev.yaml", "variant pvc"). */

@@ -1,0 +1,153 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+import type { RegistryUser } from "../security/auth";
+import type { AccessConfig } from "./config";
+import { RegistryIngress } from "./ingress";
+import { LocalhostProxy } from "./localhost-proxy";
+import { NodeTrust } from "./node-trust";
+import { PullSecrets } from "./pull-secrets";
+
+/** What the access components need from the rest of the program. */
+export interface AccessContext {
+    /** registryName (no default). */
+    readonly registryName: string;
+    /** The registry's namespace, as an Output and as a plain name (no default). */
+    readonly namespace: pulumi.Input<string>;
+    readonly namespaceName: string;
+    /** Labels of the registry's objects (no default). */
+    readonly labels: Record<string, string>;
+    /** Configured public host names (no default). */
+    readonly hostnames: readonly string[];
+    /** Every `host[:port]` the registry is reached by, `registryHost` first (no default). */
+    readonly hosts: pulumi.Input<string[]>;
+    /** The registry Service: name, port and in-cluster FQDN (no default). */
+    readonly serviceName: string;
+    readonly servicePort: number;
+    readonly serviceFqdn: string;
+    /** TLS material: the CA clients trust, and the server certificate and key (secret) (no default). */
+    readonly caCertificatePem: pulumi.Input<string>;
+    readonly certificatePem: pulumi.Input<string>;
+    readonly privateKeyPem: pulumi.Input<string>;
+    /** The htpasswd users with their passwords (no default). */
+    readonly users: readonly RegistryUser[];
+}
+
+/** What the access components give back. */
+export interface RegistryAccess {
+    /** `localhost:<port>` when the localhost proxy runs. */
+    readonly localProxyHost?: string;
+    /** The pull Secret's name in every `pullSecretNamespaces` entry, when there are any. */
+    readonly pullSecretName?: string;
+}
+
+/**
+ * The namespace of the node DaemonSets. hostPath and hostPort are refused by the "baseline" and
+ * "restricted" Pod Security Standards that guard the registry's namespace, so the DaemonSets
+ * live apart, in a namespace that holds nothing else, at the "privileged" level.
+ */
+export class NodeNamespace extends pulumi.ComponentResource {
+    /** The namespace name, known once it exists. */
+    public readonly name: pulumi.Output<string>;
+
+    constructor(name: string, args: { readonly name: string; readonly labels?: Record<string, string> }, opts?: pulumi.ComponentResourceOptions) {
+        super("registry:access:NodeNamespace", name, {}, opts);
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-node-namespace`,
+            { metadata: { name: args.name, labels: { ...args.labels, "pod-security.kubernetes.io/enforce": "privileged" } } },
+            { parent: this },
+        );
+        this.name = ns.metadata.name;
+        this.registerOutputs({ name: this.name });
+    }
+}
+
+/**
+ * Creates what issue 7 adds, as configured: the `<namespace>-node` namespace with the node trust
+ * and localhost proxy DaemonSets, pull Secrets, and the Ingress.
+ */
+export function createAccess(name: string, cfg: AccessConfig, ctx: AccessContext, opts?: pulumi.ComponentResourceOptions): RegistryAccess {
+    const result: { localProxyHost?: string; pullSecretName?: string } = {};
+    if (cfg.nodeTrust.enabled || cfg.localProxy.enabled) {
+        const nodeNs = new NodeNamespace(name, { name: cfg.nodeNamespace, labels: ctx.labels }, opts);
+        if (cfg.nodeTrust.enabled) {
+            new NodeTrust(
+                name,
+                {
+                    namespace: nodeNs.name,
+                    hosts: ctx.hosts,
+                    caCertificatePem: ctx.caCertificatePem,
+                    owner: `${ctx.namespaceName}/${ctx.registryName}`,
+                    image: cfg.nodeTrust.image,
+                    instance: ctx.registryName,
+                    tolerations: cfg.tolerations,
+                },
+                opts,
+            );
+        }
+        if (cfg.localProxy.enabled) {
+            const proxy = new LocalhostProxy(
+                name,
+                {
+                    namespace: nodeNs.name,
+                    upstreamFqdn: ctx.serviceFqdn,
+                    upstreamPort: ctx.servicePort,
+                    caCertificatePem: ctx.caCertificatePem,
+                    hostPort: cfg.localProxy.port,
+                    image: cfg.localProxy.image,
+                    instance: ctx.registryName,
+                    tolerations: cfg.tolerations,
+                },
+                opts,
+            );
+            result.localProxyHost = proxy.host;
+        }
+    }
+    if (cfg.pullSecrets.namespaces.length > 0) {
+        const user = ctx.users.find((u) => u.name === cfg.pullSecrets.user);
+        if (user === undefined) {
+            throw new Error(`the pull user ${cfg.pullSecrets.user} is not among the htpasswd users`);
+        }
+        const secrets = new PullSecrets(
+            name,
+            {
+                namespaces: cfg.pullSecrets.namespaces,
+                secretName: `${ctx.registryName}-pull`,
+                hosts: ctx.hosts,
+                username: user.name,
+                password: user.password,
+                patchDefaultServiceAccount: cfg.pullSecrets.patchDefaultServiceAccount,
+                labels: ctx.labels,
+            },
+            opts,
+        );
+        result.pullSecretName = secrets.secretName;
+    }
+    if (cfg.ingress.enabled) {
+        new RegistryIngress(
+            name,
+            {
+                namespace: ctx.namespace,
+                namespaceName: ctx.namespaceName,
+                hostnames: ctx.hostnames,
+                serviceName: ctx.serviceName,
+                servicePort: ctx.servicePort,
+                upstreamName: ctx.serviceFqdn,
+                className: cfg.ingress.className,
+                tls: cfg.ingress.tls,
+                certificatePem: ctx.certificatePem,
+                privateKeyPem: ctx.privateKeyPem,
+                caCertificatePem: ctx.caCertificatePem,
+                annotations: cfg.ingress.annotations,
+                labels: ctx.labels,
+            },
+            opts,
+        );
+    }
+    return result;
+}
+
+/** The htpasswd users: the configured ones, then what access adds (the pull user). */
+export function htpasswdUsers(users: readonly string[], cfg: AccessConfig): string[] {
+    return [...users, ...cfg.extraUsers];
+}
