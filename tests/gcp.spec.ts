@@ -270,7 +270,7 @@ describe("Pulumi.gcp.yaml: GCE persistent disk, Cloud DNS, static IP", () => {
     });
 
     it("the namespace is not retained for the disk's sake: the images are on the disk, not in the namespace", () => {
-        assert.strictEqual(one(r, "kubernetes:core/v1:Namespace").options.retainOnDelete, false);
+        assert.strictEqual(one(r, "kubernetes:core/v1:Namespace", "registry-namespace").options.retainOnDelete, false);
     });
 
     it("reserves a regional static IP and gives it to the Service by annotation and loadBalancerIP", () => {
