@@ -32,7 +32,7 @@ export const CONFIG_KEYS = {
     imageTag: { type: "string", default: "", description: "Registry image tag, an exact version (3.x, or 2.8.x for Swift). Empty: 3.1.2, or 2.8.3 when the storage needs the 2.x line." },
     imageDigest: { type: "string", default: "", description: "Optional image digest (sha256:...) pinned after the tag." },
     replicas: { type: "integer", default: 1, description: "Registry pods. More than 1 needs storage several pods can share." },
-    storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program) or gcs (a GCS bucket)." },
+    storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program), gcs (a GCS bucket) or s3 (an S3 bucket)." },
     storageSize: { type: "string", default: "10Gi", description: "Size of the PVC (filesystem) or emptyDir size limit." },
     storageClass: { type: "string", default: "", description: "StorageClass of the PVC. Empty: the cluster's default class." },
     storageAccessMode: { type: "string", default: "ReadWriteOnce", description: "PVC access mode: ReadWriteOnce, or ReadWriteMany (lets several replicas share it)." },
@@ -64,7 +64,7 @@ export const CONFIG_KEYS = {
     logLevel: { type: "string", default: "info", description: "Registry log level: error, warn, info or debug." },
     logFormatter: { type: "string", default: "json", description: "Registry log format: json, text or logstash." },
     accessLog: { type: "boolean", default: true, description: "Write an access log line per request." },
-    dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are) or cloudDns (an A record in a Cloud DNS zone)." },
+    dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are), cloudDns (an A record in a Cloud DNS zone) or route53 (an alias to the load balancer)." },
     // --- GCP: GCE persistent disk, GCS bucket and Cloud DNS (issue 5)
     gceDiskZone: { type: "string", default: "", description: "Zone of the GCE persistent disk, the GKE nodes' zone (e.g. europe-west1-b); required when storageKind is gcePersistentDisk." },
     gceDiskType: { type: "string", default: "pd-balanced", description: "GCE persistent disk type: pd-balanced, pd-ssd or pd-standard (storageSize is its size, whole Gi)." },
@@ -95,6 +95,34 @@ export const CONFIG_KEYS = {
     ingressClassName: { type: "string", default: "nginx", description: "IngressClass of the Ingress." },
     ingressTls: { type: "string", default: "reencrypt", description: "How the Ingress reaches the registry: reencrypt (terminates TLS with the registry's certificate, verifies the registry with its CA) or passthrough (ingress-nginx with `--enable-ssl-passthrough`)." },
     ingressAnnotations: { type: "array", default: [], description: "Extra Ingress annotations as key=value strings (for controllers other than ingress-nginx)." },
+    // --- AWS: S3 storage and Route53 (issue 4)
+    s3Bucket: { type: "string", default: "", description: "S3 bucket of the images. With s3CreateBucket: the name to create (empty: generated from registryName); without: an existing bucket (required)." },
+    s3CreateBucket: { type: "boolean", default: true, description: "Create the bucket (encrypted, public access blocked, ACLs off, TLS-only policy). False: use the existing s3Bucket as it is." },
+    s3Region: { type: "string", default: "", description: "AWS region of the bucket, also given to the registry. Empty: the provider's aws:region." },
+    s3RootDirectory: { type: "string", default: "/registry", description: "Key prefix of everything the registry stores in the bucket (storage.s3.rootdirectory); the identity is scoped to it. Empty: the whole bucket." },
+    s3Encryption: { type: "string", default: "SSE-S3", description: "Bucket default encryption: SSE-S3 (S3-managed keys) or SSE-KMS (s3KmsKeyArn, or a key the program creates), bucket key on." },
+    s3KmsKeyArn: { type: "string", default: "", description: "With SSE-KMS: ARN of an existing KMS key. Empty: the program creates a key (rotation on), kept on destroy like the bucket." },
+    s3Encrypt: { type: "boolean", default: true, description: "The registry asks S3 to encrypt every object it writes (storage.s3.encrypt, with keyid for SSE-KMS). Off only for S3-compatible stores without server-side encryption." },
+    s3Versioning: { type: "boolean", default: false, description: "Enable bucket versioning (deleted or overwritten objects stay recoverable as noncurrent versions)." },
+    s3NoncurrentVersionDays: { type: "integer", default: 30, description: "With s3Versioning: delete noncurrent object versions after this many days (lifecycle rule)." },
+    s3AbortIncompleteMultipartDays: { type: "integer", default: 7, description: "Lifecycle rule: abort multipart uploads still incomplete after this many days (their parts cost storage)." },
+    s3ChunkSize: { type: "integer", default: 10485760, description: "Multipart part size in bytes (storage.s3.chunksize), at least 5242880 (5 MiB). A layer can have 10,000 parts: 10 MiB allows layers up to 97.6 GiB." },
+    s3RedirectDisable: { type: "boolean", default: true, description: "Serve blobs through the registry (true) instead of redirecting clients to presigned S3 URLs (false: less registry traffic, but clients must reach S3)." },
+    s3RegionEndpoint: { type: "string", default: "", description: "S3-compatible endpoint URL (MinIO, Ceph RGW), storage.s3.regionendpoint. Empty: AWS. Needs s3CreateBucket false and the accessKey identity." },
+    s3ForcePathStyle: { type: "boolean", default: false, description: "Path-style bucket URLs (endpoint/bucket/key), as most S3-compatible stores need." },
+    s3Secure: { type: "boolean", default: true, description: "Reach S3 over HTTPS. False only for a plain-HTTP s3RegionEndpoint." },
+    s3Identity: { type: "string", default: "auto", description: "How the registry authenticates to S3: irsa (IAM role for its ServiceAccount), iamUser (a created IAM user's key in a Secret), accessKey (s3AccessKeyId/s3SecretAccessKey in a Secret), or auto: irsa with eksOidcProviderArn, accessKey with s3RegionEndpoint, else iamUser." },
+    eksOidcProviderArn: { type: "string", default: "", description: "ARN of the EKS cluster's IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>), for IRSA." },
+    s3AccessKeyId: { type: "string", default: "", description: "accessKey identity: the access key id the registry uses." },
+    s3SecretAccessKey: { type: "string", secret: true, description: "accessKey identity: the secret access key (set with --secret)." },
+    route53ZoneId: { type: "string", default: "", description: "Route53 hosted zone id (Z...) of the registry's record. Set this or route53ZoneName when dnsProvider is route53." },
+    route53ZoneName: { type: "string", default: "", description: "Route53 hosted zone name (example.com), looked up when route53ZoneId is empty." },
+    route53PrivateZone: { type: "boolean", default: false, description: "With route53ZoneName: look up a private hosted zone of that name." },
+    route53RecordName: { type: "string", default: "registry", description: "Label(s) of the record inside the zone: the registry is <route53RecordName>.<zone>, the name images are tagged with." },
+    route53EvaluateTargetHealth: { type: "boolean", default: true, description: "Route53 evaluates the load balancer's health for the alias." },
+    route53DualStack: { type: "boolean", default: false, description: "Also an AAAA alias (needs awsLoadBalancerType nlb, which is then made dual-stack)." },
+    awsLoadBalancerType: { type: "string", default: "none", description: "Service annotations for AWS: none (as given in serviceAnnotations; a classic ELB by default), classic (classic ELB) or nlb (NLB via the AWS Load Balancer Controller, IP targets)." },
+    awsLoadBalancerInternal: { type: "boolean", default: false, description: "With awsLoadBalancerType: an internal load balancer (VPC only) instead of an internet-facing one." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -108,7 +136,7 @@ export function defaultOf(key: ConfigKey): ConfigKeySpec["default"] {
 /** Raw stack config: key (without the project prefix) to the string Pulumi stores. */
 export type RawConfig = Readonly<Partial<Record<string, string>>>;
 
-export const STORAGE_KINDS = ["filesystem", "emptyDir", "gcePersistentDisk", "gcs"] as const;
+export const STORAGE_KINDS = ["filesystem", "emptyDir", "gcePersistentDisk", "gcs", "s3"] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 export const ACCESS_MODES = ["ReadWriteOnce", "ReadWriteMany"] as const;
 export const SERVICE_TYPES = ["LoadBalancer", "ClusterIP", "NodePort"] as const;
@@ -164,9 +192,9 @@ export interface GcsStorageConfig {
     readonly workloadIdentity: boolean;
 }
 
-export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig | GcePersistentDiskStorageConfig | GcsStorageConfig;
+export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig | GcePersistentDiskStorageConfig | GcsStorageConfig | S3StorageConfig;
 
-export const DNS_PROVIDERS = ["none", "cloudDns"] as const;
+export const DNS_PROVIDERS = ["none", "cloudDns", "route53"] as const;
 
 /** No DNS record: clients use `hostnames` or the load balancer address. */
 export interface NoDnsConfig {
@@ -187,7 +215,7 @@ export interface CloudDnsConfig {
     readonly region?: string;
 }
 
-export type DnsConfig = NoDnsConfig | CloudDnsConfig;
+export type DnsConfig = NoDnsConfig | CloudDnsConfig | Route53DnsConfig;
 
 export interface ImageConfig {
     readonly repository: string;
@@ -395,6 +423,8 @@ function parseStorage(r: Reader): StorageConfig {
             return parseGcePersistentDisk(r);
         case "gcs":
             return parseGcs(r);
+        case "s3":
+            return parseS3(r);
     }
 }
 
@@ -410,6 +440,7 @@ export function storageIsShareable(storage: StorageConfig): boolean {
         case "gcePersistentDisk":
             return false;
         case "gcs":
+        case "s3":
             return true;
     }
 }
@@ -440,6 +471,8 @@ function parseDns(r: Reader): DnsConfig {
             return { provider };
         case "cloudDns":
             return parseCloudDns(r);
+        case "route53":
+            return parseRoute53(r);
     }
 }
 
@@ -762,11 +795,12 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
     }
 
     const tls = parseTls(r, hostnames, isSecret);
-    const service = parseService(r);
+    const service = withAwsLoadBalancer(r, parseService(r));
     const access = parseAccess(r, { namespace, users, hostnames, tlsMode: tls.mode });
 
     const dns = parseDns(r);
     refuseUnusedGcpKeys(r, storage, dns);
+    refuseUnusedAwsKeys(r, storage, dns, isSecret);
 
     const config: RegistryConfig = {
         registryName,
@@ -818,4 +852,321 @@ export function loadConfig(): RegistryConfig {
     // the runtime module but left out of its typings.
     const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret(key: string): boolean };
     return parseConfig(raw, (key) => isConfigSecret(`${prefix}${key}`));
+}
+
+// --- AWS: S3 storage and Route53 (issue 4)
+
+export const S3_ENCRYPTIONS = ["SSE-S3", "SSE-KMS"] as const;
+export const S3_IDENTITIES = ["auto", "irsa", "iamUser", "accessKey"] as const;
+export const AWS_LOAD_BALANCER_TYPES = ["none", "classic", "nlb"] as const;
+/** S3's smallest multipart part (except the last) and its largest. */
+export const S3_MIN_CHUNK_SIZE = 5 * 1024 * 1024;
+export const S3_MAX_CHUNK_SIZE = 5 * 1024 * 1024 * 1024;
+/** S3 allows at most this many parts per multipart upload. */
+export const S3_MAX_PARTS = 10000;
+
+/** How the registry authenticates to S3. */
+export type S3Identity =
+    /** IRSA: an IAM role the EKS OIDC provider lets the registry's ServiceAccount assume; no static keys. */
+    | { readonly kind: "irsa"; readonly oidcProviderArn: string; /** The issuer without https://, as in the trust policy's condition keys. */ readonly oidcIssuer: string }
+    /** An IAM user the program creates, with an access key stored in a Kubernetes Secret. */
+    | { readonly kind: "iamUser" }
+    /** A given access key (an existing IAM user's, or an S3-compatible store's), stored in a Kubernetes Secret. */
+    | { readonly kind: "accessKey"; readonly accessKeyId: string; readonly secretAccessKey: pulumi.Output<string> };
+
+/** Images in an S3 bucket (or an S3-compatible store), shared by any number of registry pods. */
+export interface S3StorageConfig {
+    readonly kind: "s3";
+    /** The bucket's name; undefined: generated (only when the program creates the bucket). */
+    readonly bucket?: string;
+    readonly createBucket: boolean;
+    /** undefined: the provider's region. */
+    readonly region?: string;
+    /** `/prefix` or "" for the whole bucket. */
+    readonly rootDirectory: string;
+    readonly encryption: (typeof S3_ENCRYPTIONS)[number];
+    /** With SSE-KMS: the given key; undefined: the program creates one. */
+    readonly kmsKeyArn?: string;
+    /** storage.s3.encrypt. */
+    readonly encrypt: boolean;
+    readonly versioning: boolean;
+    readonly noncurrentVersionDays: number;
+    readonly abortIncompleteMultipartDays: number;
+    readonly chunkSize: number;
+    readonly redirectDisable: boolean;
+    /** An S3-compatible endpoint; undefined: AWS. */
+    readonly regionEndpoint?: string;
+    readonly forcePathStyle: boolean;
+    readonly secure: boolean;
+    readonly identity: S3Identity;
+}
+
+/** An alias record `<recordName>.<zone>` in a Route53 hosted zone, pointing at the Service's load balancer. */
+export interface Route53DnsConfig {
+    readonly provider: "route53";
+    /** The zone by id, or else by name. */
+    readonly zoneId?: string;
+    readonly zoneName?: string;
+    readonly privateZone: boolean;
+    readonly recordName: string;
+    readonly evaluateTargetHealth: boolean;
+    /** An AAAA alias too. */
+    readonly dualStack: boolean;
+}
+
+const S3_KEYS = [
+    "s3Bucket", "s3CreateBucket", "s3Region", "s3RootDirectory", "s3Encryption", "s3KmsKeyArn", "s3Encrypt", "s3Versioning", "s3NoncurrentVersionDays",
+    "s3AbortIncompleteMultipartDays", "s3ChunkSize", "s3RedirectDisable", "s3RegionEndpoint", "s3ForcePathStyle", "s3Secure", "s3Identity",
+    "eksOidcProviderArn", "s3AccessKeyId", "s3SecretAccessKey",
+] as const;
+const ROUTE53_KEYS = ["route53ZoneId", "route53ZoneName", "route53PrivateZone", "route53RecordName", "route53EvaluateTargetHealth", "route53DualStack"] as const;
+// S3 bucket naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens, a letter
+// or digit at each end; no "..", not an IP address, not the reserved xn--/-s3alias forms.
+const S3_BUCKET = /^(?=.{3,63}$)(?!xn--|sthree-)[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
+const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider\/([a-z0-9.-]+(\/[A-Za-z0-9._-]+)*)$/;
+const ROOT_DIRECTORY = /^(\/[A-Za-z0-9!_.*'()-]+)+$/;
+const ACCESS_KEY_ID = /^[A-Za-z0-9:_.+=@-]{3,128}$/;
+const ROUTE53_ZONE_ID = /^Z[A-Z0-9]{1,32}$/;
+
+/** The key prefix in the bucket: "" (whole bucket) or `/a/b` (leading slash, no trailing one). */
+function normaliseRootDirectory(r: Reader): string {
+    const raw = r.string("s3RootDirectory");
+    if (raw === "" || raw === "/") {
+        return "";
+    }
+    const root = `/${raw.replace(/^\/+/, "").replace(/\/+$/, "")}`;
+    if (!ROOT_DIRECTORY.test(root) || root.split("/").some((seg) => seg === "." || seg === "..")) {
+        r.problem(`\`s3RootDirectory\` must be a key prefix such as \`/registry\` (letters, digits, !_.*'()- separated by /); got \`${raw}\``);
+    }
+    return root;
+}
+
+function parseS3Identity(r: Reader, regionEndpoint: string | undefined): S3Identity {
+    const chosen = r.oneOf("s3Identity", S3_IDENTITIES);
+    const oidcArn = r.string("eksOidcProviderArn");
+    const kind = chosen !== "auto" ? chosen : oidcArn !== "" ? "irsa" : regionEndpoint !== undefined ? "accessKey" : "iamUser";
+    if (regionEndpoint !== undefined && kind !== "accessKey") {
+        r.problem(`\`s3Identity\` \`${kind}\` makes an AWS IAM identity, which an S3-compatible store (\`s3RegionEndpoint\`) does not know; use \`accessKey\` with \`s3AccessKeyId\` and \`s3SecretAccessKey\``);
+    }
+    if (kind !== "irsa" && oidcArn !== "") {
+        r.problem(`\`eksOidcProviderArn\` is only used when \`s3Identity\` is \`irsa\` (or \`auto\`); it is \`${kind}\``);
+    }
+    for (const key of ["s3AccessKeyId", "s3SecretAccessKey"] as const) {
+        if (kind !== "accessKey" && r.has(key)) {
+            r.problem(`\`${key}\` is only used when \`s3Identity\` is \`accessKey\`; it is \`${kind}\`${kind === "irsa" ? " (IRSA needs no static keys)" : ""}`);
+        }
+    }
+    switch (kind) {
+        case "irsa": {
+            const m = OIDC_PROVIDER_ARN.exec(oidcArn);
+            if (oidcArn === "") {
+                r.problem("`eksOidcProviderArn` is required when `s3Identity` is `irsa`: the ARN of the cluster's IAM OIDC provider (`aws eks describe-cluster` gives its issuer)");
+            } else if (m === null) {
+                r.problem(`\`eksOidcProviderArn\` must be an IAM OIDC provider ARN such as \`arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\`; got \`${oidcArn}\``);
+            }
+            return { kind, oidcProviderArn: oidcArn, oidcIssuer: m?.[1] ?? "" };
+        }
+        case "iamUser":
+            return { kind };
+        case "accessKey": {
+            const accessKeyId = r.string("s3AccessKeyId");
+            if (accessKeyId === "") {
+                r.problem("`s3AccessKeyId` is required when `s3Identity` is `accessKey`");
+            } else if (!ACCESS_KEY_ID.test(accessKeyId)) {
+                r.problem(`\`s3AccessKeyId\` must be an access key id (3-128 letters, digits or :_.+=@-); got \`${accessKeyId}\``);
+            }
+            if (!r.has("s3SecretAccessKey")) {
+                r.problem("`s3SecretAccessKey` is required when `s3Identity` is `accessKey`: `pulumi config set --secret s3SecretAccessKey`");
+            }
+            return { kind, accessKeyId, secretAccessKey: pulumi.secret(r.string("s3SecretAccessKey")) };
+        }
+    }
+}
+
+function parseS3(r: Reader): S3StorageConfig {
+    for (const key of ["storageClass", "storageExistingClaim", "storageSize"] as const) {
+        if (r.has(key)) {
+            r.problem(`\`${key}\` is not used with \`storageKind\` \`s3\`: a bucket has no size or storage class`);
+        }
+    }
+    if (r.string("storageAccessMode") !== "ReadWriteOnce") {
+        r.problem("`storageAccessMode` is not used with `storageKind` `s3`: every replica shares the bucket");
+    }
+    const createBucket = r.boolean("s3CreateBucket");
+    const bucket = r.string("s3Bucket");
+    if (bucket === "" && !createBucket) {
+        r.problem("`s3Bucket` is required when `s3CreateBucket` is false: the name of the existing bucket");
+    } else if (bucket !== "" && (!S3_BUCKET.test(bucket) || bucket.includes("..") || isIP(bucket) !== 0 || bucket.endsWith("-s3alias"))) {
+        r.problem(`\`s3Bucket\` must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit; got \`${bucket}\``);
+    }
+    const region = r.string("s3Region");
+    if (region !== "" && !AWS_REGION.test(region)) {
+        r.problem(`\`s3Region\` must be an AWS region such as \`eu-west-1\`; got \`${region}\``);
+    }
+    const encryption = r.oneOf("s3Encryption", S3_ENCRYPTIONS);
+    const kmsKeyArn = r.string("s3KmsKeyArn");
+    if (kmsKeyArn !== "" && encryption !== "SSE-KMS") {
+        r.problem("`s3KmsKeyArn` is only used when `s3Encryption` is `SSE-KMS`");
+    } else if (kmsKeyArn !== "" && !KMS_KEY_ARN.test(kmsKeyArn)) {
+        // A key ARN, not an alias: the identity's policy grants kms actions on exactly this resource.
+        r.problem(`\`s3KmsKeyArn\` must be a KMS key ARN such as \`arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\` (not an alias); got \`${kmsKeyArn}\``);
+    }
+    const chunkSize = r.integer("s3ChunkSize", 0, S3_MAX_CHUNK_SIZE);
+    if (chunkSize < S3_MIN_CHUNK_SIZE) {
+        r.problem(`\`s3ChunkSize\` must be at least ${S3_MIN_CHUNK_SIZE} (5 MiB), S3's smallest multipart part; got ${chunkSize}`);
+    }
+    const versioning = r.boolean("s3Versioning");
+    const noncurrentVersionDays = r.integer("s3NoncurrentVersionDays", 1, 36500);
+    if (!versioning && r.has("s3NoncurrentVersionDays")) {
+        r.problem("`s3NoncurrentVersionDays` needs `s3Versioning` true: without versioning there are no noncurrent versions");
+    }
+    const endpointRaw = r.string("s3RegionEndpoint");
+    const secure = r.boolean("s3Secure");
+    let regionEndpoint: string | undefined;
+    if (endpointRaw !== "") {
+        let url: URL | undefined;
+        try {
+            url = new URL(endpointRaw);
+        } catch {
+            url = undefined;
+        }
+        if (url === undefined || !["http:", "https:"].includes(url.protocol) || url.pathname !== "/" || url.search !== "") {
+            r.problem(`\`s3RegionEndpoint\` must be an http(s) URL without a path, such as \`https://minio.example.com:9000\`; got \`${endpointRaw}\``);
+        } else if ((url.protocol === "https:") !== secure) {
+            r.problem(`\`s3Secure\` is ${secure} but \`s3RegionEndpoint\` is ${url.protocol === "https:" ? "HTTPS" : "plain HTTP"}; make them agree`);
+        }
+        regionEndpoint = endpointRaw.replace(/\/$/, "");
+        if (createBucket) {
+            r.problem("`s3CreateBucket` must be false with `s3RegionEndpoint`: the program creates buckets in AWS only; create the bucket in the S3-compatible store and name it in `s3Bucket`");
+        }
+    } else if (!secure) {
+        r.problem("`s3Secure` false is only for a plain-HTTP `s3RegionEndpoint`; AWS S3 is reached over HTTPS (the bucket policy refuses anything else)");
+    }
+    if (!createBucket) {
+        for (const key of ["s3Encryption", "s3Versioning", "s3AbortIncompleteMultipartDays"] as const) {
+            if (r.has(key)) {
+                r.problem(`\`${key}\` configures a bucket the program creates; with \`s3CreateBucket\` false the existing bucket is left as it is`);
+            }
+        }
+    }
+    return {
+        kind: "s3",
+        bucket: bucket === "" ? undefined : bucket,
+        createBucket,
+        region: region === "" ? undefined : region,
+        rootDirectory: normaliseRootDirectory(r),
+        encryption,
+        kmsKeyArn: kmsKeyArn === "" ? undefined : kmsKeyArn,
+        encrypt: r.boolean("s3Encrypt"),
+        versioning,
+        noncurrentVersionDays,
+        abortIncompleteMultipartDays: r.integer("s3AbortIncompleteMultipartDays", 1, 3650),
+        chunkSize,
+        redirectDisable: r.boolean("s3RedirectDisable"),
+        regionEndpoint,
+        forcePathStyle: r.boolean("s3ForcePathStyle"),
+        secure,
+        identity: parseS3Identity(r, regionEndpoint),
+    };
+}
+
+function parseRoute53(r: Reader): Route53DnsConfig {
+    const zoneId = r.string("route53ZoneId");
+    const zoneName = r.string("route53ZoneName").replace(/\.$/, "");
+    if ((zoneId === "") === (zoneName === "")) {
+        r.problem("`dnsProvider` `route53` needs exactly one of `route53ZoneId` (Z...) and `route53ZoneName` (example.com)");
+    }
+    if (zoneId !== "" && !ROUTE53_ZONE_ID.test(zoneId)) {
+        r.problem(`\`route53ZoneId\` must be a hosted zone id such as \`Z0123456789ABCDEFGHIJ\`; got \`${zoneId}\``);
+    }
+    if (zoneName !== "" && !DNS_NAME.test(zoneName)) {
+        r.problem(`\`route53ZoneName\` must be a lowercase DNS name such as \`example.com\`; got \`${zoneName}\``);
+    }
+    const privateZone = r.boolean("route53PrivateZone");
+    if (privateZone && zoneName === "") {
+        r.problem("`route53PrivateZone` is only used to look a zone up by `route53ZoneName`");
+    }
+    const recordName = r.string("route53RecordName");
+    if (!DNS_NAME.test(recordName)) {
+        r.problem(`\`route53RecordName\` must be lowercase DNS label(s) inside the zone, such as \`registry\`; got \`${recordName}\``);
+    }
+    const dualStack = r.boolean("route53DualStack");
+    if (dualStack && r.string("awsLoadBalancerType") !== "nlb") {
+        r.problem("`route53DualStack` needs `awsLoadBalancerType` `nlb`: the program makes the NLB dual-stack so the AAAA alias has an IPv6 target");
+    }
+    if (r.string("serviceType") !== "LoadBalancer") {
+        r.problem("`dnsProvider` `route53` aliases the Service's load balancer; it needs `serviceType` `LoadBalancer`");
+    }
+    return {
+        provider: "route53",
+        zoneId: zoneId === "" ? undefined : zoneId,
+        zoneName: zoneName === "" ? undefined : zoneName,
+        privateZone,
+        recordName,
+        evaluateTargetHealth: r.boolean("route53EvaluateTargetHealth"),
+        dualStack,
+    };
+}
+
+/**
+ * The Service annotations for the AWS load balancer kind asked for, merged into those given in
+ * `serviceAnnotations` (which may not contradict them).
+ */
+export function awsLoadBalancerAnnotations(type: (typeof AWS_LOAD_BALANCER_TYPES)[number], internal: boolean, dualStack: boolean): Record<string, string> {
+    switch (type) {
+        case "none":
+            return {};
+        case "classic":
+            // The in-tree cloud provider makes a classic ELB for a plain LoadBalancer Service.
+            return internal ? { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" } : {};
+        case "nlb":
+            // The AWS Load Balancer Controller's NLB with IP targets: traffic reaches the pods
+            // directly, TLS stays end to end (the registry terminates it), no node hop.
+            return {
+                "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": internal ? "internal" : "internet-facing",
+                ...(dualStack ? { "service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "dualstack" } : {}),
+            };
+    }
+}
+
+function withAwsLoadBalancer(r: Reader, service: ServiceConfig): ServiceConfig {
+    const type = r.oneOf("awsLoadBalancerType", AWS_LOAD_BALANCER_TYPES);
+    const internal = r.boolean("awsLoadBalancerInternal");
+    if (type === "none") {
+        if (internal) {
+            r.problem("`awsLoadBalancerInternal` needs `awsLoadBalancerType` `classic` or `nlb`");
+        }
+        return service;
+    }
+    if (service.type !== "LoadBalancer") {
+        r.problem(`\`awsLoadBalancerType\` \`${type}\` needs \`serviceType\` \`LoadBalancer\``);
+    }
+    const wanted = awsLoadBalancerAnnotations(type, internal, r.boolean("route53DualStack"));
+    for (const [k, v] of Object.entries(wanted)) {
+        if (k in service.annotations && service.annotations[k] !== v) {
+            r.problem(`\`serviceAnnotations\` sets \`${k}=${service.annotations[k]}\`, which contradicts \`awsLoadBalancerType\` \`${type}\` (${v}); remove it`);
+        }
+    }
+    return { ...service, annotations: { ...service.annotations, ...wanted } };
+}
+
+/** AWS keys set for a storage kind or DNS provider that does not read them; secrets not stored as secrets. */
+function refuseUnusedAwsKeys(r: Reader, storage: StorageConfig, dns: DnsConfig, isSecret: (key: ConfigKey) => boolean): void {
+    if (storage.kind !== "s3") {
+        for (const key of S3_KEYS.filter((k) => r.has(k))) {
+            r.problem(`\`${key}\` is only used when \`storageKind\` is \`s3\``);
+        }
+    }
+    if (dns.provider !== "route53") {
+        for (const key of ROUTE53_KEYS.filter((k) => r.has(k))) {
+            r.problem(`\`${key}\` is only used when \`dnsProvider\` is \`route53\``);
+        }
+    }
+    if (r.has("s3SecretAccessKey") && !isSecret("s3SecretAccessKey")) {
+        r.problem("`s3SecretAccessKey` must be stored as a secret: `pulumi config set --secret s3SecretAccessKey <key>`");
+    }
 }

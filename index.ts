@@ -133,3 +133,5 @@ export const namespace = ns.name;
 export const serviceName = service.name;
 export const loadBalancerAddress = service.loadBalancerAddress;
 export const deploymentName = registry.deploymentName;
+/** Where the images are stored, e.g. `s3://<bucket>/registry` ("" when the backend has no such address). */
+export const storageLocation = pulumi.output(storage.storage.location ?? "");

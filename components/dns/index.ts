@@ -6,6 +6,9 @@ import { GcpStaticAddress, GKE_LB_ADDRESSES_ANNOTATION } from "./static-address"
 
 export * from "./cloud-dns";
 export * from "./static-address";
+import { Route53Dns } from "./route53";
+
+export * from "./route53";
 
 /** What a DNS provider gives the rest of the program. */
 export interface RegistryDns {
@@ -57,5 +60,7 @@ export function createDns(name: string, config: DnsConfig, ctx: DnsContext, opts
             const record = new CloudDnsRecord(name, { config, ip: ctx.reservedIp ?? ctx.loadBalancerIp }, opts);
             return { names: record.fqdn.apply((fqdn) => [fqdn]) };
         }
+        case "route53":
+            return new Route53Dns(name, { config, context: ctx }, opts);
     }
 }

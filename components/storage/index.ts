@@ -4,11 +4,14 @@ import type { StorageConfig } from "../../config";
 import { GceDiskStorage } from "./gce-disk";
 import { GcsStorage } from "./gcs";
 import { LocalStorage } from "./local";
+import { S3Storage } from "./s3";
 import type { StorageBackend, StorageContext } from "./types";
 
 export * from "./gce-disk";
 export * from "./gcs";
 export * from "./local";
+export * from "./s3";
+export * from "./s3-policy";
 export * from "./types";
 
 /** Creates the storage backend the config asks for; the only place that branches on the kind. */
@@ -21,6 +24,8 @@ export function createStorage(name: string, config: StorageConfig, ctx: StorageC
             return new GceDiskStorage(name, { ...ctx, config }, opts);
         case "gcs":
             return new GcsStorage(name, { ...ctx, config }, opts);
+        case "s3":
+            return new S3Storage(name, { ...ctx, config }, opts);
     }
 }
 

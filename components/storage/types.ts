@@ -33,6 +33,8 @@ export interface RegistryStorage {
     readonly serviceAccountAnnotations: Record<string, pulumi.Input<string>>;
     /** Resources the registry pods must wait for (buckets, credentials). */
     readonly dependsOn: pulumi.Resource[];
+    /** Where the images are, for people and CI (e.g. `s3://bucket/registry`). Default: none (""). */
+    readonly location?: pulumi.Input<string>;
 }
 
 /** Arguments every storage backend receives besides its own config. */

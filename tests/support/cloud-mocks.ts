@@ -4,6 +4,7 @@
 // exporting a `CloudMocks` value and lists it in AREAS below. runProgram() uses these unless a
 // test passes its own `calls`/`resourceState` (the test's win, per token / per type).
 import { gcpMocks } from "./cloud-mocks-gcp";
+import { awsMocks } from "./cloud-mocks-aws";
 import type { CallMock } from "./mocks";
 
 /** One area's defaults. */
@@ -14,7 +15,7 @@ export interface CloudMocks {
     readonly resourceState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
 }
 
-const AREAS: readonly CloudMocks[] = [gcpMocks];
+const AREAS: readonly CloudMocks[] = [gcpMocks, awsMocks];
 
 /** Every area's default calls. */
 export const defaultCalls: Record<string, CallMock> = Object.assign({}, ...AREAS.map((a) => a.calls ?? {}));

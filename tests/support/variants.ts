@@ -37,6 +37,31 @@ export const VARIANTS: Record<string, StackConfig> = {
         ingressAnnotations: ["example.com/owner=platform"],
     },
     ingressPassthrough: { hostnames: ["registry.example.com"], ingressEnabled: true, ingressTls: "passthrough", ingressClassName: "public", nodeTrust: "false" },
+    // --- AWS (issue 4); the aws stack itself is Pulumi.aws.yaml (IRSA, NLB, Route53 by zone name).
+    // Configs with secret keys (accessKey identity) are checked in tests/aws.spec.ts.
+    awsIamUserKms: {
+        storageKind: "s3",
+        s3Bucket: "team-registry-images",
+        s3Encryption: "SSE-KMS",
+        s3Identity: "iamUser",
+        awsLoadBalancerType: "classic",
+        awsLoadBalancerInternal: true,
+        dnsProvider: "route53",
+        route53ZoneId: "Z0123456789EXAMPLEZONE",
+        route53EvaluateTargetHealth: false,
+    },
+    awsDualStackDestroyable: {
+        storageKind: "s3",
+        s3Versioning: true,
+        eksOidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF",
+        awsLoadBalancerType: "nlb",
+        dnsProvider: "route53",
+        route53ZoneName: "example.com",
+        route53RecordName: "images.ci",
+        route53DualStack: true,
+        deleteStorageOnDestroy: true,
+        imageTag: "2.8.3",
+    },
 };
 
 /** Every repository stack file and every variant, labelled ("Pulumi.dev.yaml", "variant pvc"). */

@@ -1,6 +1,6 @@
 // An OpenStack Swift all-in-one on 127.0.0.1, from Debian's packages, as a test peer that speaks
 // both Swift (tempauth, `/auth/v1.0`) and S3 (the `s3api` middleware, SigV4, multipart through
-// `slo`). The registry's S3 driver works against it (the npm `s3rver` does not: it answers 501 to
+// `slo`, SSE-S3 through the `encryption` middleware). The registry's S3 driver works against it (the npm `s3rver` does not: it answers 501 to
 // ListMultipartUploads), and so does the 2.8 line's Swift driver.
 //
 //   const swift = await startSwift({ containers: ["registry"] });
@@ -68,8 +68,22 @@ export interface SwiftPeer {
     listObjects(container: string, prefix?: string, user?: SwiftUser): Promise<{ name: string; bytes: number }[]>;
     /** Response headers of an object (e.g. `x-static-large-object` for multipart uploads). */
     headObject(container: string, name: string, user?: SwiftUser): Promise<Record<string, string | string[] | undefined>>;
+    /**
+     * The requests clients made to the proxy (S3 and Swift, not the proxy's internal
+     * subrequests), from its access log: method, decoded path with query, status, bytes received.
+     */
+    requestLog(): SwiftRequest[];
     /** Stops every process this peer started. */
     stop(): Promise<void>;
+}
+
+/** One client request as the proxy logged it. */
+export interface SwiftRequest {
+    readonly method: string;
+    /** Decoded path and query, e.g. `/bucket/key?partNumber=2&uploadId=...` (S3) or `/v1/AUTH_a/c/o` (Swift). */
+    readonly path: string;
+    readonly status: number;
+    readonly bytesReceived: number;
 }
 
 type IniSections = Record<string, Record<string, string | number | boolean>>;
@@ -148,7 +162,9 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
             // s3api must come before tempauth (it turns S3 signatures into tempauth identities);
             // slo carries S3 multipart uploads; cache holds tempauth's tokens in memcached.
             "pipeline:main": {
-                pipeline: "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo proxy-logging proxy-server",
+                // keymaster + encryption: objects are encrypted at rest, and s3api accepts
+                // `x-amz-server-side-encryption: AES256` (SSE-S3) instead of answering 501.
+                pipeline: "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo keymaster encryption proxy-logging proxy-server",
             },
             "app:proxy-server": { use: "egg:swift#proxy", account_autocreate: true },
             "filter:tempauth": { use: "egg:swift#tempauth", ...tempauthUsers },
@@ -163,6 +179,8 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
             "filter:copy": { use: "egg:swift#copy" },
             "filter:slo": { use: "egg:swift#slo" },
             "filter:dlo": { use: "egg:swift#dlo" },
+            "filter:keymaster": { use: "egg:swift#keymaster", encryption_root_secret: crypto.randomBytes(32).toString("base64") },
+            "filter:encryption": { use: "egg:swift#encryption" },
         }),
     );
 
@@ -264,6 +282,28 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
         throw e;
     }
 
+    function requestLog(): SwiftRequest[] {
+        const text = fs.readFileSync(path.join(logs, "swift-proxy.log"), "utf8");
+        // One client request is logged once per proxy_logging in the pipeline and once per
+        // subrequest, all with its transaction id; keep one entry per id, the client's form
+        // (an S3 path rather than the /v1/ one s3api made of it).
+        const byTx = new Map<string, SwiftRequest>();
+        for (const line of text.split("\n")) {
+            // proxy_logging's fields: client_ip remote_addr datetime method path protocol status
+            // referer user_agent auth_token bytes_recvd bytes_sent client_etag transaction_id ...
+            const f = line.split(" ");
+            if (f[0] !== "proxy-server:" || !/^HTTP\/1\.[01]$/.test(f[6] ?? "") || f[14] === undefined) {
+                continue;
+            }
+            const entry = { method: f[4], path: decodeURIComponent(f[5]), status: Number(f[7]), bytesReceived: f[11] === "-" ? 0 : Number(f[11]) };
+            const seen = byTx.get(f[14]);
+            if (seen === undefined || (seen.path.startsWith("/v1/") && !entry.path.startsWith("/v1/"))) {
+                byTx.set(f[14], entry);
+            }
+        }
+        return [...byTx.values()];
+    }
+
     const first = users[0];
     const username = `${first.account}:${first.user}`;
     return {
@@ -283,6 +323,7 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
         createContainer,
         listObjects,
         headObject,
+        requestLog,
         stop,
     };
 }
