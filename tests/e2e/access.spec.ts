@@ -1,0 +1,210 @@
+// Access (issue 7) end to end, against the registry pod the program declares:
+// - scripts/registry-login.sh with a fake `pulumi` printing this run's real stack outputs, a fake
+//   HOME and a fake /etc/containers (bind-mounted in a private mount namespace); then skopeo with
+//   no flags at all pushes and pulls, trusting only the files the script wrote;
+// - the localhost proxy's nginx.conf, run by Debian's nginx in front of the registry: plain HTTP on
+//   "localhost", TLS to the registry verified with its CA; and refused with the wrong CA.
+import * as assert from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+import { localProxyConf } from "../../components/access";
+import { ROOT } from "../support/program";
+import { request } from "./http";
+import { mountNamespaces, RegistryDeployment, startRegistry } from "./harness";
+import { buildImage, compareImage, MiB, OciImage, pull, push } from "./oci";
+import { freePort, Proc, startProc, stopAll, waitFor, workDir } from "./procs";
+
+after(stopAll);
+
+const SCRIPT = path.join(ROOT, "scripts", "registry-login.sh");
+
+interface Result {
+    readonly code: number;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs = 120000): Promise<Result> {
+    return new Promise((resolve) => {
+        execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
+            const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+/** A workstation: its own HOME and session dir, and its own /etc/containers (a copy of this machine's, without certs.d). */
+interface Workstation {
+    readonly home: string;
+    readonly etcContainers: string;
+    readonly etcDocker: string;
+    readonly env: Record<string, string>;
+    /** Runs a command with the workstation's /etc/containers mounted over the real one. */
+    exec(cmd: string, args: string[]): Promise<Result>;
+}
+
+function workstation(binDir?: string): Workstation {
+    const root = workDir("workstation");
+    const home = path.join(root, "home");
+    const runtime = path.join(home, "run");
+    fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
+    const etcContainers = path.join(root, "etc", "containers");
+    fs.cpSync("/etc/containers", etcContainers, { recursive: true, filter: (src) => !src.includes("certs.d") });
+    const etcDocker = path.join(root, "etc", "docker", "certs.d");
+    const env = {
+        PATH: `${binDir === undefined ? "" : `${binDir}:`}${path.dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        HOME: home,
+        // skopeo keeps its login in $XDG_RUNTIME_DIR/containers/auth.json, as in a user's session.
+        XDG_RUNTIME_DIR: runtime,
+        // dockerd's directory is not read by skopeo; keep the script off this machine's /etc/docker.
+        DOCKER_SYSTEM_CERTS_D: etcDocker,
+    };
+    return {
+        home,
+        etcContainers,
+        etcDocker,
+        env,
+        exec: (cmd, args) =>
+            run("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", 'mount --bind "$0" /etc/containers && exec "$@"', etcContainers, cmd, ...args], env),
+    };
+}
+
+describe("access end to end: scripts/registry-login.sh, then skopeo with no flags", () => {
+    let reg: RegistryDeployment;
+    let image: OciImage;
+    let bin: string;
+    before(async function () {
+        if (!mountNamespaces()) {
+            // The fake /etc/containers needs a private mount namespace (root).
+            this.skip();
+        }
+        reg = await startRegistry({ config: { users: ["admin", "ci"], storageKind: "emptyDir" } });
+        image = buildImage([4096, 2 * MiB]);
+        // `pulumi stack output --json --show-secrets` of this very run: the outputs the program exported.
+        bin = workDir("fake-pulumi");
+        fs.writeFileSync(path.join(bin, "outputs.json"), JSON.stringify(reg.run.outputs));
+        fs.writeFileSync(
+            path.join(bin, "pulumi"),
+            `#!/bin/sh\n[ "$*" = "stack output --json --show-secrets --stack e2e" ] || { echo "unexpected: $*" >&2; exit 9; }\ncat ${path.join(bin, "outputs.json")}\n`,
+            { mode: 0o755 },
+        );
+    });
+    after(async () => reg?.stop());
+
+    it("installs the CA where skopeo looks and logs in; skopeo then pushes and pulls with nothing but those files", async () => {
+        const ws = workstation(bin);
+        const login = await ws.exec(SCRIPT, ["--stack", "e2e", "--user", "ci", "--client", "skopeo"]);
+        assert.strictEqual(login.code, 0, login.stderr);
+        assert.match(login.stdout, new RegExp(`skopeo logged in to ${reg.host.replace(/\./g, "\\.")} as ci`));
+        assert.strictEqual(fs.readFileSync(path.join(ws.etcContainers, "certs.d", reg.host, "ca.crt"), "utf8"), `${reg.caPem.trimEnd()}\n`);
+        assert.strictEqual(fs.readFileSync(path.join(ws.home, ".docker", "certs.d", reg.host, "ca.crt"), "utf8"), `${reg.caPem.trimEnd()}\n`);
+        const authFile = path.join(ws.env.XDG_RUNTIME_DIR, "containers", "auth.json");
+        assert.ok(Object.keys(JSON.parse(fs.readFileSync(authFile, "utf8")).auths).includes(reg.host), "skopeo login stored the credentials");
+
+        const ref = `docker://${reg.host}/team/login:v1`;
+        const pushed = await ws.exec("skopeo", ["copy", "-q", "--preserve-digests", `oci:${image.dir}:${image.tag}`, ref]);
+        assert.strictEqual(pushed.code, 0, pushed.stderr);
+        const out = workDir("login-pull");
+        const pulled = await ws.exec("skopeo", ["copy", "-q", "--preserve-digests", ref, `oci:${out}:pulled`]);
+        assert.strictEqual(pulled.code, 0, pulled.stderr);
+        assert.deepStrictEqual(compareImage(image, out), []);
+    });
+
+    it("the same skopeo without the CA file is refused (unknown authority), and without the login is unauthorized", async () => {
+        const ws = workstation(bin);
+        const login = await ws.exec(SCRIPT, ["--stack", "e2e", "--client", "skopeo"]);
+        assert.strictEqual(login.code, 0, login.stderr);
+        const ref = `docker://${reg.host}/team/login:v1`;
+        fs.rmSync(path.join(ws.etcContainers, "certs.d"), { recursive: true });
+        const untrusted = await ws.exec("skopeo", ["inspect", ref]);
+        assert.notStrictEqual(untrusted.code, 0);
+        assert.match(untrusted.stderr, /x509|certificate signed by unknown authority/);
+
+        const fresh = workstation(bin);
+        fs.mkdirSync(path.join(fresh.etcContainers, "certs.d", reg.host), { recursive: true });
+        fs.writeFileSync(path.join(fresh.etcContainers, "certs.d", reg.host, "ca.crt"), reg.caPem);
+        const anonymous = await fresh.exec("skopeo", ["inspect", ref]);
+        assert.notStrictEqual(anonymous.code, 0);
+        assert.match(anonymous.stderr, /authentication required|unauthorized/i);
+    });
+
+    it("a wrong password from the outputs fails the login, and the script with it", async () => {
+        const wrongBin = workDir("fake-pulumi-wrong");
+        fs.writeFileSync(path.join(wrongBin, "outputs.json"), JSON.stringify({ ...reg.run.outputs, password: `${reg.password}x` }));
+        fs.writeFileSync(path.join(wrongBin, "pulumi"), `#!/bin/sh\ncat ${path.join(wrongBin, "outputs.json")}\n`, { mode: 0o755 });
+        const ws = workstation(wrongBin);
+        const login = await ws.exec(SCRIPT, ["--client", "skopeo"]);
+        assert.notStrictEqual(login.code, 0);
+        assert.match(login.stderr, /unauthorized|401|invalid username\/password/i);
+    });
+});
+
+describe("access end to end: the localhost proxy's nginx.conf in front of the registry", () => {
+    let reg: RegistryDeployment;
+    let image: OciImage;
+    const procs: Proc[] = [];
+    before(async () => {
+        reg = await startRegistry({ config: { storageKind: "emptyDir", localProxy: true } });
+        image = buildImage([2048, 17 * MiB]);
+    });
+    after(async () => {
+        await Promise.all(procs.map((p) => p.stop()));
+        await reg?.stop();
+    });
+
+    /**
+     * Runs the proxy as the DaemonSet's ConfigMap defines it, changing only where it listens and
+     * where the Service is (127.0.0.1 here); the CA file is the ConfigMap's `ca.crt` unless given.
+     */
+    async function startProxy(caPem?: string): Promise<{ port: number; proc: Proc }> {
+        const cm = reg.run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.endsWith("-localhost-proxy"));
+        assert.ok(cm !== undefined, "the program declares the proxy's ConfigMap");
+        const dir = workDir("localhost-proxy");
+        fs.writeFileSync(path.join(dir, "ca.crt"), caPem ?? cm.inputs.data["ca.crt"]);
+        const port = await freePort();
+        const upstreamName = `${String(reg.run.outputs.serviceName)}.${String(reg.run.outputs.namespace)}.svc.cluster.local`;
+        // What runs here is the declared config with only the addresses changed (the harness's
+        // servicePort is the registry's port).
+        const declared = localProxyConf({ listen: "8080", upstreamHost: upstreamName, upstreamPort: reg.replicas[0].port, upstreamName, caFile: "/etc/registry-proxy/ca.crt", tmpDir: "/tmp" });
+        assert.strictEqual(String(cm.inputs.data["nginx.conf"]), declared);
+        const conf = localProxyConf({ listen: `127.0.0.1:${port}`, upstreamHost: "127.0.0.1", upstreamPort: reg.replicas[0].port, upstreamName, caFile: path.join(dir, "ca.crt"), tmpDir: dir });
+        fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
+        const proc = startProc("localhost-proxy", "nginx", ["-e", "/dev/stderr", "-c", path.join(dir, "nginx.conf")], {
+            env: { PATH: "/usr/sbin:/usr/bin:/bin" },
+            logFile: path.join(dir, "nginx.log"),
+        });
+        procs.push(proc);
+        await waitFor(`proxy on ${port}`, async () => (await request(`http://127.0.0.1:${port}/`)).status > 0, 15000, 100, proc);
+        return { port, proc };
+    }
+
+    it("pushes and pulls through http://localhost:<port>, the proxy verifying the registry by its CA", async () => {
+        const { port } = await startProxy();
+        const creds = { username: reg.username, password: reg.password };
+        const v2 = await request(`http://localhost:${port}/v2/`, { auth: creds });
+        assert.strictEqual(v2.status, 200);
+        const unauth = await request(`http://localhost:${port}/v2/`);
+        assert.strictEqual(unauth.status, 401, "the proxy passes the registry's auth through");
+        // Plain HTTP to localhost, as a node's runtime talks to the hostPort.
+        const ref = `localhost:${port}/team/proxied:v1`;
+        const pushed = await push(image, ref, { creds, tlsVerify: false });
+        assert.strictEqual(pushed.code, 0, pushed.stderr);
+        const { dir, result } = await pull(ref, { creds, tlsVerify: false });
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.deepStrictEqual(compareImage(image, dir), []);
+        // And what went through the proxy is in the registry, by its own name.
+        const direct = await pull(`${reg.host}/team/proxied:v1`, reg.access());
+        assert.strictEqual(direct.result.code, 0, direct.result.stderr);
+        assert.deepStrictEqual(compareImage(image, direct.dir), []);
+    });
+
+    it("with a CA that did not sign the registry's certificate, the proxy refuses to forward (502)", async () => {
+        const { makePki } = await import("../support/pki");
+        const other = await makePki(["registry.registry.svc.cluster.local"]);
+        const { port } = await startProxy(other.caPem);
+        const r = await request(`http://localhost:${port}/v2/`, { auth: { username: reg.username, password: reg.password } });
+        assert.strictEqual(r.status, 502);
+    });
+});
