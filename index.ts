@@ -3,21 +3,28 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import {
+    GarbageCollector,
+    PullThroughCache,
+    RedisCache,
     Registry,
     RegistryAuth,
     RegistryNamespace,
     RegistryService,
+    RegistryAutoscaler,
+    RegistryMonitoring,
     RegistryTls,
     createAccess,
     createDns,
     createStorage,
     dataLivesInNamespace,
+    gcMode,
     dockerConfigJson as dockerConfigJsonFor,
     htpasswdUsers,
     registryHost as hostOf,
     reachableHosts,
     registryLabels,
     reserveServiceAddress,
+    registryScheduling,
 } from "./components";
 import { loadConfig } from "./config";
 
@@ -25,6 +32,7 @@ const cfg = loadConfig();
 const name = cfg.registryName;
 const { labels, selector } = registryLabels(name);
 const retainData = !cfg.deleteStorageOnDestroy;
+const ops = cfg.operations;
 
 const ns = new RegistryNamespace(name, {
     name: cfg.namespace,
@@ -49,6 +57,24 @@ const service = new RegistryService(name, {
     loadBalancerIP: address.ip,
 });
 
+// The pull-through cache instance, beside the registry (its Service exists before the certificate, which names it).
+const mirrorName = `${name}-mirror`;
+const mirrorLabels = registryLabels(mirrorName);
+const mirrorService =
+    ops.proxy === undefined
+        ? undefined
+        : new RegistryService(mirrorName, {
+              namespace: ns.name,
+              namespaceName: cfg.namespace,
+              serviceName: mirrorName,
+              selector: mirrorLabels.selector,
+              labels: mirrorLabels.labels,
+              type: cfg.service.type,
+              port: cfg.service.port,
+              annotations: cfg.service.annotations,
+              loadBalancerSourceRanges: cfg.service.loadBalancerSourceRanges,
+          });
+
 const dns = createDns(name, cfg.dns, {
     loadBalancerHostname: service.loadBalancerHostname,
     loadBalancerIp: service.loadBalancerIp,
@@ -62,12 +88,17 @@ const publicNames = dns.names.apply((names) => [...new Set([...names, ...cfg.hos
 const tls = new RegistryTls(name, {
     config: cfg.tls,
     dnsNames: pulumi
-        .all([publicNames, service.loadBalancerHostname])
-        .apply(([names, lb]) => [...new Set([...names, ...service.clusterDnsNames, ...(lb === "" ? [] : [lb])])]),
-    ipAddresses: service.loadBalancerIp.apply((ip) => [...new Set([...cfg.ipAddresses, ...(ip === "" ? [] : [ip])])]),
+        .all([publicNames, service.loadBalancerHostname, mirrorService?.loadBalancerHostname ?? ""])
+        .apply(([names, lb, mirrorLb]) => [
+            ...new Set([...names, ...service.clusterDnsNames, ...(mirrorService?.clusterDnsNames ?? []), ...[lb, mirrorLb].filter((h) => h !== "")]),
+        ]),
+    ipAddresses: pulumi
+        .all([service.loadBalancerIp, mirrorService?.loadBalancerIp ?? ""])
+        .apply((ips) => [...new Set([...cfg.ipAddresses, ...ips.filter((ip) => ip !== "")])]),
+    rotation: ops.tlsRotation,
 });
 
-const auth = new RegistryAuth(name, { users: htpasswdUsers(cfg.users, cfg.access), passwordLength: cfg.passwordLength });
+const auth = new RegistryAuth(name, { users: htpasswdUsers(cfg.users, cfg.access), passwordLength: cfg.passwordLength, rotation: ops.passwordRotation });
 
 const storage = createStorage(name, cfg.storage, {
     namespace: ns.name,
@@ -77,6 +108,11 @@ const storage = createStorage(name, cfg.storage, {
     labels,
     retainData,
 });
+
+const redis =
+    ops.cache.kind === "redis"
+        ? new RedisCache(`${name}-cache`, { config: ops.cache, namespace: ns.name, registryName: name, line: cfg.image.line, labels })
+        : undefined;
 
 const registry = new Registry(name, {
     registryName: name,
@@ -93,7 +129,53 @@ const registry = new Registry(name, {
     deleteEnabled: cfg.storageDeleteEnabled,
     resources: cfg.resources,
     log: cfg.log,
+    blobDescriptorCache: ops.cache.kind,
+    extraConfig: redis === undefined ? undefined : { redis: redis.section },
+    extraEnv: redis?.env,
+    scheduling: registryScheduling({ ...ops, maxReplicas: ops.autoscaling?.maxReplicas ?? cfg.replicas }, selector),
+    autoscaled: ops.autoscaling !== undefined,
 });
+
+if (ops.autoscaling !== undefined) {
+    new RegistryAutoscaler(name, { namespace: ns.name, deploymentName: registry.deploymentName, labels, ...ops.autoscaling });
+}
+if (ops.gc !== undefined) {
+    new GarbageCollector(`${name}-gc`, {
+        config: ops.gc,
+        namespace: ns.name,
+        registryName: name,
+        labels,
+        podSpec: registry.podSpec,
+        configFile: registry.configFile,
+        mode: gcMode(storage.storage.shareable),
+    });
+}
+if (ops.serviceMonitor || ops.alertRules) {
+    new RegistryMonitoring(`${name}-monitoring`, {
+        namespace: ns.name,
+        namespaceName: cfg.namespace,
+        registryName: name,
+        labels,
+        selector,
+        serviceMonitor: ops.serviceMonitor,
+        alertRules: ops.alertRules,
+    });
+}
+const mirror =
+    ops.proxy === undefined
+        ? undefined
+        : new PullThroughCache(mirrorName, {
+              config: ops.proxy,
+              registryName: mirrorName,
+              namespace: ns.name,
+              ...mirrorLabels,
+              image: cfg.image,
+              tls,
+              htpasswd: auth.htpasswd,
+              httpSecret: auth.httpSecret,
+              authRealm: cfg.authRealm,
+              log: cfg.log,
+          });
 
 const primary = auth.users[0];
 
@@ -135,3 +217,9 @@ export const loadBalancerAddress = service.loadBalancerAddress;
 export const deploymentName = registry.deploymentName;
 /** Where the images are stored, e.g. `s3://<bucket>/registry` ("" when the backend has no such address). */
 export const storageLocation = pulumi.output(storage.storage.location ?? "");
+/** `host[:port]` of the pull-through cache ("" without one). */
+export const mirrorHost =
+    mirrorService === undefined
+        ? pulumi.output("")
+        : mirrorService.loadBalancerAddress.apply((lb) => hostOf({ hostnames: [], loadBalancerAddress: lb, clusterFqdn: mirrorService.clusterDnsNames[3], port: mirrorService.port }));
+export const mirrorDeploymentName = mirror?.deploymentName ?? pulumi.output("");

@@ -4,3 +4,4 @@ export * from "./dns";
 export * from "./registry";
 export * from "./security";
 export * from "./storage";
+export * from "./operations";

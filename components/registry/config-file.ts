@@ -13,6 +13,10 @@ export interface RegistryConfigFileArgs {
     /** Basic auth realm. */
     readonly realm: string;
     readonly log: { readonly level: string; readonly formatter: string; readonly accessLog: boolean };
+    /** storage.cache.blobdescriptor. Default "inmemory". */
+    readonly blobDescriptorCache?: "inmemory" | "redis";
+    /** Extra top-level sections (`redis`, `proxy`), without secrets. Default none. */
+    readonly extra?: pulumi.Input<Record<string, unknown>>;
 }
 
 /**
@@ -21,7 +25,7 @@ export interface RegistryConfigFileArgs {
  * the TLS key and htpasswd from mounted Secrets.
  */
 export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output<Record<string, unknown>> {
-    return pulumi.output(args.driver).apply((driver): Record<string, unknown> => ({
+    return pulumi.all([pulumi.output(args.driver), pulumi.output(args.extra ?? {})]).apply(([driver, extra]): Record<string, unknown> => ({
         version: 0.1,
         log: {
             level: args.log.level,
@@ -33,7 +37,7 @@ export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output
             ...driver,
             delete: { enabled: args.deleteEnabled },
             redirect: { disable: args.redirectDisable },
-            cache: { blobdescriptor: "inmemory" },
+            cache: { blobdescriptor: args.blobDescriptorCache ?? "inmemory" },
             maintenance: {
                 uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false },
                 readonly: { enabled: false },
@@ -51,6 +55,7 @@ export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output
         auth: { htpasswd: { realm: args.realm, path: HTPASSWD_PATH } },
         // A broken backend turns the pod unready instead of answering 500s.
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+        ...extra,
     }));
 }
 

@@ -35,6 +35,19 @@ export interface RegistryArgs {
     readonly resources?: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit?: string; readonly memoryLimit?: string };
     /** Logging. Default info, json, access log on. */
     readonly log?: { readonly level: string; readonly formatter: string; readonly accessLog: boolean };
+    /** storage.cache.blobdescriptor. Default "inmemory". */
+    readonly blobDescriptorCache?: "inmemory" | "redis";
+    /** Extra top-level config.yml sections (`redis`, `proxy`), never with secrets. Default none. */
+    readonly extraConfig?: pulumi.Input<Record<string, unknown>>;
+    /** Extra container env (secrets only as `secretKeyRef`). Default none. */
+    readonly extraEnv?: k8s.types.input.core.v1.EnvVar[];
+    /** Pod affinity and topology spread constraints. Default none. */
+    readonly scheduling?: {
+        readonly affinity?: k8s.types.input.core.v1.Affinity;
+        readonly topologySpreadConstraints?: k8s.types.input.core.v1.TopologySpreadConstraint[];
+    };
+    /** An autoscaler owns `spec.replicas`; the program sets it only on create. Default false. */
+    readonly autoscaled?: boolean;
 }
 
 /** `repository:tag[@digest]`. */
@@ -54,6 +67,10 @@ export class Registry extends pulumi.ComponentResource {
     public readonly configYaml: pulumi.Output<string>;
     /** The Deployment, for resources that must wait for it. */
     public readonly deployment: k8s.apps.v1.Deployment;
+    /** The pod spec, resolved, for Jobs that must run like the registry (garbage collection). */
+    public readonly podSpec: pulumi.Output<pulumi.Unwrap<k8s.types.input.core.v1.PodSpec>>;
+    /** Where the image's line reads config.yml, for those Jobs. */
+    public readonly configFile: string;
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("registry:registry:Registry", name, {}, opts);
@@ -75,6 +92,8 @@ export class Registry extends pulumi.ComponentResource {
             deleteEnabled: args.deleteEnabled ?? true,
             realm: args.authRealm ?? "registry",
             log,
+            blobDescriptorCache: args.blobDescriptorCache,
+            extra: args.extraConfig,
         }).apply(renderRegistryConfig);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta, data: { "config.yml": this.configYaml } }, { parent: this });
         const tlsSecret = new k8s.core.v1.Secret(
@@ -120,6 +139,7 @@ export class Registry extends pulumi.ComponentResource {
                 // 3.x exports OpenTelemetry traces to localhost:4318 unless told otherwise.
                 { name: "OTEL_TRACES_EXPORTER", value: "none" },
                 ...storage.env,
+                ...(args.extraEnv ?? []),
             ],
             volumeMounts: [
                 { name: "config", mountPath: configDir(args.image.line), readOnly: true },
@@ -148,6 +168,34 @@ export class Registry extends pulumi.ComponentResource {
             },
         };
 
+        const podSpec: k8s.types.input.core.v1.PodSpec = {
+            serviceAccountName: serviceAccount.metadata.name,
+            automountServiceAccountToken: false,
+            // Service links would inject REGISTRY_SERVICE_HOST/REGISTRY_PORT..., which the
+            // registry reads as config overrides (REGISTRY_* env) and chokes on.
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: 30,
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 1000,
+                runAsGroup: 1000,
+                fsGroup: 1000,
+                fsGroupChangePolicy: "OnRootMismatch",
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+            ...args.scheduling,
+            containers: [container],
+            volumes: [
+                { name: "config", configMap: { name: configMap.metadata.name, items: [{ key: "config.yml", path: "config.yml" }] } },
+                { name: "tls", secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
+                { name: "auth", secret: { secretName: authSecret.metadata.name, items: [{ key: "htpasswd", path: "htpasswd" }], defaultMode: 0o440 } },
+                { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+                ...storage.volumes,
+            ],
+        };
+        this.podSpec = pulumi.output(podSpec);
+        this.configFile = configPath(args.image.line);
+
         this.deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
@@ -168,34 +216,12 @@ export class Registry extends pulumi.ComponentResource {
                                 "prometheus.io/path": "/metrics",
                             },
                         },
-                        spec: {
-                            serviceAccountName: serviceAccount.metadata.name,
-                            automountServiceAccountToken: false,
-                            // Service links would inject REGISTRY_SERVICE_HOST/REGISTRY_PORT..., which the
-                            // registry reads as config overrides (REGISTRY_* env) and chokes on.
-                            enableServiceLinks: false,
-                            terminationGracePeriodSeconds: 30,
-                            securityContext: {
-                                runAsNonRoot: true,
-                                runAsUser: 1000,
-                                runAsGroup: 1000,
-                                fsGroup: 1000,
-                                fsGroupChangePolicy: "OnRootMismatch",
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
-                            containers: [container],
-                            volumes: [
-                                { name: "config", configMap: { name: configMap.metadata.name, items: [{ key: "config.yml", path: "config.yml" }] } },
-                                { name: "tls", secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
-                                { name: "auth", secret: { secretName: authSecret.metadata.name, items: [{ key: "htpasswd", path: "htpasswd" }], defaultMode: 0o440 } },
-                                { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
-                                ...storage.volumes,
-                            ],
-                        },
+                        spec: podSpec,
                     },
                 },
             },
-            { parent: this, dependsOn: storage.dependsOn },
+            // With an autoscaler, a `pulumi up` must not reset the replica count it chose.
+            { parent: this, dependsOn: storage.dependsOn, ignoreChanges: args.autoscaled === true ? ["spec.replicas"] : undefined },
         );
         this.deploymentName = this.deployment.metadata.name;
 

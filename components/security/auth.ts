@@ -6,6 +6,8 @@ export interface RegistryAuthArgs {
     readonly users: readonly string[];
     /** Length of each generated password. Default 32. */
     readonly passwordLength?: number;
+    /** Rotation token per user: a new token replaces that user's password. Default none. */
+    readonly rotation?: Readonly<Record<string, string>>;
 }
 
 /** One htpasswd user and its generated credentials. */
@@ -44,7 +46,13 @@ export class RegistryAuth extends pulumi.ComponentResource {
         // Letters and digits only: the password goes into `docker login`, URLs and YAML unquoted.
         const length = args.passwordLength ?? 32;
         this.users = args.users.map((user) => {
-            const pw = new random.RandomPassword(`${name}-user-${user}`, { length, special: false, minNumeric: 2, minUpper: 2, minLower: 2 }, { parent: this });
+            const token = args.rotation?.[user];
+            const pw = new random.RandomPassword(
+                `${name}-user-${user}`,
+                // `keepers`: a changed token makes the provider generate a new password.
+                { length, special: false, minNumeric: 2, minUpper: 2, minLower: 2, keepers: token === undefined ? undefined : { rotation: token } },
+                { parent: this },
+            );
             // The provider marks these outputs secret; mocks don't, so mark them here too.
             return { name: user, password: pulumi.secret(pw.result), bcryptHash: pulumi.secret(pw.bcryptHash) };
         });

@@ -12,6 +12,8 @@ export interface RegistryTlsArgs {
     readonly ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** Organization in the generated certificates' subject. Default "Private registry". */
     readonly organization?: string;
+    /** Rotation token: a new value replaces the server key (and so its certificate); the CA stays. Default "". */
+    readonly rotation?: string;
 }
 
 /** Pulumi's tls provider takes the key algorithm and its parameters as separate inputs. */
@@ -55,7 +57,11 @@ export class RegistryTls extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            const serverKey = new tls.PrivateKey(`${name}-server-key`, keyArgs(cfg.keyAlgorithm), { parent: this });
+            const rotation = args.rotation ?? "";
+            const serverKey = new tls.PrivateKey(`${name}-server-key`, keyArgs(cfg.keyAlgorithm), {
+                parent: this,
+                replacementTrigger: rotation === "" ? undefined : rotation,
+            });
             const dnsNames = pulumi.output(args.dnsNames);
             const csr = new tls.CertRequest(
                 `${name}-server-csr`,

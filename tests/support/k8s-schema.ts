@@ -48,7 +48,21 @@ function clientModelName(apiVersion: string, kind: string): string {
     return `${version.charAt(0).toUpperCase()}${version.slice(1)}${kind}`;
 }
 
+/** CRD kinds validated by their kubernetes-models package (schema of the CRD), by API group. */
+const CRD_MODELS: Record<string, string> = {
+    "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+};
+
 function loadValidator(apiVersion: string, kind: string): ValidatableModel {
+    const crdPackage = CRD_MODELS[apiVersion.split("/")[0]];
+    if (crdPackage !== undefined) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const crd = (require(`${crdPackage}/${apiVersion}`) as Record<string, ValidatableModel | undefined>)[kind];
+        if (crd === undefined) {
+            throw new Error(`${crdPackage} has no ${apiVersion} ${kind}`);
+        }
+        return crd;
+    }
     // kubernetes-models lays out one module per kind: "apps/v1/Deployment", "v1/ConfigMap".
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(`kubernetes-models/${apiVersion}/${kind}`) as Record<string, ValidatableModel>;
@@ -74,6 +88,11 @@ export function validateObject(obj: { apiVersion?: string; kind?: string } & Rec
         new Model(obj).validate();
     } catch (e) {
         problems.push((e as Error).message);
+    }
+    if (CRD_MODELS[apiVersion.split("/")[0]] !== undefined) {
+        // The official client has no models for CRDs, and the CRD schemas allow unknown fields;
+        // the CRD's own schema (types, enums, patterns, required fields) is what is checked.
+        return problems;
     }
     const clientModel = clientModelName(apiVersion, kind);
     if (modelClass(clientModel) === undefined) {

@@ -62,6 +62,22 @@ export const VARIANTS: Record<string, StackConfig> = {
         deleteStorageOnDestroy: true,
         imageTag: "2.8.3",
     },
+    // --- Operations (issue 8)
+    haAutoscaled: {
+        storageAccessMode: "ReadWriteMany",
+        replicas: 2,
+        autoscalingMaxReplicas: 6,
+        podAntiAffinity: "hard",
+        blobDescriptorCache: "redis",
+        gcSchedule: "0 3 * * 0",
+        gcDeleteUntagged: true,
+        metricsServiceMonitor: true,
+        metricsAlertRules: true,
+    },
+    gcOnReadWriteOnce: { gcSchedule: "@weekly", gcDryRun: true, metricsAlertRules: true },
+    externalRedis28: { imageTag: "2.8.3", blobDescriptorCache: "redis", redisAddress: "redis.cache.svc:6379", podAntiAffinity: "none" },
+    pullThroughCache: { proxyRemoteUrl: "https://registry-1.docker.io", proxyTtl: "72h", proxyCacheSize: "50Gi", hostnames: ["registry.example.com"] },
+    rotated: { passwordRotation: ["admin=2026-11"], tlsRotation: "2026-11", users: ["admin", "ci"] },
 };
 
 /** Every repository stack file and every variant, labelled ("Pulumi.dev.yaml", "variant pvc"). */

@@ -1,0 +1,5 @@
+export * from "./gc";
+export * from "./monitoring";
+export * from "./pull-through";
+export * from "./redis";
+export * from "./scheduling";
