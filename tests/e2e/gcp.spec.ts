@@ -5,9 +5,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tls from "tls";
 
-import { gcpMocks } from "../support/cloud-mocks-gcp";
+import { GCS_CHUNK_SIZE } from "../../components";
+import { gcpMocks, MOCK_GCP_PROJECT } from "../support/cloud-mocks-gcp";
 import { loadStackFile, stackFiles } from "../support/program";
-import { RegistryDeployment, startRegistry } from "./harness";
+import { FrontDoor, startFrontDoor } from "./google-front-door";
+import { mountNamespaces, RegistryDeployment, startRegistry } from "./harness";
 import { request } from "./http";
 import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
 import { stopAll } from "./procs";
@@ -77,3 +79,120 @@ describe("gcp stack end to end: GCE persistent disk, Cloud DNS name", () => {
         assert.deepStrictEqual(await pullAndCompare(image, `127.0.0.1:${reg.replicas[0].port}/team/app:v1`, reg.access()), []);
     });
 });
+
+/**
+ * The registry's environment on a GKE node: an egress proxy to "Google" (the front door), the
+ * node's metadata server, and a trust store holding the front door's CA. Nothing else changes:
+ * the config file, the bucket name and the credentials are the program's.
+ */
+function googleEnvironment(door: FrontDoor): { extraEnv: Record<string, string>; extraMounts: { source: string; target: string }[] } {
+    // HTTP_PROXY too, so plain-HTTP egress would show up (refused) instead of leaving the machine.
+    const extraEnv: Record<string, string> = { HTTPS_PROXY: door.proxyUrl, HTTP_PROXY: door.proxyUrl, GCE_METADATA_HOST: door.metadataHost };
+    if (!mountNamespaces()) {
+        // Without mount namespaces the trust store cannot be mounted; point Go at the file.
+        extraEnv.SSL_CERT_FILE = path.join(door.trustDir, "ca-certificates.crt");
+    }
+    return { extraEnv, extraMounts: mountNamespaces() ? [{ source: door.trustDir, target: "/etc/ssl/certs" }] : [] };
+}
+
+/** The objects fake-gcs-server holds in `bucket` under `prefix`, asked directly (not through the front door). */
+async function listObjects(door: FrontDoor, bucket: string, prefix: string): Promise<{ name: string; size: string }[]> {
+    const items: { name: string; size: string }[] = [];
+    let pageToken = "";
+    for (let i = 0; i < 100; i++) {
+        const r = await fetch(`${door.gcsUrl}/storage/v1/b/${bucket}/o?prefix=${encodeURIComponent(prefix)}${pageToken === "" ? "" : `&pageToken=${pageToken}`}`);
+        const body = (await r.json()) as { items?: { name: string; size: string }[]; nextPageToken?: string };
+        items.push(...(body.items ?? []));
+        if (body.nextPageToken === undefined || body.nextPageToken === "") {
+            return items;
+        }
+        pageToken = body.nextPageToken;
+    }
+    throw new Error("too many pages");
+}
+
+for (const mode of [
+    { name: "Workload Identity, two replicas", config: { storageKind: "gcs", replicas: 2, gcsVersioning: true }, workloadIdentity: true },
+    { name: "service-account key file", config: { storageKind: "gcs", gcpWorkloadIdentity: false, gcsBucketName: "acme-registry-images" }, workloadIdentity: false },
+]) {
+    describe(`gcs end to end (distribution 3.1.2 against fake-gcs-server behind a Google front door): ${mode.name}`, () => {
+        let door: FrontDoor;
+        let reg: RegistryDeployment;
+        let image: OciImage;
+        let bucket: string;
+        let gsa: string;
+        before(async () => {
+            door = await startFrontDoor({ project: MOCK_GCP_PROJECT });
+            door.podServiceAccount = "registry/registry";
+            reg = await startRegistry({ config: mode.config, mocks: door.mocks, ...googleEnvironment(door) });
+            bucket = String(reg.pod.config.storage.gcs.bucket);
+            gsa = `registry-storage@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com`;
+            // Three layers, one bigger than the driver's chunk size (a multi-chunk resumable upload).
+            image = buildImage([4096, 3 * MiB, GCS_CHUNK_SIZE + 3 * MiB]);
+        });
+        after(async () => {
+            await reg?.stop();
+            await door?.stop();
+        });
+
+        it("pushes a multi-layer image with a layer above the chunk size and pulls it back with identical digests", async () => {
+            const pushed = await push(image, `${reg.host}/team/app:v1`, reg.access());
+            assert.strictEqual(pushed.code, 0, pushed.stderr);
+            assert.deepStrictEqual(await pullAndCompare(image, `${reg.host}/team/app:v1`, reg.access()), []);
+            if (reg.replicas.length > 1) {
+                // Each replica, asked directly, serves the image from the shared bucket.
+                for (const r of reg.replicas) {
+                    assert.deepStrictEqual(await pullAndCompare(image, `127.0.0.1:${r.port}/team/app:v1`, reg.access()), [], `replica ${r.index}`);
+                }
+            }
+        });
+
+        it("the blobs are objects in the program's bucket, the big layer whole", async () => {
+            const objects = await listObjects(door, bucket, "docker/registry/v2/blobs/");
+            for (const layer of image.layers) {
+                const hex = layer.digest.replace("sha256:", "");
+                const obj = objects.find((o) => o.name === `docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`);
+                assert.ok(obj !== undefined, `layer ${layer.digest} is not in gs://${bucket}`);
+                assert.strictEqual(Number(obj.size), layer.size);
+            }
+        });
+
+        it("the registry talked only to Google's names, as the program's service account, with its own credentials", () => {
+            const connects = door.seen.filter((s) => s.via === "connect");
+            assert.deepStrictEqual(connects.filter((s) => s.status !== 200), [], "refused CONNECTs");
+            const hosts = new Set(connects.map((s) => s.host));
+            assert.ok(hosts.has("storage.googleapis.com") && hosts.has("www.googleapis.com"), [...hosts].join(", "));
+            const api = door.seen.filter((s) => s.via === "google" && s.host !== "oauth2.googleapis.com");
+            assert.ok(api.length > 0);
+            assert.deepStrictEqual(api.filter((s) => s.identity !== gsa || s.status === 401 || s.status === 403), [], "requests not made as the registry's account");
+            // The resumable upload sessions the driver opens itself, at its hard-coded URL.
+            assert.ok(api.some((s) => s.host === "www.googleapis.com" && s.method === "POST" && s.path.startsWith(`/upload/storage/v1/b/${bucket}/o?uploadType=resumable`)));
+            // The big layer went up in several chunks of one resumable session.
+            const chunks = new Map<string, number>();
+            for (const s of api.filter((x) => x.method === "PUT" && x.path.includes("upload_id="))) {
+                const id = /upload_id=([^&]+)/.exec(s.path)?.[1] ?? "";
+                chunks.set(id, (chunks.get(id) ?? 0) + 1);
+            }
+            assert.ok([...chunks.values()].some((n) => n >= 2), `chunks per session: ${[...chunks.values()].join(",")}`);
+            const tokens = door.seen.filter((s) => (s.via === "metadata" && s.path.includes("/token")) || (s.via === "google" && s.host === "oauth2.googleapis.com"));
+            assert.ok(tokens.length > 0, "no token was fetched");
+            for (const t of tokens) {
+                assert.strictEqual(t.via, mode.workloadIdentity ? "metadata" : "google", `${t.via} ${t.host}${t.path}`);
+                assert.deepStrictEqual([t.identity, t.status], [gsa, 200]);
+            }
+        });
+
+        it("negative control: without the bucket binding, Google refuses the account and a push fails", async () => {
+            const grants = [...door.iam.bucketAccess];
+            door.iam.bucketAccess.clear();
+            try {
+                const small = buildImage([2048, 300 * 1024], "denied");
+                const pushed = await push(small, `${reg.host}/team/denied:v1`, reg.access());
+                assert.notStrictEqual(pushed.code, 0);
+                assert.ok(door.seen.some((s) => s.via === "google" && s.status === 403 && s.identity === gsa));
+            } finally {
+                grants.forEach((g) => door.iam.bucketAccess.add(g));
+            }
+        });
+    });
+}

@@ -53,6 +53,11 @@ export interface StartOptions {
     readonly replicas?: number;
     /** Extra env for the registry processes (an emulator's address). Default none. */
     readonly extraEnv?: Record<string, string>;
+    /**
+     * Host directories the node provides to the container besides the pod's volumes (e.g. a CA
+     * bundle at /etc/ssl/certs standing in for the image's trust store), bind-mounted read-only.
+     */
+    readonly extraMounts?: readonly { readonly source: string; readonly target: string }[];
     /** Replace each replica's REGISTRY_HTTP_SECRET (negative control for the shared secret). */
     readonly perReplicaHttpSecret?: (replica: number) => string;
 }
@@ -340,7 +345,10 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
         const replicaPort = count === 1 ? port : await freePort();
         const debugPort = await freePort();
         const podName = `${pod.deployment.state.metadata.name}-${i}`;
-        const mounts = materialise(pod, path.join(root, podName), claimDirs, root);
+        const mounts = [
+            ...materialise(pod, path.join(root, podName), claimDirs, root),
+            ...(opts.extraMounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: true })),
+        ];
         const env: Record<string, string> = {
             ...resolveEnv(pod, podName),
             ...opts.extraEnv,
