@@ -37,9 +37,10 @@ function writeBlob(dir: string, data: Buffer): string {
 /**
  * Builds an image with one layer of random bytes per entry of `layerSizes` (bytes of payload;
  * random data does not compress, so the gzip layer is about as big). Layers are tar archives made
- * by GNU tar with fixed owner and mtime, gzip-compressed.
+ * by GNU tar with fixed owner and mtime, gzip-compressed (level 1 unless `opts.gzipLevel`; 0
+ * stores, which builds big images fastest).
  */
-export function buildImage(layerSizes: readonly number[], tag = "v1"): OciImage {
+export function buildImage(layerSizes: readonly number[], tag = "v1", opts: { gzipLevel?: number } = {}): OciImage {
     const dir = workDir("img");
     fs.mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true });
     const scratch = workDir("layer");
@@ -53,7 +54,7 @@ export function buildImage(layerSizes: readonly number[], tag = "v1"): OciImage 
             maxBuffer: size + 10 * MiB,
         });
         diffIds.push(`sha256:${sha256(tar)}`);
-        const gz = zlib.gzipSync(tar, { level: 1 });
+        const gz = zlib.gzipSync(tar, { level: opts.gzipLevel ?? 1 });
         layers.push({ digest: writeBlob(dir, gz), size: gz.length });
     });
     fs.rmSync(scratch, { recursive: true, force: true });

@@ -18,6 +18,8 @@ export interface RecordedOptions {
     readonly dependencies: readonly string[];
     readonly ignoreChanges: readonly string[];
     readonly additionalSecretOutputs: readonly string[];
+    /** Engine URNs each input property depends on (the register request's propertyDependencies). */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
 }
 
 /** One registered resource. */
@@ -25,6 +27,10 @@ export interface RecordedResource {
     readonly type: string;
     readonly name: string;
     readonly urn: string;
+    /** The URN the engine (here the mock monitor) gives it, as other resources' dependencies name it. */
+    readonly engineUrn: string;
+    /** A custom resource (a provider object), not a component. */
+    readonly custom: boolean;
     readonly id: string;
     /** Inputs with secrets unwrapped. */
     readonly inputs: Record<string, any>;
@@ -111,11 +117,30 @@ export class Recorder {
     calls: { token: string; inputs: Record<string, any> }[] = [];
     inFlight = 0;
     env: MockEnvironment = {};
+    /** Wall milliseconds of this run during which at least one mock newResource was running (real crypto). */
+    mockMs = 0;
+    private mocksActive = 0;
+    private activeSince = 0;
+
+    /** Marks a mock newResource starting / ending, to measure mockMs. */
+    mockEnter(): void {
+        if (this.mocksActive++ === 0) {
+            this.activeSince = performance.now();
+        }
+    }
+
+    mockExit(): void {
+        if (--this.mocksActive === 0) {
+            this.mockMs += performance.now() - this.activeSince;
+        }
+    }
 
     reset(env: MockEnvironment): void {
         this.resources = [];
         this.calls = [];
         this.env = env;
+        this.mockMs = 0;
+        this.mocksActive = 0;
     }
 
     /** Resolves once no registration has been in flight for a few turns of the event loop. */
@@ -140,6 +165,13 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getIgnorechangesList(): string[];
     getAdditionalsecretoutputsList(): string[];
+    getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+}
+
+/** The URN the mock monitor gives a resource (same rule as @pulumi/pulumi's MockMonitor.newUrn). */
+export function engineUrn(stack: string, project: string, parent: string, type: string, name: string): string {
+    const qualified = parent === "" ? type : `${parent.split("::")[2].split("$").pop()}$${type}`;
+    return `urn:pulumi:${[stack, project, qualified, name].join("::")}`;
 }
 
 /**
@@ -150,8 +182,17 @@ interface RegisterRequest {
 export async function installMocks(project: string, stack: string, env: MockEnvironment, preview = false): Promise<void> {
     recorder.reset(env);
     let current: RegisterRequest | undefined;
-    const mocks: pulumi.runtime.Mocks = {
+    const mocks: pulumi.runtime.Mocks & { record(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> } = {
         async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+            // `record` reads `current` synchronously, before its first await.
+            recorder.mockEnter();
+            try {
+                return await this.record(args);
+            } finally {
+                recorder.mockExit();
+            }
+        },
+        async record(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
             const req = current;
             current = undefined;
             const secretInputs: string[] = [];
@@ -171,10 +212,16 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
             }
             state = { ...state, ...extra };
             const parent = req?.getParent() ?? "";
+            const propertyDependencies: Record<string, string[]> = {};
+            req?.getPropertydependenciesMap().forEach((deps, key) => {
+                propertyDependencies[key] = deps.getUrnsList();
+            });
             recorder.resources.push({
                 type: args.type,
                 name: args.name,
                 urn: `${parent === "" ? `urn:pulumi:${stack}::${project}` : parent}::${args.type}::${args.name}`,
+                engineUrn: engineUrn(stack, project, parent, args.type, args.name),
+                custom: args.custom ?? true,
                 id,
                 inputs,
                 secretInputs,
@@ -187,6 +234,7 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
                     dependencies: req?.getDependenciesList() ?? [],
                     ignoreChanges: req?.getIgnorechangesList() ?? [],
                     additionalSecretOutputs: req?.getAdditionalsecretoutputsList() ?? [],
+                    propertyDependencies,
                 },
             });
             return { id, state };

@@ -1,0 +1,60 @@
+// Parallel pulls of one image through the deployed registry (1 or 2 replicas behind the
+// round-robin proxy): aggregate throughput, pull-time percentiles, errors, peak RSS.
+import * as fs from "fs";
+
+import { compareImage, OciImage, pull, push } from "../tests/e2e/oci";
+import { RssSampler } from "./machine";
+import { BenchRegistry } from "./registries";
+import { mibPerSec, summarize, Summary } from "./stats";
+import { imageBytes } from "./datapath";
+
+export interface ConcurrencyResult {
+    readonly replicas: number;
+    readonly parallel: number;
+    readonly bytes: number;
+    /** From the first pull's start to the last one's end. */
+    readonly wallMs: number;
+    readonly aggregateMiBps: number;
+    readonly pull: Summary;
+    readonly errors: string[];
+    /** Peak summed RSS of the registry processes (and the proxy), bytes. */
+    readonly peakRssBytes: number;
+}
+
+/** Pushes `image` once, then for each level pulls it `parallel` times at once. */
+export async function measureConcurrency(reg: BenchRegistry, replicas: number, image: OciImage, levels: readonly number[], log: (s: string) => void): Promise<ConcurrencyResult[]> {
+    const ref = `${reg.host}/bench/concurrent:${image.tag}`;
+    const pushed = await push(image, ref, reg.access, { timeoutMs: 600000 });
+    if (pushed.code !== 0) {
+        throw new Error(`push ${ref} failed: ${pushed.stderr}`);
+    }
+    const bytes = imageBytes(image);
+    const out: ConcurrencyResult[] = [];
+    for (const parallel of levels) {
+        const rss = new RssSampler(() => reg.pids());
+        const t0 = performance.now();
+        const results = await Promise.all(
+            Array.from({ length: parallel }, async () => {
+                const s = performance.now();
+                const r = await pull(ref, reg.access, { timeoutMs: 600000 });
+                return { ...r, ms: performance.now() - s };
+            }),
+        );
+        const wallMs = performance.now() - t0;
+        const peakRssBytes = rss.stop();
+        const errors: string[] = [];
+        for (const r of results) {
+            if (r.result.code !== 0) {
+                errors.push(r.result.stderr.trim());
+            } else {
+                errors.push(...compareImage(image, r.dir));
+            }
+            fs.rmSync(r.dir, { recursive: true, force: true });
+        }
+        const ok = results.filter((r) => r.result.code === 0).map((r) => r.ms);
+        const res: ConcurrencyResult = { replicas, parallel, bytes, wallMs, aggregateMiBps: mibPerSec(bytes * ok.length, wallMs), pull: summarize(ok), errors, peakRssBytes };
+        out.push(res);
+        log(`  ${replicas} replica(s), ${parallel} parallel: ${res.aggregateMiBps.toFixed(1)} MiB/s, p50 ${res.pull.p50.toFixed(0)} ms, errors ${errors.length}`);
+    }
+    return out;
+}

@@ -1,0 +1,116 @@
+// Push and pull of multi-layer images through the deployed registry, the same binary without
+// TLS and auth, and the machine's limits (copy on the same disk, loopback TLS / plain HTTP),
+// interleaved repetition by repetition so a load change on the shared machine hits all alike.
+import * as fs from "fs";
+import * as path from "path";
+
+import { compareImage, MiB, OciImage, pull, push } from "../tests/e2e/oci";
+import { BenchRegistry } from "./registries";
+import { LoopbackServer, timeCopy, timeDownload, timeUpload } from "./loopback";
+
+/** One way of moving the bytes. */
+export type PathKind = "deployed" | "baseline" | "loopback-https" | "loopback-http" | "cp" | "cp+fsync";
+
+export const PATH_LABELS: Readonly<Record<PathKind, string>> = {
+    deployed: "deployed: TLS + auth",
+    baseline: "same binary, no TLS/auth",
+    "loopback-https": "limit: loopback HTTPS",
+    "loopback-http": "limit: loopback HTTP",
+    cp: "limit: cp same disk",
+    "cp+fsync": "limit: cp + fsync",
+};
+
+/** Raw figures of one path for one backend and image size. */
+export interface PathSample {
+    readonly backend: string;
+    readonly sizeMiB: number;
+    /** Bytes of the image's blobs (what moves). */
+    readonly bytes: number;
+    readonly path: PathKind;
+    /** Per repetition, milliseconds (a copy has no direction: its time is in both). */
+    readonly pushMs: number[];
+    readonly pullMs: number[];
+    readonly errors: string[];
+}
+
+/**
+ * Layer sizes (bytes) of a multi-layer image of about `totalMiB`: four layers in the ratio
+ * 1:2:3:4, as base image, runtime, dependencies and application would be.
+ */
+export function layerSplit(totalMiB: number): number[] {
+    const total = Math.round(totalMiB * MiB);
+    const parts = [1, 2, 3, 4].map((k) => Math.floor((total * k) / 10));
+    parts[3] += total - parts.reduce((a, b) => a + b, 0);
+    return parts;
+}
+
+/** Bytes a push or pull of `image` moves: its blobs. */
+export function imageBytes(image: OciImage): number {
+    const dir = path.join(image.dir, "blobs", "sha256");
+    return fs.readdirSync(dir).reduce((a, f) => a + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> {
+    const t0 = performance.now();
+    const value = await f();
+    return { ms: performance.now() - t0, value };
+}
+
+/** Pushes then pulls `image` through `reg`; digests checked after the clock stops. */
+export async function roundTrip(reg: BenchRegistry, image: OciImage, repo: string): Promise<{ pushMs: number; pullMs: number; errors: string[] }> {
+    const ref = `${reg.host}/${repo}:${image.tag}`;
+    const errors: string[] = [];
+    const p = await timed(() => push(image, ref, reg.access, { timeoutMs: 900000 }));
+    if (p.value.code !== 0) {
+        return { pushMs: NaN, pullMs: NaN, errors: [`push ${ref}: ${p.value.stderr.trim()}`] };
+    }
+    const q = await timed(() => pull(ref, reg.access, { timeoutMs: 900000 }));
+    if (q.value.result.code !== 0) {
+        errors.push(`pull ${ref}: ${q.value.result.stderr.trim()}`);
+    } else {
+        errors.push(...compareImage(image, q.value.dir).map((e) => `pull ${ref}: ${e}`));
+    }
+    fs.rmSync(q.value.dir, { recursive: true, force: true });
+    return { pushMs: p.ms, pullMs: errors.length === 0 ? q.ms : NaN, errors };
+}
+
+export interface DatapathTargets {
+    readonly backend: string;
+    readonly deployed: BenchRegistry;
+    readonly baseline: BenchRegistry;
+    /** Machine limits are measured with the first backend only (they do not depend on it). */
+    readonly limits?: { readonly https: LoopbackServer; readonly http: LoopbackServer };
+}
+
+/** Runs every repetition of one image size against the targets; `images` are distinct (a registry skips blobs it has). */
+export async function measureSize(t: DatapathTargets, sizeMiB: number, images: readonly OciImage[], log: (s: string) => void): Promise<PathSample[]> {
+    const bytes = imageBytes(images[0]);
+    const sample = (kind: PathKind): PathSample => ({ backend: t.backend, sizeMiB, bytes, path: kind, pushMs: [], pullMs: [], errors: [] });
+    const kinds: PathKind[] = ["deployed", "baseline", ...(t.limits === undefined ? [] : (["loopback-https", "loopback-http", "cp", "cp+fsync"] as PathKind[]))];
+    const out = new Map<PathKind, PathSample>(kinds.map((k) => [k, sample(k)]));
+    const add = (k: PathKind, pushMs: number, pullMs: number, errors: string[] = []) => {
+        const s = out.get(k) as PathSample;
+        s.pushMs.push(pushMs);
+        s.pullMs.push(pullMs);
+        s.errors.push(...errors);
+    };
+    for (const [i, image] of images.entries()) {
+        const repo = `bench/s${sizeMiB}-r${i}`;
+        for (const [kind, reg] of [["deployed", t.deployed], ["baseline", t.baseline]] as const) {
+            const r = await roundTrip(reg, image, repo);
+            add(kind, r.pushMs, r.pullMs, r.errors);
+            log(`  ${t.backend} ${sizeMiB} MiB #${i + 1} ${kind}: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`);
+        }
+        if (t.limits !== undefined) {
+            for (const [kind, server] of [["loopback-https", t.limits.https], ["loopback-http", t.limits.http]] as const) {
+                const up = await timeUpload(server, image);
+                const down = await timeDownload(server, image);
+                add(kind, up, down);
+            }
+            const c = await timeCopy(image);
+            add("cp", c.copyMs, c.copyMs);
+            add("cp+fsync", c.copySyncMs, c.copySyncMs);
+        }
+    }
+    return [...out.values()];
+}

@@ -1,0 +1,110 @@
+// What the bench ran on, and how busy the machine was (other work on the shared cores skews
+// every figure, so the load goes into the results).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+
+export interface MachineInfo {
+    readonly cpuModel: string;
+    readonly cores: number;
+    readonly memoryGiB: number;
+    readonly kernel: string;
+    readonly os: string;
+    readonly node: string;
+    /** Filesystem type of the bench's work directory (what "same disk" means). */
+    readonly workFs: string;
+    readonly tools: Readonly<Record<string, string>>;
+}
+
+/** First line a command prints (stdout, else stderr: `nginx -v` writes there), or "not found". */
+function firstLine(cmd: string, args: string[]): string {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    if (r.error !== undefined) {
+        return "not found";
+    }
+    return (r.stdout.trim() === "" ? r.stderr : r.stdout).split("\n")[0].trim();
+}
+
+function osRelease(): string {
+    try {
+        return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync("/etc/os-release", "utf8"))?.[1] ?? os.type();
+    } catch {
+        return os.type();
+    }
+}
+
+export function machineInfo(workDir: string, binaries: Readonly<Record<string, string>>): MachineInfo {
+    fs.mkdirSync(workDir, { recursive: true });
+    const tools: Record<string, string> = { skopeo: firstLine("skopeo", ["--version"]), nginx: firstLine("nginx", ["-v"]), openssl: firstLine("openssl", ["version"]) };
+    for (const [name, bin] of Object.entries(binaries)) {
+        tools[name] = firstLine(bin, ["--version"]).replace(`${bin} `, "");
+    }
+    return {
+        cpuModel: os.cpus()[0]?.model ?? "unknown",
+        cores: os.cpus().length,
+        memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+        kernel: os.release(),
+        os: osRelease(),
+        node: process.version,
+        workFs: firstLine("stat", ["-f", "-c", "%T", workDir]),
+        tools,
+    };
+}
+
+/** The 1-minute load average now. */
+export function load1(): number {
+    return os.loadavg()[0];
+}
+
+/** Samples the 1-minute load average while something runs; max and mean over the samples. */
+export class LoadSampler {
+    private readonly samples: number[] = [];
+    private readonly timer: NodeJS.Timeout;
+
+    constructor(intervalMs = 1000) {
+        this.samples.push(load1());
+        this.timer = setInterval(() => this.samples.push(load1()), intervalMs);
+        this.timer.unref();
+    }
+
+    stop(): { max: number; mean: number; samples: number } {
+        clearInterval(this.timer);
+        this.samples.push(load1());
+        return { max: Math.max(...this.samples), mean: this.samples.reduce((a, b) => a + b, 0) / this.samples.length, samples: this.samples.length };
+    }
+}
+
+/** Resident set size of a process in bytes (VmRSS), 0 when it is gone. */
+export function rssBytes(pid: number): number {
+    try {
+        const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+        return m === null ? 0 : Number(m[1]) * 1024;
+    } catch {
+        return 0;
+    }
+}
+
+/** Samples the summed RSS of some processes; `stop()` gives the peak. */
+export class RssSampler {
+    private peak = 0;
+    private readonly timer: NodeJS.Timeout;
+
+    constructor(
+        private readonly pids: () => readonly number[],
+        intervalMs = 100,
+    ) {
+        this.sample();
+        this.timer = setInterval(() => this.sample(), intervalMs);
+        this.timer.unref();
+    }
+
+    private sample(): void {
+        this.peak = Math.max(this.peak, this.pids().reduce((a, p) => a + rssBytes(p), 0));
+    }
+
+    stop(): number {
+        clearInterval(this.timer);
+        this.sample();
+        return this.peak;
+    }
+}

@@ -1,0 +1,74 @@
+// What a bench run measures: the default plan (< 10 min), --quick (< 2 min), and overrides
+// from the command line. Pure.
+
+export type Section = "program" | "auth" | "datapath" | "concurrency" | "chunks";
+export const SECTIONS: readonly Section[] = ["program", "auth", "datapath", "concurrency", "chunks"];
+
+export interface Plan {
+    readonly mode: "full" | "quick";
+    readonly sections: readonly Section[];
+    /** Image totals for push/pull, MiB. */
+    readonly sizesMiB: readonly number[];
+    /** Repetitions per image size (distinct images; the median is reported). */
+    readonly repsFor: (sizeMiB: number) => number;
+    /** Parallel pulls, and the replica counts they go through. */
+    readonly concurrency: readonly number[];
+    readonly replicas: readonly number[];
+    /** Image pulled in the concurrency runs, MiB. */
+    readonly concurrencyImageMiB: number;
+    /** Sequential requests per auth-cost probe. */
+    readonly authRequests: number;
+    /** Evaluations of each stack per process (the first is cold). */
+    readonly programRuns: number;
+    /** Where results go (`<mode>.md` and `<mode>.json`). */
+    readonly outDir: string;
+}
+
+/** Parses `--quick`, `--sizes=10,200`, `--concurrency=1,4`, `--replicas=1,2`, `--sections=a,b`, `--out=dir`. */
+export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan {
+    const opts = new Map<string, string>();
+    for (const a of argv) {
+        const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+        if (m === null) {
+            throw new Error(`unknown argument ${a}; use --quick, --sizes=, --concurrency=, --replicas=, --sections=, --out=`);
+        }
+        opts.set(m[1], m[2] ?? "");
+    }
+    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps"]);
+    for (const k of opts.keys()) {
+        if (!known.has(k)) {
+            throw new Error(`unknown option --${k}; known: ${[...known].map((x) => `--${x}`).join(", ")}`);
+        }
+    }
+    const list = (key: string): number[] | undefined => {
+        const v = opts.get(key);
+        if (v === undefined) {
+            return undefined;
+        }
+        const xs = v.split(",").map(Number);
+        if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x <= 0)) {
+            throw new Error(`--${key} takes positive numbers separated by commas, got "${v}"`);
+        }
+        return xs;
+    };
+    const quick = opts.has("quick");
+    const sections = opts.get("sections")?.split(",") ?? [...SECTIONS];
+    for (const s of sections) {
+        if (!(SECTIONS as readonly string[]).includes(s)) {
+            throw new Error(`--sections: unknown section ${s}; known: ${SECTIONS.join(", ")}`);
+        }
+    }
+    const reps = list("reps")?.[0];
+    return {
+        mode: quick ? "quick" : "full",
+        sections: sections as Section[],
+        sizesMiB: list("sizes") ?? (quick ? [10, 50] : [10, 200, 1024]),
+        repsFor: (size) => reps ?? (quick ? 1 : size >= 1024 ? 1 : size >= 100 ? 2 : 5),
+        concurrency: list("concurrency") ?? (quick ? [1, 4, 16] : [1, 4, 16, 32]),
+        replicas: list("replicas") ?? [1, 2],
+        concurrencyImageMiB: quick ? 4 : 20,
+        authRequests: quick ? 10 : 40,
+        programRuns: quick ? 2 : 5,
+        outDir: opts.get("out") ?? defaultOutDir,
+    };
+}

@@ -1,0 +1,170 @@
+// The bench's results as one JSON document and its Markdown rendering. Pure.
+import type { AuthCost } from "./auth-cost";
+import type { ConcurrencyResult } from "./concurrency";
+import { PATH_LABELS, PathSample } from "./datapath";
+import { describeChain } from "./graph";
+import type { MachineInfo } from "./machine";
+import type { ProgramResult } from "./program";
+import { median, mibPerSec, ratio } from "./stats";
+import { bytes, Column, duration, markdownTable, num, times } from "./table";
+
+export interface LoadFigures {
+    readonly max: number;
+    readonly mean: number;
+    readonly samples: number;
+}
+
+export interface BenchResults {
+    readonly mode: string;
+    readonly command: string;
+    readonly startedAt: string;
+    readonly durationS: number;
+    readonly machine: MachineInfo;
+    /** 1-minute load average over the run (other work on the machine shows here). */
+    readonly load: LoadFigures;
+    readonly program?: readonly ProgramResult[];
+    readonly auth?: { readonly bcryptCost?: number; readonly probes: readonly AuthCost[] };
+    readonly datapath?: readonly PathSample[];
+    readonly concurrency?: readonly ConcurrencyResult[];
+    /** Sections that did not run, and why. */
+    readonly skipped: readonly { section: string; reason: string }[];
+}
+
+/** Median throughput of a sample's push or pull, MiB/s. */
+export function throughput(s: PathSample, dir: "push" | "pull"): number {
+    return mibPerSec(s.bytes, median(dir === "push" ? s.pushMs : s.pullMs));
+}
+
+interface DatapathRow {
+    readonly s: PathSample;
+    readonly deployed?: PathSample;
+}
+
+export function datapathTable(samples: readonly PathSample[]): string {
+    const rows: DatapathRow[] = samples.map((s) => ({
+        s,
+        deployed: samples.find((d) => d.backend === s.backend && d.sizeMiB === s.sizeMiB && d.path === "deployed"),
+    }));
+    const cols: Column<DatapathRow>[] = [
+        { header: "backend", value: (r) => r.s.backend },
+        { header: "image", align: "right", value: (r) => bytes(r.s.bytes) },
+        { header: "path", value: (r) => PATH_LABELS[r.s.path] },
+        { header: "n", align: "right", value: (r) => String(r.s.pushMs.length) },
+        { header: "push", align: "right", value: (r) => duration(median(r.s.pushMs)) },
+        { header: "push MiB/s", align: "right", value: (r) => num(throughput(r.s, "push")) },
+        { header: "pull", align: "right", value: (r) => duration(median(r.s.pullMs)) },
+        { header: "pull MiB/s", align: "right", value: (r) => num(throughput(r.s, "pull")) },
+        {
+            header: "deployed ÷ this (push/pull)",
+            align: "right",
+            value: (r) =>
+                r.deployed === undefined || r.s.path === "deployed"
+                    ? ""
+                    : `${times(ratio(throughput(r.deployed, "push"), throughput(r.s, "push")))} / ${times(ratio(throughput(r.deployed, "pull"), throughput(r.s, "pull")))}`,
+        },
+        { header: "errors", align: "right", value: (r) => String(r.s.errors.length) },
+    ];
+    return markdownTable(cols, rows);
+}
+
+export function concurrencyTable(results: readonly ConcurrencyResult[]): string {
+    const cols: Column<ConcurrencyResult>[] = [
+        { header: "replicas", align: "right", value: (r) => String(r.replicas) },
+        { header: "parallel pulls", align: "right", value: (r) => String(r.parallel) },
+        { header: "image", align: "right", value: (r) => bytes(r.bytes) },
+        { header: "aggregate MiB/s", align: "right", value: (r) => num(r.aggregateMiBps) },
+        { header: "p50", align: "right", value: (r) => duration(r.pull.p50) },
+        { header: "p95", align: "right", value: (r) => duration(r.pull.p95) },
+        { header: "p99", align: "right", value: (r) => duration(r.pull.p99) },
+        { header: "errors", align: "right", value: (r) => String(r.errors.length) },
+        { header: "peak RSS", align: "right", value: (r) => bytes(r.peakRssBytes) },
+    ];
+    return markdownTable(cols, results);
+}
+
+export function authTable(probes: readonly AuthCost[]): string {
+    const cols: Column<AuthCost>[] = [
+        { header: "GET /v2/ on a kept-alive connection", value: (r) => r.label },
+        { header: "status", align: "right", value: (r) => String(r.status) },
+        { header: "n", align: "right", value: (r) => String(r.latency.n) },
+        { header: "p50", align: "right", value: (r) => duration(r.latency.p50) },
+        { header: "p95", align: "right", value: (r) => duration(r.latency.p95) },
+    ];
+    return markdownTable(cols, probes);
+}
+
+export function programTable(results: readonly ProgramResult[]): string {
+    const cols: Column<ProgramResult>[] = [
+        { header: "stack", value: (r) => r.stack },
+        { header: "resources", align: "right", value: (r) => String(r.resources) },
+        { header: "process (node + ts-node + SDK + 1st eval)", align: "right", value: (r) => duration(r.processMs) },
+        { header: "1st eval", align: "right", value: (r) => duration(r.coldMs) },
+        { header: "later evals (median)", align: "right", value: (r) => duration(median(r.warmMs)) },
+        { header: "of which mocks' crypto", align: "right", value: (r) => duration(median(r.mockMs.slice(1))) },
+        { header: "peak RSS", align: "right", value: (r) => bytes(r.maxRssBytes) },
+        { header: "graph depth", align: "right", value: (r) => String(r.graph.depth) },
+    ];
+    return markdownTable(cols, results);
+}
+
+/** The whole report. */
+export function renderReport(r: BenchResults): string {
+    const m = r.machine;
+    const out: string[] = [
+        `# Benchmark results (${r.mode})`,
+        "",
+        `\`${r.command}\`, started ${r.startedAt}, took ${r.durationS.toFixed(0)} s.`,
+        "",
+        `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}, kernel ${m.kernel}, Node ${m.node}, work dir on ${m.workFs}.`,
+        `Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v}`).join("; ")}.`,
+        `Load (1-min average) during the run: mean ${num(r.load.mean, 2)}, max ${num(r.load.max, 2)} over ${r.load.samples} samples` +
+            ` (${m.cores} cores; anything well above the bench's own use is other work on the machine).`,
+        "",
+    ];
+    if (r.datapath !== undefined) {
+        out.push(
+            "## Push and pull",
+            "",
+            "Median of n repetitions, each a distinct image (random layers, ratio 1:2:3:4), skopeo against the registry process the program declares; pulls verified digest by digest after the clock stops. " +
+                "`deployed ÷ this`: the deployed registry's throughput as a fraction of that path's.",
+            "",
+            datapathTable(r.datapath),
+            "",
+        );
+    }
+    if (r.concurrency !== undefined) {
+        out.push("## Parallel pulls", "", "Deployed registry (TLS + auth); 2 replicas run behind nginx round-robin (the Service's stand-in).", "", concurrencyTable(r.concurrency), "");
+    }
+    if (r.auth !== undefined) {
+        out.push(
+            "## Cost of authentication per request",
+            "",
+            `htpasswd hashes are bcrypt, cost ${r.auth.bcryptCost ?? "unknown"}; distribution checks the hash on every request that carries credentials.`,
+            "",
+            authTable(r.auth.probes),
+            "",
+        );
+    }
+    if (r.program !== undefined) {
+        out.push(
+            "## The program",
+            "",
+            "Each shipped stack evaluated under mocks in preview mode in a fresh process (the program's share of `pulumi preview`). " +
+                "The mocks compute real keys, certificates and bcrypt hashes (in `pulumi up`, the tls/random providers do that work); the column shows the wall time while a mock ran.",
+            "",
+            programTable(r.program),
+            "",
+        );
+        for (const p of r.program) {
+            out.push(
+                `Longest chain of \`${p.stack}\` (${p.graph.depth} resources created one after another; ${p.graph.customResources} resources, ${p.graph.components} components): ` +
+                    describeChain(p.graph.chain).join(" → "),
+                "",
+            );
+        }
+    }
+    for (const s of r.skipped) {
+        out.push(`Not measured: ${s.section}: ${s.reason}`, "");
+    }
+    return out.join("\n");
+}

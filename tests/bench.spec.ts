@@ -1,0 +1,210 @@
+// The bench's pure parts: statistics, table rendering, the dependency-graph depth, the plan and
+// the report. (The bench itself runs in tests/e2e/bench.spec.ts, without timed assertions.)
+import * as assert from "assert";
+
+import { GraphNode, longestChain, waitsFor } from "../bench/graph";
+import { layerSplit, PathSample } from "../bench/datapath";
+import { parsePlan } from "../bench/plan";
+import { BenchResults, datapathTable, renderReport, throughput } from "../bench/report";
+import { mean, median, mibPerSec, MiB, percentile, ratio, summarize } from "../bench/stats";
+import { bytes, duration, markdownTable, num, times } from "../bench/table";
+import { loadStackFile, runProgram, stackFiles } from "./support/program";
+import { VARIANTS } from "./support/variants";
+
+describe("bench: statistics", () => {
+    it("percentiles interpolate between closest ranks (numpy's default)", () => {
+        const xs = [15, 20, 35, 40, 50];
+        assert.strictEqual(percentile(xs, 0), 15);
+        assert.strictEqual(percentile(xs, 50), 35);
+        assert.strictEqual(percentile(xs, 100), 50);
+        assert.strictEqual(percentile(xs, 40), 29);
+        assert.strictEqual(percentile([4, 1, 3, 2], 50), 2.5);
+        assert.ok(Math.abs(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95) - 9.55) < 1e-9);
+        assert.ok(Number.isNaN(percentile([], 50)));
+        assert.throws(() => percentile([1], 101), /outside 0..100/);
+    });
+
+    it("summaries ignore non-finite samples (a failed transfer has no time)", () => {
+        const s = summarize([30, NaN, 10, 20]);
+        assert.deepStrictEqual(s, { n: 3, min: 10, p50: 20, p95: 29, p99: 29.8, max: 30, mean: 20 });
+        assert.strictEqual(median([NaN]), NaN);
+        assert.strictEqual(mean([2, 4]), 3);
+    });
+
+    it("throughput and ratios", () => {
+        assert.strictEqual(mibPerSec(10 * MiB, 2000), 5);
+        assert.ok(Number.isNaN(mibPerSec(MiB, 0)));
+        assert.strictEqual(ratio(1, 4), 0.25);
+        assert.ok(Number.isNaN(ratio(1, NaN)));
+        assert.ok(Number.isNaN(ratio(0, 1)));
+    });
+});
+
+describe("bench: table rendering", () => {
+    it("renders an aligned Markdown table, numbers right-aligned, pipes escaped", () => {
+        const t = markdownTable(
+            [
+                { header: "path", value: (r: { p: string; v: number }) => r.p },
+                { header: "MiB/s", align: "right", value: (r) => num(r.v) },
+            ],
+            [
+                { p: "deployed", v: 12.345 },
+                { p: "a|b", v: NaN },
+            ],
+        );
+        assert.strictEqual(t, ["| path     | MiB/s |", "| -------- | ----: |", "| deployed |  12.3 |", "| a\\|b     |   n/a |"].join("\n"));
+    });
+
+    it("formats durations, ratios and sizes", () => {
+        assert.strictEqual(duration(5.25), "5.3 ms");
+        assert.strictEqual(duration(850), "850 ms");
+        assert.strictEqual(duration(1234), "1.23 s");
+        assert.strictEqual(duration(61000), "61.0 s");
+        assert.strictEqual(duration(NaN), "n/a");
+        assert.strictEqual(times(0.4242), "0.42×");
+        assert.strictEqual(bytes(10 * MiB), "10.0 MiB");
+        assert.strictEqual(bytes(1024 * MiB), "1.00 GiB");
+        assert.strictEqual(bytes(2048), "2.0 KiB");
+    });
+});
+
+function node(urn: string, opts: Partial<GraphNode> = {}): GraphNode {
+    return { urn, type: `t:${urn}`, name: urn, custom: true, parent: "", dependencies: [], propertyDependencies: {}, ...opts };
+}
+
+/** Longest weighted path by relaxing edges n times (Bellman-Ford on negated weights): an independent check. */
+function bruteForceDepth(nodes: readonly GraphNode[]): number {
+    const depth = new Map(nodes.map((n) => [n.urn, n.custom ? 1 : 0]));
+    for (let i = 0; i < nodes.length; i++) {
+        for (const n of nodes) {
+            for (const d of waitsFor(n)) {
+                if (depth.has(d)) {
+                    depth.set(n.urn, Math.max(depth.get(n.urn) as number, (depth.get(d) as number) + (n.custom ? 1 : 0)));
+                }
+            }
+        }
+    }
+    return Math.max(0, ...depth.values());
+}
+
+describe("bench: dependency graph depth", () => {
+    it("follows dependencies, property dependencies and parents; components weigh nothing", () => {
+        const nodes = [
+            node("a"),
+            node("comp", { custom: false, dependencies: ["a"] }),
+            node("b", { parent: "comp" }),
+            node("c", { propertyDependencies: { x: ["b"] } }),
+            node("d", { dependencies: ["a"] }),
+        ];
+        const r = longestChain(nodes);
+        assert.strictEqual(r.depth, 3);
+        assert.deepStrictEqual(r.chain.map((n) => n.urn), ["a", "comp", "b", "c"]);
+        assert.strictEqual(r.customResources, 4);
+        assert.strictEqual(r.components, 1);
+    });
+
+    it("reports edges to unregistered URNs and refuses cycles", () => {
+        assert.deepStrictEqual(longestChain([node("a", { dependencies: ["ghost"] })]).unknownTargets, ["ghost"]);
+        assert.throws(() => longestChain([node("a", { dependencies: ["b"] }), node("b", { dependencies: ["a"] })]), /dependency cycle/);
+        assert.deepStrictEqual(longestChain([]).chain, []);
+    });
+
+    const stacks: [string, Record<string, unknown>][] = [
+        ...Object.entries(stackFiles()).map(([s, f]): [string, Record<string, unknown>] => [`stack ${s}`, loadStackFile(f)]),
+        ...Object.entries(VARIANTS).map(([v, c]): [string, Record<string, unknown>] => [`variant ${v}`, c]),
+    ];
+    for (const [label, config] of stacks) {
+        it(`${label}: the chain is a real path of waits and as long as an independent computation finds`, async () => {
+            const run = await runProgram(config);
+            assert.ifError(run.error);
+            const nodes: GraphNode[] = run.resources.map((r) => ({
+                urn: r.engineUrn,
+                type: r.type,
+                name: r.name,
+                custom: r.custom,
+                parent: r.options.parent,
+                dependencies: r.options.dependencies,
+                propertyDependencies: r.options.propertyDependencies,
+            }));
+            const g = longestChain(nodes);
+            // Every recorded dependency names a registered resource: the engine URNs match.
+            assert.deepStrictEqual(g.unknownTargets, []);
+            for (let i = 1; i < g.chain.length; i++) {
+                assert.ok(waitsFor(g.chain[i]).includes(g.chain[i - 1].urn), `${g.chain[i].urn} does not wait for ${g.chain[i - 1].urn}`);
+            }
+            assert.strictEqual(g.depth, g.chain.filter((n) => n.custom).length);
+            assert.strictEqual(g.depth, bruteForceDepth(nodes));
+            // The Deployment cannot start before its config and Secrets exist.
+            assert.ok(g.depth >= 2, `depth ${g.depth}`);
+        });
+    }
+});
+
+describe("bench: plan", () => {
+    it("defaults: the issue's sizes and parallelism; --quick is smaller", () => {
+        const full = parsePlan([], "/out");
+        assert.deepStrictEqual(full.sizesMiB, [10, 200, 1024]);
+        assert.deepStrictEqual(full.concurrency, [1, 4, 16, 32]);
+        assert.deepStrictEqual(full.replicas, [1, 2]);
+        assert.strictEqual(full.outDir, "/out");
+        const quick = parsePlan(["--quick"], "/out");
+        assert.strictEqual(quick.mode, "quick");
+        assert.ok(Math.max(...quick.sizesMiB) < 200);
+    });
+
+    it("takes overrides and refuses unknown or malformed options with the fix", () => {
+        const p = parsePlan(["--sizes=1,2", "--concurrency=2", "--sections=program,datapath", "--out=/x", "--reps=3"], "/out");
+        assert.deepStrictEqual(p.sizesMiB, [1, 2]);
+        assert.deepStrictEqual(p.concurrency, [2]);
+        assert.deepStrictEqual(p.sections, ["program", "datapath"]);
+        assert.strictEqual(p.repsFor(1024), 3);
+        assert.throws(() => parsePlan(["--size=1"], "/o"), /^Error: unknown option --size; known: --quick, --sizes/);
+        assert.throws(() => parsePlan(["--sizes=1,x"], "/o"), /--sizes takes positive numbers separated by commas, got "1,x"/);
+        assert.throws(() => parsePlan(["--sections=nope"], "/o"), /--sections: unknown section nope; known: program, auth, datapath, concurrency, chunks/);
+        assert.throws(() => parsePlan(["quick"], "/o"), /unknown argument quick/);
+    });
+
+    it("splits an image into four layers 1:2:3:4 that add up to its size", () => {
+        const l = layerSplit(10);
+        assert.strictEqual(l.length, 4);
+        assert.strictEqual(l.reduce((a, b) => a + b, 0), 10 * MiB);
+        assert.deepStrictEqual(l.slice(0, 3), [1, 2, 3].map((k) => Math.floor(k * MiB)));
+    });
+});
+
+describe("bench: report", () => {
+    const sample = (path: PathSample["path"], pushMs: number[], pullMs: number[], errors: string[] = []): PathSample => ({
+        backend: "filesystem",
+        sizeMiB: 10,
+        bytes: 10 * MiB,
+        path,
+        pushMs,
+        pullMs,
+        errors,
+    });
+    const samples = [sample("deployed", [2000, 4000, 3000], [1000, 1000, 1000]), sample("baseline", [500, 500, 500], [250, 250, 250])];
+
+    it("computes median throughput and the deployed/baseline ratio from the raw figures", () => {
+        assert.strictEqual(throughput(samples[0], "push"), mibPerSec(10 * MiB, 3000));
+        const table = datapathTable(samples);
+        assert.match(table, /\| filesystem \| 10\.0 MiB \| same binary, no TLS\/auth \|\s+3 \|\s+500 ms \|\s+20\.0 \|\s+250 ms \|\s+40\.0 \|\s+0\.17× \/ 0\.25× \|\s+0 \|/);
+    });
+
+    it("names what was skipped and shows the machine and load", () => {
+        const r: BenchResults = {
+            mode: "quick",
+            command: "npm run bench -- --quick",
+            startedAt: "2026-01-01T00:00:00.000Z",
+            durationS: 90,
+            machine: { cpuModel: "cpu", cores: 2, memoryGiB: 4, kernel: "k", os: "os", node: "v20", workFs: "ext2/ext3", tools: { skopeo: "1.9" } },
+            load: { max: 3.5, mean: 2.25, samples: 10 },
+            datapath: samples,
+            skipped: [{ section: "chunks", reason: "no peers" }],
+        };
+        const md = renderReport(r);
+        assert.match(md, /^# Benchmark results \(quick\)/);
+        assert.match(md, /Load \(1-min average\) during the run: mean 2\.25, max 3\.50 over 10 samples/);
+        assert.match(md, /Not measured: chunks: no peers/);
+        assert.doesNotMatch(md, /## Parallel pulls/);
+    });
+});

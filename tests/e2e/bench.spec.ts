@@ -1,0 +1,77 @@
+// The bench runs end to end in a tiny plan, so CI proves `npm run bench` works. No timed
+// assertions: timings depend on the machine; what must hold is that every transfer succeeded
+// and was verified, each compared path was measured, and the results were written.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+
+import { failures, runBench } from "../../bench/run";
+import { parsePlan } from "../../bench/plan";
+import { BenchResults } from "../../bench/report";
+import { stackFiles } from "../support/program";
+import { stopAll, workDir } from "./procs";
+
+after(stopAll);
+
+describe("bench (smoke run, tiny sizes)", function () {
+    this.timeout(600000);
+    let out: string;
+    let r: BenchResults;
+    before(async () => {
+        out = workDir("bench-results");
+        const plan = parsePlan(["--quick", "--sizes=2", "--concurrency=1,4", "--reps=1", `--out=${out}`], out);
+        r = await runBench(plan, "smoke", () => undefined);
+    });
+
+    it("every push and pull succeeded and pulled back identical digests", () => {
+        assert.deepStrictEqual(failures(r), []);
+    });
+
+    it("measured every path side by side: deployed, the same binary without TLS/auth, loopback HTTPS/HTTP, copies", () => {
+        const paths = (r.datapath ?? []).map((s) => s.path).sort();
+        assert.deepStrictEqual(paths, ["baseline", "cp", "cp+fsync", "deployed", "loopback-http", "loopback-https"]);
+        for (const s of r.datapath ?? []) {
+            assert.strictEqual(s.pushMs.length, 1);
+            assert.ok(s.pushMs.every(Number.isFinite) && s.pullMs.every(Number.isFinite), `${s.path}: ${JSON.stringify(s)}`);
+            assert.ok(s.bytes >= 2 * 1024 * 1024);
+        }
+    });
+
+    it("the auth probes saw the deployed registry demand credentials and the baseline not", () => {
+        assert.deepStrictEqual(
+            r.auth?.probes.map((p) => p.status),
+            [200, 401, 200],
+        );
+        assert.strictEqual(r.auth?.bcryptCost, 10);
+    });
+
+    it("parallel pulls through 1 and 2 replicas, with zero errors and the registry's memory sampled", () => {
+        assert.deepStrictEqual(
+            (r.concurrency ?? []).map((c) => [c.replicas, c.parallel, c.pull.n, c.errors.length]),
+            [
+                [1, 1, 1, 0],
+                [1, 4, 4, 0],
+                [2, 1, 1, 0],
+                [2, 4, 4, 0],
+            ],
+        );
+        assert.ok((r.concurrency ?? []).every((c) => c.peakRssBytes > 0));
+    });
+
+    it("evaluated every shipped stack and found its dependency chain", () => {
+        assert.deepStrictEqual((r.program ?? []).map((p) => p.stack).sort(), Object.keys(stackFiles()).sort());
+        for (const p of r.program ?? []) {
+            assert.ok(p.resources > 0 && p.maxRssBytes > 0 && p.graph.depth >= 2, JSON.stringify({ ...p, graph: undefined }));
+            assert.strictEqual(p.graph.chain.filter((n) => n.custom).length, p.graph.depth);
+        }
+    });
+
+    it("wrote the report as Markdown and JSON with the machine info", () => {
+        const md = fs.readFileSync(path.join(out, "quick.md"), "utf8");
+        assert.match(md, /## Push and pull/);
+        assert.match(md, /## Parallel pulls/);
+        assert.match(md, /Machine: .* cores/);
+        const json = JSON.parse(fs.readFileSync(path.join(out, "quick.json"), "utf8")) as BenchResults;
+        assert.strictEqual(json.machine.cores, r.machine.cores);
+    });
+});
