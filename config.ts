@@ -1259,8 +1259,11 @@ function parseS3(r: Reader): S3StorageConfig {
     } else if (!secure) {
         r.problem("`s3Secure` false is only for a plain-HTTP `s3RegionEndpoint`; AWS S3 is reached over HTTPS (the bucket policy refuses anything else)");
     }
+    if (!createBucket && encryption === "SSE-KMS" && kmsKeyArn === "") {
+        r.problem("`s3Encryption` `SSE-KMS` with `s3CreateBucket` false needs `s3KmsKeyArn`, the existing bucket's key (the registry writes with it and the identity may use only it)");
+    }
     if (!createBucket) {
-        for (const key of ["s3Encryption", "s3Versioning", "s3AbortIncompleteMultipartDays"] as const) {
+        for (const key of ["s3Versioning", "s3NoncurrentVersionDays", "s3AbortIncompleteMultipartDays"] as const) {
             if (r.has(key)) {
                 r.problem(`\`${key}\` configures a bucket the program creates; with \`s3CreateBucket\` false the existing bucket is left as it is`);
             }
