@@ -95,6 +95,8 @@ export const CONFIG_KEYS = {
     ingressClassName: { type: "string", default: "nginx", description: "IngressClass of the Ingress." },
     ingressTls: { type: "string", default: "reencrypt", description: "How the Ingress reaches the registry: reencrypt (terminates TLS with the registry's certificate, verifies the registry with its CA) or passthrough (ingress-nginx with `--enable-ssl-passthrough`)." },
     ingressAnnotations: { type: "array", default: [], description: "Extra Ingress annotations as key=value strings (for controllers other than ingress-nginx)." },
+    mirrorImages: { type: "array", default: [], description: "Upstream images (fully qualified, with a tag) a Job copies into the registry as `<registryHost>/<upstream name>:<tag>` after it is ready; re-run when the list changes." },
+    mirrorImage: { type: "string", default: "quay.io/skopeo/stable:v1.16.1", description: "Image of the mirroring Job (skopeo; pinned tag or digest)." },
     // --- AWS: S3 storage and Route53 (issue 4)
     s3Bucket: { type: "string", default: "", description: "S3 bucket of the images. With s3CreateBucket: the name to create (empty: generated from registryName); without: an existing bucket (required)." },
     s3CreateBucket: { type: "boolean", default: true, description: "Create the bucket (encrypted, public access blocked, ACLs off, TLS-only policy). False: use the existing s3Bucket as it is." },

@@ -201,6 +201,7 @@ createAccess(name, cfg.access, {
     certificatePem: tls.certificatePem,
     privateKeyPem: tls.privateKeyPem,
     users: auth.users,
+    registryDeployment: registry.deployment,
 });
 
 export const registryUrl = pulumi.interpolate`https://${registryHost}`;

@@ -241,7 +241,7 @@ describe("access: pull secrets", () => {
     });
 
     it("a kubernetes.io/dockerconfigjson Secret per listed namespace, for the pull user, as a Pulumi secret", () => {
-        const secrets = ofType(r, "kubernetes:core/v1:Secret").filter((s) => s.inputs.type === "kubernetes.io/dockerconfigjson");
+        const secrets = ofType(r, "kubernetes:core/v1:Secret").filter((s) => s.inputs.type === "kubernetes.io/dockerconfigjson" && s.name.includes("-pull-"));
         assert.deepStrictEqual(secrets.map((s) => [s.inputs.metadata.namespace, s.inputs.metadata.name]), [["apps", "registry-pull"], ["ci", "registry-pull"]]);
         const passwords = r.outputs.passwords as Record<string, string>;
         assert.deepStrictEqual(Object.keys(passwords), ["admin", "puller"]);
@@ -330,6 +330,78 @@ describe("access: ingress", () => {
     });
 });
 
+describe("access: image mirroring Job", () => {
+    let r: ProgramRun;
+    before(async () => {
+        r = await run("accessAll", VARIANTS.accessAll);
+    });
+    const job = (x: ProgramRun) => one(x, "kubernetes:batch/v1:Job");
+
+    it("copies each upstream image to <registry>/<upstream name>:<tag> with skopeo, from its auto-named ConfigMap", () => {
+        const j = job(r);
+        const spec = j.inputs.spec.template.spec;
+        const c = spec.containers[0];
+        assert.strictEqual(c.image, "quay.io/skopeo/stable:v1.16.1");
+        const env = Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+        assert.strictEqual(env.DEST, "registry.registry.svc.cluster.local", "the Service's name, which the certificate covers (port 443 implied)");
+        const cmName = spec.volumes.find((v: { name: string }) => v.name === "config").configMap.name;
+        const cm = ofType(r, "kubernetes:core/v1:ConfigMap").find((x) => x.state.metadata.name === cmName);
+        assert.ok(cm !== undefined);
+        assert.strictEqual(cm.inputs.metadata.name, undefined, "auto-named: a new list is a new pod template");
+        assert.strictEqual(
+            cm.inputs.data.images,
+            `docker.io/library/nginx:1.27.3 docker.io/library/nginx:1.27.3\nregistry.k8s.io/pause:3.10@sha256:${"b".repeat(64)} registry.k8s.io/pause:3.10\n`,
+        );
+        assert.strictEqual(cm.inputs.data["ca.crt"], r.outputs.caCertificate);
+        assert.deepStrictEqual(j.options.ignoreChanges, []);
+    });
+
+    it("waits for the registry Deployment, and a changed list replaces the Job (its template is immutable)", async () => {
+        const j = job(r);
+        assert.ok(
+            j.options.dependencies.some((d) => d.endsWith("$kubernetes:apps/v1:Deployment::registry-deployment")),
+            `Job dependencies: ${j.options.dependencies.join(", ")}`,
+        );
+        const other = await runProgram({ ...VARIANTS.accessAll, mirrorImages: ["docker.io/library/nginx:1.27.4"] });
+        assert.strictEqual(other.error, undefined, String(other.error));
+        const checksum = (x: ProgramRun) => job(x).inputs.spec.template.metadata.annotations["checksum/images"];
+        assert.match(checksum(r), /^[a-f0-9]{64}$/);
+        assert.notStrictEqual(checksum(other), checksum(r), "a new list must change the pod template");
+    });
+
+    it("pushes as the primary user through a dockerconfigjson Secret that is a Pulumi secret", () => {
+        const spec = job(r).inputs.spec.template.spec;
+        const secretName = spec.volumes.find((v: { name: string }) => v.name === "auth").secret.secretName;
+        const secret = ofType(r, "kubernetes:core/v1:Secret").find((x) => x.state.metadata.name === secretName);
+        assert.ok(secret !== undefined);
+        assert.ok(secret.secretInputs.includes("stringData"));
+        const doc = JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "");
+        assert.deepStrictEqual(Object.keys(doc.auths), ["registry.registry.svc.cluster.local"]);
+        assert.deepStrictEqual([doc.auths["registry.registry.svc.cluster.local"].username, doc.auths["registry.registry.svc.cluster.local"].password], ["admin", r.outputs.password]);
+    });
+
+    it("passes the restricted Pod Security Standard, and the registry Service cannot select its pod", () => {
+        const j = job(r);
+        const spec = j.inputs.spec.template.spec;
+        assert.deepStrictEqual(spec.containers[0].securityContext, {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+        });
+        assert.strictEqual(spec.securityContext.runAsNonRoot, true);
+        assert.strictEqual(j.inputs.metadata.namespace, "registry");
+        const svc = one(r, "kubernetes:core/v1:Service");
+        assert.ok(!selects(svc.inputs.spec.selector, j.inputs.spec.template.metadata.labels), "the registry Service would send traffic to the mirror pod");
+    });
+
+    it("no Job by default", async () => {
+        const dev = await run("dev", loadStackFile(stackFiles().dev), { stack: "dev" });
+        assert.strictEqual(ofType(dev, "kubernetes:batch/v1:Job").length, 0);
+    });
+});
+
 describe("access: config validation", () => {
     const raw = (values: Record<string, unknown>): RawConfig => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
     const problemsOf = (values: Record<string, unknown>): readonly string[] => {
@@ -376,6 +448,17 @@ describe("access: config validation", () => {
             { namespace: "n".repeat(60) },
             "`namespace` must be at most 58 characters when `nodeTrust` or `localProxy` is on: the node DaemonSets run in `<namespace>-node`; got 60",
         ],
+        [
+            "short mirror image name",
+            { mirrorImages: ["nginx:1.27"] },
+            "`mirrorImages` entries must be fully qualified image references with a tag, such as `docker.io/library/nginx:1.27.3` (a digest may follow the tag); got `nginx:1.27`",
+        ],
+        [
+            "mirror image without a tag",
+            { mirrorImages: [`docker.io/library/nginx@sha256:${"c".repeat(64)}`] },
+            `\`mirrorImages\` entries must be fully qualified image references with a tag, such as \`docker.io/library/nginx:1.27.3\` (a digest may follow the tag); got \`docker.io/library/nginx@sha256:${"c".repeat(64)}\``,
+        ],
+        ["duplicate mirror image", { mirrorImages: ["quay.io/a/b:1", "quay.io/a/b:1"] }, "`mirrorImages` lists `quay.io/a/b:1` twice"],
     ];
     for (const [name, config, problem] of BAD) {
         it(`${name}: ${problem.slice(0, 60)}...`, () => {

@@ -5,7 +5,8 @@ import type { RegistryUser } from "../security/auth";
 import type { AccessConfig } from "./config";
 import { RegistryIngress } from "./ingress";
 import { LocalhostProxy } from "./localhost-proxy";
-import { NodeTrust } from "./node-trust";
+import { MirrorJob } from "./mirror";
+import { hostWithPort, NodeTrust } from "./node-trust";
 import { PullSecrets } from "./pull-secrets";
 
 /** What the access components need from the rest of the program. */
@@ -29,8 +30,10 @@ export interface AccessContext {
     readonly caCertificatePem: pulumi.Input<string>;
     readonly certificatePem: pulumi.Input<string>;
     readonly privateKeyPem: pulumi.Input<string>;
-    /** The htpasswd users with their passwords (no default). */
+    /** The htpasswd users with their passwords; the first (primary) one pushes mirrored images (no default). */
     readonly users: readonly RegistryUser[];
+    /** The registry Deployment, which the mirroring Job waits for. Default none. */
+    readonly registryDeployment?: pulumi.Resource;
 }
 
 /** What the access components give back. */
@@ -64,7 +67,7 @@ export class NodeNamespace extends pulumi.ComponentResource {
 
 /**
  * Creates what issue 7 adds, as configured: the `<namespace>-node` namespace with the node trust
- * and localhost proxy DaemonSets, pull Secrets, and the Ingress.
+ * and localhost proxy DaemonSets, pull Secrets, the Ingress, and the mirroring Job.
  */
 export function createAccess(name: string, cfg: AccessConfig, ctx: AccessContext, opts?: pulumi.ComponentResourceOptions): RegistryAccess {
     const result: { localProxyHost?: string; pullSecretName?: string } = {};
@@ -140,6 +143,23 @@ export function createAccess(name: string, cfg: AccessConfig, ctx: AccessContext
                 caCertificatePem: ctx.caCertificatePem,
                 annotations: cfg.ingress.annotations,
                 labels: ctx.labels,
+            },
+            opts,
+        );
+    }
+    if (cfg.mirror.images.length > 0) {
+        new MirrorJob(
+            name,
+            {
+                namespace: ctx.namespace,
+                images: cfg.mirror.images,
+                destination: hostWithPort(ctx.serviceFqdn, ctx.servicePort),
+                caCertificatePem: ctx.caCertificatePem,
+                username: ctx.users[0].name,
+                password: ctx.users[0].password,
+                image: cfg.mirror.image,
+                instance: ctx.registryName,
+                dependsOn: ctx.registryDeployment === undefined ? [] : [ctx.registryDeployment],
             },
             opts,
         );

@@ -41,6 +41,13 @@ export interface IngressConfig {
     readonly annotations: Readonly<Record<string, string>>;
 }
 
+/** A Job copying upstream images into the registry (air-gapped clusters). */
+export interface MirrorConfig {
+    /** Upstream references, fully qualified, each with a tag (and optionally a digest). */
+    readonly images: readonly string[];
+    readonly image: string;
+}
+
 /** Everything issue 7 adds, validated, defaults applied. */
 export interface AccessConfig {
     readonly nodeTrust: NodeTrustConfig;
@@ -51,6 +58,7 @@ export interface AccessConfig {
     readonly nodeNamespace: string;
     readonly pullSecrets: PullSecretsConfig;
     readonly ingress: IngressConfig;
+    readonly mirror: MirrorConfig;
     /** htpasswd users this area adds to `users` (the pull user, when pull secrets are made). */
     readonly extraUsers: readonly string[];
 }
@@ -99,7 +107,10 @@ export function parseToleration(spec: string): Toleration | undefined {
     };
 }
 
-function pinnedImage(r: Reader, key: "nodeTrustImage" | "localProxyImage"): string {
+// domain (with a dot or a port, or localhost) / path : tag [@sha256:digest]
+const QUALIFIED_TAGGED_IMAGE = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+(\.[a-z0-9-]+)*:[0-9]+)(\/[a-z0-9]+([._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
+
+function pinnedImage(r: Reader, key: "nodeTrustImage" | "localProxyImage" | "mirrorImage"): string {
     const image = r.string(key);
     const tag = /:([^:/@]+)(@|$)/.exec(image.replace(/^[^/]+\//, ""))?.[1];
     if (!PINNED_IMAGE.test(image) || (tag === undefined && !image.includes("@sha256:")) || tag === "latest") {
@@ -178,7 +189,20 @@ export function parseAccess(r: Reader, ctx: AccessParseContext): AccessConfig {
         r.problem("`ingressEnabled` needs `hostnames`: an Ingress routes by host name, and the certificate must cover it");
     }
 
+    const mirrorImages = r.stringArray("mirrorImages");
+    for (const m of mirrorImages) {
+        if (!QUALIFIED_TAGGED_IMAGE.test(m)) {
+            r.problem(`\`mirrorImages\` entries must be fully qualified image references with a tag, such as \`docker.io/library/nginx:1.27.3\` (a digest may follow the tag); got \`${m}\``);
+        }
+    }
+    const dupImage = mirrorImages.find((m, i) => mirrorImages.indexOf(m) !== i);
+    if (dupImage !== undefined) {
+        r.problem(`\`mirrorImages\` lists \`${dupImage}\` twice`);
+    }
+    const mirror: MirrorConfig = { images: mirrorImages, image: pinnedImage(r, "mirrorImage") };
+
     return {
+        mirror,
         nodeTrust,
         localProxy,
         tolerations,

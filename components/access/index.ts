@@ -5,3 +5,4 @@ export * from "./localhost-proxy";
 export * from "./nginx-conf";
 export * from "./node-trust";
 export * from "./pull-secrets";
+export * from "./mirror";

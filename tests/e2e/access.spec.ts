@@ -8,13 +8,18 @@ import * as assert from "assert";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 
-import { localProxyConf } from "../../components/access";
+import { localProxyConf, mirrorTarget } from "../../components/access";
+import { makePki } from "../support/pki";
+import { secretValue } from "../support/pod";
 import { ROOT } from "../support/program";
 import { request } from "./http";
 import { mountNamespaces, RegistryDeployment, startRegistry } from "./harness";
 import { buildImage, compareImage, MiB, OciImage, pull, push } from "./oci";
-import { freePort, Proc, startProc, stopAll, waitFor, workDir } from "./procs";
+import { CACHE_BIN, freePort, Proc, startProc, stopAll, waitFor, workDir } from "./procs";
+
+import peers from "./peers.json";
 
 after(stopAll);
 
@@ -206,5 +211,104 @@ describe("access end to end: the localhost proxy's nginx.conf in front of the re
         const { port } = await startProxy(other.caPem);
         const r = await request(`http://localhost:${port}/v2/`, { auth: { username: reg.username, password: reg.password } });
         assert.strictEqual(r.status, 502);
+    });
+});
+
+describe("access end to end: the mirroring Job's script copies upstream images into the registry", () => {
+    let reg: RegistryDeployment;
+    let upstream: { host: string; caPem: string; proc: Proc };
+    let image: OciImage;
+    before(async function () {
+        if (!mountNamespaces()) {
+            // The stand-ins for the pod's /etc/hosts and system trust need a private mount namespace.
+            this.skip();
+        }
+        // The "upstream": a plain registry with its own CA and no auth, like a public registry.
+        const dir = workDir("upstream");
+        const port = await freePort();
+        const pki = await makePki(["localhost"], ["127.0.0.1"]);
+        fs.writeFileSync(path.join(dir, "tls.crt"), pki.certPem);
+        fs.writeFileSync(path.join(dir, "tls.key"), pki.keyPem);
+        const config = {
+            version: 0.1,
+            storage: { filesystem: { rootdirectory: path.join(dir, "data") } },
+            http: { addr: `127.0.0.1:${port}`, tls: { certificate: path.join(dir, "tls.crt"), key: path.join(dir, "tls.key") }, debug: { addr: "" } },
+        };
+        fs.writeFileSync(path.join(dir, "config.yml"), YAML.stringify(config));
+        const proc = startProc("upstream", path.join(CACHE_BIN, peers.go.registry3.binary), ["serve", path.join(dir, "config.yml")], {
+            env: { PATH: "/usr/bin:/bin", OTEL_TRACES_EXPORTER: "none" },
+            logFile: path.join(dir, "registry.log"),
+        });
+        upstream = { host: `127.0.0.1:${port}`, caPem: pki.caPem, proc };
+        await waitFor("upstream registry", async () => (await request(`https://${upstream.host}/v2/`, { ca: pki.caPem })).status === 200, 20000, 100, proc);
+        const caDir = workDir("upstream-ca");
+        fs.writeFileSync(path.join(caDir, "ca.crt"), pki.caPem);
+        image = buildImage([4096, 3 * MiB]);
+        const seeded = await push(image, `${upstream.host}/library/app:1.0`, { certDir: caDir });
+        assert.strictEqual(seeded.code, 0, seeded.stderr);
+
+        reg = await startRegistry({ config: { storageKind: "emptyDir", mirrorImages: [`${upstream.host}/library/app:1.0`, `${upstream.host}/library/missing:1.0`] } });
+    });
+    after(async () => {
+        await reg?.stop();
+        await upstream?.proc.stop();
+    });
+
+    it("copies every listed image (digests intact), reports the one that does not exist, and fails", async () => {
+        // The Job, its ConfigMap and Secret as the program declares them, materialised as the kubelet would.
+        const job = reg.run.resources.find((r) => r.type === "kubernetes:batch/v1:Job");
+        assert.ok(job !== undefined);
+        const spec = job.inputs.spec.template.spec;
+        const volumes = new Map<string, Record<string, any>>(spec.volumes.map((v: Record<string, any>) => [v.name, v]));
+        const root = workDir("mirror-pod");
+        const byName = (type: string, n: string) => reg.run.resources.find((r) => r.type === type && r.state.metadata.name === n);
+        const mountDir = new Map<string, string>();
+        for (const m of spec.containers[0].volumeMounts as { name: string; mountPath: string }[]) {
+            const v = volumes.get(m.name) ?? {};
+            const dir = path.join(root, m.name);
+            fs.mkdirSync(dir);
+            if (v.configMap !== undefined) {
+                const cm = byName("kubernetes:core/v1:ConfigMap", v.configMap.name);
+                for (const item of v.configMap.items as { key: string; path: string }[]) {
+                    fs.writeFileSync(path.join(dir, item.path), cm?.inputs.data[item.key]);
+                }
+            } else if (v.secret !== undefined) {
+                const secret = byName("kubernetes:core/v1:Secret", v.secret.secretName);
+                assert.ok(secret !== undefined);
+                fs.writeFileSync(path.join(dir, ".dockerconfigjson"), secretValue(secret, ".dockerconfigjson") ?? "", { mode: 0o400 });
+            }
+            mountDir.set(m.mountPath, dir);
+        }
+        // The container's env, with the mount paths pointing at the materialised directories.
+        const remap = (value: string) => [...mountDir].reduce((acc, [mountPath, dir]) => (acc.startsWith(mountPath) ? dir + acc.slice(mountPath.length) : acc), value);
+        const env: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+        for (const e of spec.containers[0].env as { name: string; value: string }[]) {
+            env[e.name] = remap(e.value);
+        }
+        const dest = `registry.registry.svc.cluster.local:${reg.replicas[0].port}`;
+        assert.strictEqual(env.DEST, dest, "the Job pushes to the Service's in-cluster name");
+        // The pod's view: cluster DNS resolves the Service (here to 127.0.0.1), and the image's
+        // system trust knows the upstream's CA (as public registries are known).
+        const etc = workDir("mirror-etc");
+        fs.writeFileSync(path.join(etc, "hosts"), `${fs.readFileSync("/etc/hosts", "utf8")}\n127.0.0.1 registry.registry.svc.cluster.local\n`);
+        const containers = path.join(etc, "containers");
+        fs.cpSync("/etc/containers", containers, { recursive: true, filter: (src) => !src.includes("certs.d") });
+        fs.mkdirSync(path.join(containers, "certs.d", upstream.host), { recursive: true });
+        fs.writeFileSync(path.join(containers, "certs.d", upstream.host, "ca.crt"), upstream.caPem);
+        const script = remap(spec.containers[0].command[1]);
+        const r = await run(
+            "unshare",
+            ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", 'mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/containers" /etc/containers && exec /bin/sh "$1"', etc, script],
+            env,
+        );
+        assert.notStrictEqual(r.code, 0, "a missing upstream image must fail the Job");
+        assert.match(r.stdout, /mirror: 1 copied, 1 failed/);
+        assert.match(r.stderr, /mirror: FAILED 127\.0\.0\.1:\d+\/library\/missing:1\.0/);
+
+        const target = mirrorTarget(`${upstream.host}/library/app:1.0`);
+        assert.strictEqual(target, `127.0.0.1_${upstream.host.split(":")[1]}/library/app:1.0`);
+        const { dir, result } = await pull(`${reg.host}/${target}`, reg.access());
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.deepStrictEqual(compareImage(image, dir), []);
     });
 });

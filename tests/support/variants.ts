@@ -35,6 +35,7 @@ export const VARIANTS: Record<string, StackConfig> = {
         pullSecretPatchServiceAccount: true,
         ingressEnabled: true,
         ingressAnnotations: ["example.com/owner=platform"],
+        mirrorImages: ["docker.io/library/nginx:1.27.3", `registry.k8s.io/pause:3.10@sha256:${"b".repeat(64)}`],
     },
     ingressPassthrough: { hostnames: ["registry.example.com"], ingressEnabled: true, ingressTls: "passthrough", ingressClassName: "public", nodeTrust: "false" },
     // --- AWS (issue 4); the aws stack itself is Pulumi.aws.yaml (IRSA, NLB, Route53 by zone name).
