@@ -33,9 +33,8 @@ restore() {
     log "restoring read-write"
     k set env "deployment/$DEPLOYMENT" "$READONLY_ENV-" || status=1
   else
-    replicas=$(k get deployment "$DEPLOYMENT" -o "jsonpath={.metadata.annotations.registry\.day2/replicas-before-gc}")
-    log "scaling back to ${replicas:-1}"
-    k scale "deployment/$DEPLOYMENT" --replicas="${replicas:-1}" || status=1
+    log "scaling back to $replicas"
+    k scale "deployment/$DEPLOYMENT" --replicas="$replicas" || status=1
   fi
   k rollout status "deployment/$DEPLOYMENT" --timeout="$TIMEOUT" || status=1
   k annotate "deployment/$DEPLOYMENT" "$ANNOTATION-" >/dev/null || status=1

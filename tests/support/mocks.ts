@@ -20,6 +20,8 @@ export interface RecordedOptions {
     readonly additionalSecretOutputs: readonly string[];
     /** Engine URNs each input property depends on (the register request's propertyDependencies). */
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+    /** The `replacementTrigger` option's value (undefined when not set). */
+    readonly replacementTrigger?: unknown;
 }
 
 /** One registered resource. */
@@ -166,6 +168,7 @@ interface RegisterRequest {
     getIgnorechangesList(): string[];
     getAdditionalsecretoutputsList(): string[];
     getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+    getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
 }
 
 /** The URN the mock monitor gives a resource (same rule as @pulumi/pulumi's MockMonitor.newUrn). */
@@ -235,6 +238,7 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
                     ignoreChanges: req?.getIgnorechangesList() ?? [],
                     additionalSecretOutputs: req?.getAdditionalsecretoutputsList() ?? [],
                     propertyDependencies,
+                    replacementTrigger: req?.getReplacementTrigger?.()?.toJavaScript(),
                 },
             });
             return { id, state };
