@@ -532,7 +532,12 @@ function unshareableReason(storage: StorageConfig): string {
 /** The distribution line a storage kind needs, when it needs one. */
 export function storageRequiredLine(storage: StorageConfig): RegistryLine | undefined {
     // Only the 3.x line has the gcs driver (Debian's 2.8 build has none).
-    return storage.kind === "gcs" ? 3 : undefined;
+    if (storage.kind === "gcs") {
+        return 3;
+    }
+    // The 2.8 S3 driver builds its own credential chain (static, env, shared file, EC2 role) with
+    // no web identity provider, so it cannot use IRSA (distribution#3275, fixed in 3.0).
+    return storage.kind === "s3" && storage.identity.kind === "irsa" ? 3 : undefined;
 }
 
 const CRON_FIELD = /^[0-9A-Za-z*,/?-]+$/;
@@ -833,7 +838,12 @@ function parseImage(r: Reader, storage: StorageConfig): ImageConfig {
         line = m[1] === "2" ? 2 : 3;
     }
     if (required !== undefined && m !== null && line !== required) {
-        const hint = storage.kind === "gcs" ? `; the 2.8 images have no gcs driver: leave \`imageTag\` empty (${DEFAULT_IMAGE_TAGS[3]}) or set a 3.x version, or use \`storageKind\` \`gcePersistentDisk\`` : "";
+        const hint =
+            storage.kind === "gcs"
+                ? `; the 2.8 images have no gcs driver: leave \`imageTag\` empty (${DEFAULT_IMAGE_TAGS[3]}) or set a 3.x version, or use \`storageKind\` \`gcePersistentDisk\``
+                : storage.kind === "s3"
+                  ? `; the 2.8 S3 driver cannot use IRSA (no web identity in its credential chain): leave \`imageTag\` empty (${DEFAULT_IMAGE_TAGS[3]}) or set a 3.x version, or use \`s3Identity\` \`iamUser\``
+                  : "";
         r.problem(`\`storageKind\` \`${storage.kind}\` needs the distribution ${required}.x line, but \`imageTag\` is \`${tag}\`${hint}`);
     }
     const digest = r.string("imageDigest");

@@ -266,6 +266,7 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
         );
         assert.strictEqual(registryPod(r).config.storage.s3.keyid, key.state.arn);
         assert.strictEqual(one(r, T.bucket).inputs.bucket, "team-registry-images");
+        assert.match(String(registryPod(r).container.image), /:2\.8\.3$/, "key-based identities work on the 2.8 line");
     });
 
     it("iamUser: the created key reaches the registry only through secretKeyRef to a Secret holding it as a Pulumi secret", async () => {
@@ -307,7 +308,6 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
             assert.strictEqual(one(r, type).options.retainOnDelete, false, type);
         }
         assert.strictEqual(r.outputs.registryHost, "images.ci.example.com");
-        assert.match(String(registryPod(r).container.image), /:2\.8\.3$/);
     });
 
     it("a given key and an existing bucket: no AWS resources at all; the key only in a Secret; the given KMS key as keyid", async () => {
@@ -460,6 +460,12 @@ describe("AWS configuration", () => {
                 "`eksOidcProviderArn` must be an IAM OIDC provider ARN such as `arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE`; got `oidc.eks.eu-west-1.amazonaws.com/id/ABC`",
         },
     ];
+    BAD.push({
+        name: "IRSA on the 2.8 line",
+        config: { storageKind: "s3", eksOidcProviderArn: IRSA_ARN, imageTag: "2.8.3" },
+        problem:
+            "`storageKind` `s3` needs the distribution 3.x line, but `imageTag` is `2.8.3`; the 2.8 S3 driver cannot use IRSA (no web identity in its credential chain): leave `imageTag` empty (3.1.2) or set a 3.x version, or use `s3Identity` `iamUser`",
+    });
     for (const c of BAD) {
         it(`refuses ${c.name}, naming the key`, () => {
             assert.deepStrictEqual(problemsOf(c.config, c.secret), [c.problem]);

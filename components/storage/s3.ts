@@ -227,7 +227,8 @@ export class S3Storage extends pulumi.ComponentResource implements StorageBacken
             volumes: [],
             volumeMounts: [],
             shareable: true,
-            supportedLines: [2, 3],
+            // IRSA needs the 3.x driver (2.8's credential chain has no web identity provider).
+            supportedLines: cfg.identity.kind === "irsa" ? [3] : [2, 3],
             serviceAccountAnnotations,
             dependsOn,
             location: this.location,

@@ -42,6 +42,7 @@ export const VARIANTS: Record<string, StackConfig> = {
     // Configs with secret keys (accessKey identity) are checked in tests/aws.spec.ts.
     awsIamUserKms: {
         storageKind: "s3",
+        imageTag: "2.8.3",
         s3Bucket: "team-registry-images",
         s3Encryption: "SSE-KMS",
         s3Identity: "iamUser",
@@ -61,7 +62,6 @@ export const VARIANTS: Record<string, StackConfig> = {
         route53RecordName: "images.ci",
         route53DualStack: true,
         deleteStorageOnDestroy: true,
-        imageTag: "2.8.3",
     },
     // --- Operations (issue 8)
     haAutoscaled: {
