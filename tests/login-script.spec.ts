@@ -75,7 +75,7 @@ function runScript(sb: Sandbox, args: string[], env: Record<string, string> = {}
     const traceFile = path.join(sb.dir, "trace.txt");
     const cmd = trace ? strace() : path.join(sb.dir, "tools", "bash");
     const cmdArgs = trace ? ["-f", "-qq", "-v", "-s", "65535", "-e", "trace=execve", "-o", traceFile, path.join(sb.dir, "tools", "bash"), SCRIPT, ...args] : [SCRIPT, ...args];
-    const r = spawnSync(cmd, cmdArgs, { env: fullEnv, encoding: "utf8", timeout: 30000 });
+    const r = spawnSync(cmd, cmdArgs, { env: fullEnv, encoding: "utf8", timeout: 60000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, trace: trace ? fs.readFileSync(traceFile, "utf8") : "" };
 }
 
