@@ -1,6 +1,7 @@
 // GCP area (issue 5), end to end: the registry pod of the `gcp` stack (GCE persistent disk,
 // Cloud DNS name, static IP) run for real; the disk becomes the claim's directory.
 import * as assert from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as tls from "tls";
@@ -194,5 +195,32 @@ for (const mode of [
                 grants.forEach((g) => door.iam.bucketAccess.add(g));
             }
         });
+
+        it(
+            mode.workloadIdentity
+                ? "negative control: a pod whose Kubernetes ServiceAccount is not the bound one gets no token, and its push fails"
+                : "negative control: with a key Google does not know, the token grant is refused and the push fails",
+            async () => {
+                const before = door.seen.length;
+                if (mode.workloadIdentity) {
+                    door.podServiceAccount = "registry/someone-else";
+                } else {
+                    door.iam.keys.set(gsa, [crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey]);
+                }
+                // A fresh process has no cached token.
+                const replica = reg.replicas[0];
+                await replica.restart();
+                const pushed = await push(buildImage([2048, 300 * 1024], "refused"), `127.0.0.1:${replica.port}/team/refused:v1`, reg.access());
+                assert.notStrictEqual(pushed.code, 0);
+                const after = door.seen.slice(before);
+                if (mode.workloadIdentity) {
+                    assert.ok(after.some((x) => x.via === "metadata" && x.path.includes("/token") && x.status === 404), "the metadata server was not asked");
+                    assert.ok(!after.some((x) => x.via === "metadata" && x.status === 200 && x.path.includes("/token")));
+                } else {
+                    assert.ok(after.some((x) => x.via === "google" && ((x.host === "oauth2.googleapis.com" && x.status === 400) || x.status === 401)), "no refused grant");
+                }
+                assert.ok(!after.some((x) => x.via === "google" && x.host !== "oauth2.googleapis.com" && x.status < 400 && x.method !== "GET"), "a write went through");
+            },
+        );
     });
 }
