@@ -34,10 +34,10 @@ export function redisConf(password: string, maxMemory: string): string {
         ["port", String(REDIS_PORT)],
         ["bind", "0.0.0.0 -::*"],
         ["requirepass", password],
-        // A cache: nothing to persist, so no disk writes and a read-only root works.
+        // A cache: nothing to persist, so no disk writes and a read-only root works. The working
+        // directory is the image's WORKDIR, /data (an emptyDir).
         ["save", '""'],
         ["appendonly", "no"],
-        ["dir", "/data"],
         ["maxmemory", maxMemory],
         ["maxmemory-policy", "allkeys-lru"],
     ];

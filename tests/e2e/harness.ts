@@ -60,6 +60,12 @@ export interface StartOptions {
     readonly extraMounts?: readonly { readonly source: string; readonly target: string }[];
     /** Replace each replica's REGISTRY_HTTP_SECRET (negative control for the shared secret). */
     readonly perReplicaHttpSecret?: (replica: number) => string;
+    /** The Deployment to run, by object name (e.g. the pull-through cache's). Default "registry". */
+    readonly deployment?: string;
+    /** Claim directories of an earlier deployment to share (the same PVCs). Default: fresh ones. */
+    readonly claimDirs?: Record<string, string>;
+    /** Ports for the replicas (known before they start, e.g. for a proxy). Default: free ports. */
+    readonly replicaPorts?: readonly number[];
 }
 
 /** One registry process started from the pod spec. */
@@ -73,7 +79,7 @@ export interface Replica {
     readonly debugUrl: string;
     proc: Proc;
     /** Starts the process again from the same pod spec and volumes; resolves when ready. */
-    restart(): Promise<void>;
+    restart(extraEnv?: Record<string, string>): Promise<void>;
 }
 
 /** A running registry deployment and what clients need to use it. */
@@ -335,14 +341,14 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
     if (run.error !== undefined) {
         throw run.error;
     }
-    const pod = registryPod(run);
+    const pod = registryPod(run, opts.deployment);
     const binary = registryBinary(pod);
     const root = workDir("registry");
-    const claimDirs: Record<string, string> = {};
+    const claimDirs: Record<string, string> = opts.claimDirs ?? {};
     const count = opts.replicas ?? Number(pod.deployment.inputs.spec.replicas ?? 1);
     const replicas: Replica[] = [];
     for (let i = 0; i < count; i++) {
-        const replicaPort = count === 1 ? port : await freePort();
+        const replicaPort = opts.replicaPorts?.[i] ?? (count === 1 ? port : await freePort());
         const debugPort = await freePort();
         const podName = `${pod.deployment.state.metadata.name}-${i}`;
         const mounts = [
@@ -363,7 +369,7 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
         const fullEnv = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: podName, ...env };
         const { cmd, args } = containerCommand(pod, binary, mounts);
         const logFile = path.join(root, `${podName}.log`);
-        const start = () => startProc(podName, cmd, args, { env: fullEnv, logFile });
+        const start = (extra: Record<string, string> = {}) => startProc(podName, cmd, args, { env: { ...fullEnv, ...extra }, logFile });
         const replica: Replica = {
             index: i,
             port: replicaPort,
@@ -371,9 +377,9 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
             url: `https://127.0.0.1:${replicaPort}`,
             debugUrl: `http://127.0.0.1:${debugPort}`,
             proc: start(),
-            async restart() {
+            async restart(extraEnv?: Record<string, string>) {
                 await replica.proc.stop();
-                replica.proc = start();
+                replica.proc = start(extraEnv);
                 await waitReady(pod, replica);
             },
         };
@@ -435,4 +441,28 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
             await stopAllReplicas();
         },
     };
+}
+
+/**
+ * Runs a Job's pod (a manifest the program renders, e.g. the GC Job) once, to completion, the way
+ * startRegistry runs the registry pod: its volumes materialised (claims from `claimDirs`, shared
+ * with a running or stopped deployment), its env resolved, in a mount namespace as its user.
+ * Resolves with the exit code and the log.
+ */
+export async function runJobPod(
+    deployment: RegistryDeployment,
+    job: { spec: { template: { spec: Record<string, any> } } },
+    opts: { claimDirs: Record<string, string>; timeoutMs?: number },
+): Promise<{ code: number | null; log: string }> {
+    const podSpec = job.spec.template.spec;
+    const pod: RegistryPod = { ...deployment.pod, podSpec, container: podSpec.containers[0] };
+    const root = workDir("job");
+    const mounts = materialise(pod, root, opts.claimDirs, root);
+    const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: "job", ...resolveEnv(pod, "job") };
+    const { cmd, args } = containerCommand(pod, registryBinary(pod), mounts);
+    const proc = startProc("job", cmd, args, { env, logFile: path.join(root, "job.log") });
+    const timer = setTimeout(() => proc.signal("SIGKILL"), opts.timeoutMs ?? 120000);
+    const code = await proc.exit;
+    clearTimeout(timer);
+    return { code, log: fs.readFileSync(path.join(root, "job.log"), "utf8") };
 }
