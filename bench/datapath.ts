@@ -5,14 +5,15 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { compareImage, MiB, OciImage, pull, push } from "../tests/e2e/oci";
-import { BenchRegistry } from "./registries";
+import { BenchRegistry, Variant } from "./registries";
 import { LoopbackServer, timeCopy, timeDownload, timeUpload } from "./loopback";
 
 /** One way of moving the bytes. */
-export type PathKind = "deployed" | "baseline" | "loopback-https" | "loopback-http" | "cp" | "cp+fsync";
+export type PathKind = Variant | "loopback-https" | "loopback-http" | "cp" | "cp+fsync";
 
 export const PATH_LABELS: Readonly<Record<PathKind, string>> = {
     deployed: "deployed: TLS + auth",
+    "tls-noauth": "same binary, TLS, no auth",
     baseline: "same binary, no TLS/auth",
     "loopback-https": "limit: loopback HTTPS",
     "loopback-http": "limit: loopback HTTP",
@@ -76,8 +77,8 @@ export async function roundTrip(reg: BenchRegistry, image: OciImage, repo: strin
 
 export interface DatapathTargets {
     readonly backend: string;
-    readonly deployed: BenchRegistry;
-    readonly baseline: BenchRegistry;
+    /** The registries compared, the deployed one first. */
+    readonly registries: readonly { readonly variant: Variant; readonly reg: BenchRegistry }[];
     /** Machine limits are measured with the first backend only (they do not depend on it). */
     readonly limits?: { readonly https: LoopbackServer; readonly http: LoopbackServer };
 }
@@ -86,7 +87,7 @@ export interface DatapathTargets {
 export async function measureSize(t: DatapathTargets, sizeMiB: number, images: readonly OciImage[], log: (s: string) => void): Promise<PathSample[]> {
     const bytes = imageBytes(images[0]);
     const sample = (kind: PathKind): PathSample => ({ backend: t.backend, sizeMiB, bytes, path: kind, pushMs: [], pullMs: [], errors: [] });
-    const kinds: PathKind[] = ["deployed", "baseline", ...(t.limits === undefined ? [] : (["loopback-https", "loopback-http", "cp", "cp+fsync"] as PathKind[]))];
+    const kinds: PathKind[] = [...t.registries.map((r) => r.variant), ...(t.limits === undefined ? [] : (["loopback-https", "loopback-http", "cp", "cp+fsync"] as PathKind[]))];
     const out = new Map<PathKind, PathSample>(kinds.map((k) => [k, sample(k)]));
     const add = (k: PathKind, pushMs: number, pullMs: number, errors: string[] = []) => {
         const s = out.get(k) as PathSample;
@@ -96,7 +97,7 @@ export async function measureSize(t: DatapathTargets, sizeMiB: number, images: r
     };
     for (const [i, image] of images.entries()) {
         const repo = `bench/s${sizeMiB}-r${i}`;
-        for (const [kind, reg] of [["deployed", t.deployed], ["baseline", t.baseline]] as const) {
+        for (const { variant: kind, reg } of t.registries) {
             const r = await roundTrip(reg, image, repo);
             add(kind, r.pushMs, r.pullMs, r.errors);
             log(`  ${t.backend} ${sizeMiB} MiB #${i + 1} ${kind}: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`);

@@ -1,6 +1,10 @@
 // What a bench run measures: the default plan (< 10 min), --quick (< 2 min), and overrides
 // from the command line. Pure.
 
+/** Storage backends the bench can run the registry on (bench/backends.ts). */
+export const BACKENDS = ["filesystem", "s3-swift", "s3-ceph"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
 export type Section = "program" | "auth" | "datapath" | "concurrency" | "chunks";
 export const SECTIONS: readonly Section[] = ["program", "auth", "datapath", "concurrency", "chunks"];
 
@@ -20,21 +24,31 @@ export interface Plan {
     readonly authRequests: number;
     /** Evaluations of each stack per process (the first is cold). */
     readonly programRuns: number;
+    /** Storage backends of the push/pull comparison. */
+    readonly backends: readonly BackendName[];
+    /** S3 chunk sizes (MiB), the one-layer image pushed at each (MiB), and the backends they run on. */
+    readonly chunkMiB: readonly number[];
+    readonly chunkLayerMiB: number;
+    readonly chunkBackends: readonly BackendName[];
     /** Where results go (`<mode>.md` and `<mode>.json`). */
     readonly outDir: string;
 }
 
-/** Parses `--quick`, `--sizes=10,200`, `--concurrency=1,4`, `--replicas=1,2`, `--sections=a,b`, `--out=dir`. */
+/**
+ * Parses `--quick`, `--sizes=10,200`, `--reps=N`, `--concurrency=1,4`, `--replicas=1,2`,
+ * `--sections=a,b`, `--backends=filesystem,s3-swift`, `--chunks=5,16`, `--chunk-layer=MiB`,
+ * `--chunk-backends=s3-swift`, `--out=dir`.
+ */
 export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan {
     const opts = new Map<string, string>();
     for (const a of argv) {
         const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
         if (m === null) {
-            throw new Error(`unknown argument ${a}; use --quick, --sizes=, --concurrency=, --replicas=, --sections=, --out=`);
+            throw new Error(`unknown argument ${a}; use --quick or --<option>=<value>`);
         }
         opts.set(m[1], m[2] ?? "");
     }
-    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps"]);
+    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps", "backends", "chunks", "chunk-layer", "chunk-backends"]);
     for (const k of opts.keys()) {
         if (!known.has(k)) {
             throw new Error(`unknown option --${k}; known: ${[...known].map((x) => `--${x}`).join(", ")}`);
@@ -59,6 +73,16 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         }
     }
     const reps = list("reps")?.[0];
+    const backendList = (key: string, dflt: readonly BackendName[]): BackendName[] => {
+        const names = opts.get(key)?.split(",") ?? [...dflt];
+        for (const b of names) {
+            if (!(BACKENDS as readonly string[]).includes(b)) {
+                throw new Error(`--${key}: unknown backend ${b}; known: ${BACKENDS.join(", ")}`);
+            }
+        }
+        return names as BackendName[];
+    };
+    const backends = backendList("backends", BACKENDS);
     return {
         mode: quick ? "quick" : "full",
         sections: sections as Section[],
@@ -69,6 +93,12 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         concurrencyImageMiB: quick ? 4 : 20,
         authRequests: quick ? 10 : 40,
         programRuns: quick ? 2 : 5,
+        backends,
+        // 5 MiB is the seed's value and S3's minimum part size.
+        chunkMiB: list("chunks") ?? [5, 16, 32, 64],
+        chunkLayerMiB: list("chunk-layer")?.[0] ?? (quick ? 64 : 1024),
+        // The filesystem driver has no chunk size.
+        chunkBackends: backendList("chunk-backends", backends).filter((b) => b !== "filesystem"),
         outDir: opts.get("out") ?? defaultOutDir,
     };
 }

@@ -30,50 +30,56 @@ export interface BenchRegistry {
  * distribution reads REGISTRY_* variables over the config file: an empty certificate serves
  * plain HTTP, an empty `auth` map turns access control off.
  */
+export const NO_AUTH: Readonly<Record<string, string>> = { REGISTRY_AUTH: "{}" };
 export const NO_TLS_NO_AUTH: Readonly<Record<string, string>> = {
     REGISTRY_HTTP_TLS_CERTIFICATE: "",
     REGISTRY_HTTP_TLS_KEY: "",
-    REGISTRY_AUTH: "{}",
+    ...NO_AUTH,
 };
 
-type Extra = Omit<StartOptions, "config" | "extraEnv">;
+/** How a registry under test differs from the program's declaration. */
+export type Variant = "deployed" | "tls-noauth" | "baseline";
 
-/** The registry exactly as the program declares it. */
-export async function startDeployed(config: StackConfig, extra: Extra = {}, extraEnv: Record<string, string> = {}): Promise<BenchRegistry> {
-    const d = await startRegistry({ config, ...extra, extraEnv });
-    const auth = { username: d.username, password: d.password };
-    return {
-        label: "deployed (TLS + auth)",
-        deployment: d,
-        host: d.host,
-        access: d.access(),
-        url: d.url,
-        ca: d.caPem,
-        auth,
-        pids: () => [...d.replicas.map((r) => r.proc.pid), ...(d.frontend === undefined ? [] : [d.frontend.proc.pid])],
-    };
-}
+export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
+    deployed: "deployed (TLS + auth)",
+    "tls-noauth": "same binary, TLS, no auth",
+    baseline: "same binary, no TLS, no auth",
+};
+
+/** What the harness needs besides the variant: mock extras and how many processes. */
+export type Extra = Omit<StartOptions, "config" | "extraEnv">;
 
 /**
- * The same pod with TLS and auth off. Refuses to return unless the registry really answers
- * plain HTTP without credentials, so a baseline can never silently be the deployed setup.
+ * Starts the program's registry pod as `variant`. The variants without auth refuse to return
+ * unless the registry really answers `/v2/` without credentials (and, for the baseline, over
+ * plain HTTP), so a comparison can never silently be against the deployed setup.
  */
-export async function startBaseline(config: StackConfig, extraEnv: Record<string, string> = {}): Promise<BenchRegistry> {
-    const d = await startRegistry({ config, extraEnv: { ...extraEnv, ...NO_TLS_NO_AUTH } });
-    const url = `http://${d.host}`;
-    const probe = await request(`${url}/v2/`).catch((e: Error) => ({ status: 0, body: e.message }));
+export async function startVariant(variant: Variant, config: StackConfig, extra: Extra = {}): Promise<BenchRegistry> {
+    const env = variant === "deployed" ? {} : variant === "tls-noauth" ? NO_AUTH : NO_TLS_NO_AUTH;
+    const d = await startRegistry({ config, ...extra, extraEnv: { ...env } });
+    const pids = () => [...d.replicas.map((r) => r.proc.pid), ...(d.frontend === undefined ? [] : [d.frontend.proc.pid])];
+    if (variant === "deployed") {
+        return { label: VARIANT_LABELS[variant], deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids };
+    }
+    const url = variant === "baseline" ? `http://${d.host}` : d.url;
+    const ca = variant === "baseline" ? undefined : d.caPem;
+    const probe = await request(`${url}/v2/`, { ca }).catch((e: Error) => ({ status: 0, body: e.message }));
     if (probe.status !== 200) {
         await d.stop();
-        throw new Error(`baseline registry is not plain HTTP without auth: GET ${url}/v2/ -> ${probe.status}`);
+        throw new Error(`the ${VARIANT_LABELS[variant]} registry does not answer without credentials: GET ${url}/v2/ -> ${probe.status} ${probe.body}`);
     }
-    return {
-        label: "same binary, no TLS, no auth",
-        deployment: d,
-        host: d.host,
-        access: { tlsVerify: false },
-        url,
-        pids: () => d.replicas.map((r) => r.proc.pid),
-    };
+    const access: RegistryAccess = variant === "baseline" ? { tlsVerify: false } : { certDir: d.certDir };
+    return { label: VARIANT_LABELS[variant], deployment: d, host: d.host, access, url, ca, pids };
+}
+
+/** The registry exactly as the program declares it. */
+export function startDeployed(config: StackConfig, extra: Extra = {}): Promise<BenchRegistry> {
+    return startVariant("deployed", config, extra);
+}
+
+/** The same pod with TLS and auth off. */
+export function startBaseline(config: StackConfig, extra: Extra = {}): Promise<BenchRegistry> {
+    return startVariant("baseline", config, extra);
 }
 
 /** The program's server certificate, key and CA as files (for the loopback TLS server). */

@@ -1,5 +1,6 @@
 // The bench's results as one JSON document and its Markdown rendering. Pure.
 import type { AuthCost } from "./auth-cost";
+import type { ChunkResult } from "./chunks";
 import type { ConcurrencyResult } from "./concurrency";
 import { PATH_LABELS, PathSample } from "./datapath";
 import { describeChain } from "./graph";
@@ -25,6 +26,9 @@ export interface BenchResults {
     readonly program?: readonly ProgramResult[];
     readonly auth?: { readonly bcryptCost?: number; readonly probes: readonly AuthCost[] };
     readonly datapath?: readonly PathSample[];
+    /** What each backend of the push/pull comparison is. */
+    readonly backends?: readonly { readonly name: string; readonly description: string }[];
+    readonly chunks?: readonly ChunkResult[];
     readonly concurrency?: readonly ConcurrencyResult[];
     /** Sections that did not run, and why. */
     readonly skipped: readonly { section: string; reason: string }[];
@@ -107,6 +111,20 @@ export function programTable(results: readonly ProgramResult[]): string {
     return markdownTable(cols, results);
 }
 
+export function chunkTable(results: readonly ChunkResult[]): string {
+    const cols: Column<ChunkResult>[] = [
+        { header: "backend", value: (r) => r.backend },
+        { header: "chunk size", align: "right", value: (r) => `${r.chunkMiB} MiB` },
+        { header: "layer", align: "right", value: (r) => bytes(r.layerBytes) },
+        { header: "parts", align: "right", value: (r) => String(Math.ceil(r.layerBytes / (r.chunkMiB * 1024 * 1024))) },
+        { header: "push", align: "right", value: (r) => duration(r.pushMs) },
+        { header: "push MiB/s", align: "right", value: (r) => num(mibPerSec(r.layerBytes, r.pushMs)) },
+        { header: "pull", align: "right", value: (r) => duration(r.pullMs) },
+        { header: "errors", align: "right", value: (r) => String(r.errors.length) },
+    ];
+    return markdownTable(cols, results);
+}
+
 /** The whole report. */
 export function renderReport(r: BenchResults): string {
     const m = r.machine;
@@ -125,10 +143,22 @@ export function renderReport(r: BenchResults): string {
         out.push(
             "## Push and pull",
             "",
-            "Median of n repetitions, each a distinct image (random layers, ratio 1:2:3:4), skopeo against the registry process the program declares; pulls verified digest by digest after the clock stops. " +
-                "`deployed ÷ this`: the deployed registry's throughput as a fraction of that path's.",
+            "Median of n repetitions, each a distinct image (4 random layers, ratio 1:2:3:4), skopeo against one registry process from the pod the program declares; pulls verified digest by digest after the clock stops. " +
+                "`deployed ÷ this`: the deployed registry's throughput as a fraction of that path's (on the same backend; the limits are measured once, on the first backend's disk).",
             "",
             datapathTable(r.datapath),
+            "",
+            ...(r.backends ?? []).map((b) => `- \`${b.name}\`: ${b.description}`),
+            "",
+        );
+    }
+    if (r.chunks !== undefined && r.chunks.length > 0) {
+        out.push(
+            "## S3 chunk size",
+            "",
+            "One layer pushed through the deployed registry (aws stack, `s3ChunkSize` set per row, a fresh registry and root directory each), then pulled and verified. Parts: the layer's multipart upload parts.",
+            "",
+            chunkTable(r.chunks),
             "",
         );
     }

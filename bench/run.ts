@@ -5,29 +5,21 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { DEBIAN_REGISTRY } from "../tests/e2e/harness";
-import { buildImage, OciImage } from "../tests/e2e/oci";
+import { buildImage, MiB, OciImage } from "../tests/e2e/oci";
 import { CACHE_BIN, stopAll, WORK_DIR } from "../tests/e2e/procs";
-import { loadStackFile, stackFiles } from "../tests/support/program";
 import { measureAuth } from "./auth-cost";
+import { Backend, startBackend } from "./backends";
+import { ChunkResult, measureChunks } from "./chunks";
 import { ConcurrencyResult, measureConcurrency } from "./concurrency";
-import { layerSplit, measureSize, PathSample } from "./datapath";
+import { DatapathTargets, layerSplit, measureSize, PathSample } from "./datapath";
 import { startLoopback } from "./loopback";
 import { LoadSampler, machineInfo } from "./machine";
-import { parsePlan, Plan } from "./plan";
+import { BackendName, parsePlan, Plan } from "./plan";
 import { measurePrograms } from "./program";
-import { BenchRegistry, bcryptCost, startBaseline, startDeployed, tlsFiles } from "./registries";
+import { BenchRegistry, bcryptCost, startDeployed, startVariant, tlsFiles, Variant } from "./registries";
 import { BenchResults, renderReport } from "./report";
 
 import peers from "../tests/e2e/peers.json";
-
-/** The stack the data path runs: the repository's local-cluster stack, as a user deploys it. */
-function devConfig(): Record<string, unknown> {
-    const file = stackFiles().dev;
-    if (file === undefined) {
-        throw new Error("Pulumi.dev.yaml is missing; the bench runs the dev stack");
-    }
-    return loadStackFile(file);
-}
 
 /** Distinct images of about `sizeMiB` each (stored, not compressed: building 1 GiB stays fast). */
 function images(sizeMiB: number, count: number, tagPrefix: string): OciImage[] {
@@ -40,6 +32,18 @@ function cleanup(imgs: readonly OciImage[]): void {
     }
 }
 
+/** Runs `f` with the backend started, and always stops it. */
+async function withBackend<T>(name: BackendName, plan: Plan, f: (b: Backend) => Promise<T>): Promise<T> {
+    // Ceph's OSD keeps objects in RAM: room for every image pushed to it, with headroom.
+    const memoryBytes = Math.ceil(((Math.max(...plan.sizesMiB) * 4 + plan.chunkLayerMiB * plan.chunkMiB.length) * 1.5 + 1024) * MiB);
+    const b = await startBackend(name, { memoryBytes });
+    try {
+        return await f(b);
+    } finally {
+        await b.stop();
+    }
+}
+
 /** Runs the plan; returns the results (also written under plan.outDir). */
 export async function runBench(plan: Plan, command: string, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<BenchResults> {
     const started = new Date();
@@ -49,58 +53,95 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     const machine = machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY });
     const want = new Set(plan.sections);
     const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {};
-    const config = devConfig();
     const stops: (() => Promise<void>)[] = [];
+    const started1 = async (variant: Variant, b: Backend, root: string): Promise<BenchRegistry> => {
+        const reg = await startVariant(variant, b.config(root), b.extra);
+        stops.push(() => reg.deployment.stop());
+        return reg;
+    };
     try {
         if (want.has("program")) {
             log("== program evaluation and dependency graph");
             results.program = await measurePrograms(plan.programRuns, log);
         }
-        if (want.has("auth") || want.has("datapath")) {
-            log("== filesystem: deployed registry and baseline");
-            const deployed = await startDeployed(config);
-            stops.push(() => deployed.deployment.stop());
-            const baseline = await startBaseline(config);
-            stops.push(() => baseline.deployment.stop());
-            if (want.has("auth")) {
-                log("== cost of authentication per request");
+        if (want.has("auth")) {
+            log("== cost of authentication per request (filesystem)");
+            await withBackend("filesystem", plan, async (b) => {
+                const deployed = await started1("deployed", b, "/auth-deployed");
+                const baseline = await started1("baseline", b, "/auth-baseline");
                 results.auth = { bcryptCost: bcryptCost(deployed), probes: await measureAuth(deployed, baseline, plan.authRequests) };
-            }
-            if (want.has("datapath")) {
-                const files = tlsFiles(deployed);
-                const https = await startLoopback("https", WORK_DIR, files);
-                stops.push(() => https.proc.stop());
-                const http = await startLoopback("http", WORK_DIR);
-                stops.push(() => http.proc.stop());
-                const samples: PathSample[] = [];
-                for (const size of plan.sizesMiB) {
-                    log(`== push/pull ${size} MiB x${plan.repsFor(size)}`);
-                    const imgs = images(size, plan.repsFor(size), `s${size}-`);
-                    samples.push(...(await measureSize({ backend: "filesystem", deployed, baseline, limits: { https, http } }, size, imgs, log)));
-                    cleanup(imgs);
+                await Promise.all(stops.splice(0).map((s) => s()));
+            });
+        }
+        if (want.has("datapath")) {
+            const samples: PathSample[] = [];
+            const backends: { name: string; description: string }[] = [];
+            const imgs = new Map(plan.sizesMiB.map((size) => [size, images(size, plan.repsFor(size), `s${size}-`)]));
+            for (const name of plan.backends) {
+                log(`== push/pull on ${name}`);
+                try {
+                    await withBackend(name, plan, async (b) => {
+                        backends.push({ name, description: b.description });
+                        const registries: { variant: Variant; reg: BenchRegistry }[] = [];
+                        for (const variant of ["deployed", "tls-noauth", "baseline"] as const) {
+                            registries.push({ variant, reg: await started1(variant, b, `/dp-${variant}`) });
+                        }
+                        let limits: DatapathTargets["limits"];
+                        if (name === plan.backends[0]) {
+                            const https = await startLoopback("https", WORK_DIR, tlsFiles(registries[0].reg));
+                            stops.push(() => https.proc.stop());
+                            const http = await startLoopback("http", WORK_DIR);
+                            stops.push(() => http.proc.stop());
+                            limits = { https, http };
+                        }
+                        for (const size of plan.sizesMiB) {
+                            samples.push(...(await measureSize({ backend: name, registries, limits }, size, imgs.get(size) ?? [], log)));
+                        }
+                        await Promise.all(stops.splice(0).map((s) => s()));
+                    });
+                } catch (e) {
+                    skipped.push({ section: `push/pull on ${name}`, reason: (e as Error).message.split("\n")[0] });
+                    log(`  skipped ${name}: ${(e as Error).message}`);
+                    await Promise.all(stops.splice(0).map((s) => s()));
                 }
-                results.datapath = samples;
             }
-            await Promise.all(stops.splice(0).map((s) => s()));
+            cleanup([...imgs.values()].flat());
+            results.datapath = samples;
+            results.backends = backends;
         }
         if (want.has("concurrency")) {
             const conc: ConcurrencyResult[] = [];
             const img = images(plan.concurrencyImageMiB, 1, "conc-")[0];
-            for (const replicas of plan.replicas) {
-                log(`== parallel pulls through ${replicas} replica(s)`);
-                const cfg = replicas === 1 ? config : { ...config, storageAccessMode: "ReadWriteMany", replicas };
-                const reg: BenchRegistry = await startDeployed(cfg);
-                try {
-                    conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, log)));
-                } finally {
-                    await reg.deployment.stop();
+            await withBackend("filesystem", plan, async (b) => {
+                for (const replicas of plan.replicas) {
+                    log(`== parallel pulls through ${replicas} replica(s)`);
+                    const cfg = b.config("/conc", replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas });
+                    const reg: BenchRegistry = await startDeployed(cfg, { replicas });
+                    try {
+                        conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, log)));
+                    } finally {
+                        await reg.deployment.stop();
+                    }
                 }
-            }
+            });
             cleanup([img]);
             results.concurrency = conc;
         }
         if (want.has("chunks")) {
-            skipped.push({ section: "S3/Swift chunk size and object-store backends", reason: "the Swift and Ceph test peers are not on main yet" });
+            const chunks: ChunkResult[] = [];
+            const img = buildImage([plan.chunkLayerMiB * MiB], "chunk", { gzipLevel: 0 });
+            for (const name of plan.chunkBackends) {
+                log(`== S3 chunk size on ${name}, one ${plan.chunkLayerMiB} MiB layer`);
+                try {
+                    chunks.push(...(await withBackend(name, plan, (b) => measureChunks(b, img, plan.chunkMiB, log))));
+                } catch (e) {
+                    skipped.push({ section: `chunk sizes on ${name}`, reason: (e as Error).message.split("\n")[0] });
+                    log(`  skipped ${name}: ${(e as Error).message}`);
+                }
+            }
+            cleanup([img]);
+            results.chunks = chunks;
+            skipped.push({ section: "Swift driver chunk size and the native Swift backend", reason: "the program has no Swift storage kind on main yet (issue: Ceph/Swift)" });
         }
     } finally {
         await Promise.all(stops.map((s) => s()));
@@ -123,7 +164,7 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
 
 /** Every failed transfer in the results. */
 export function failures(r: BenchResults): string[] {
-    return [...(r.datapath ?? []).flatMap((s) => s.errors), ...(r.concurrency ?? []).flatMap((c) => c.errors)];
+    return [...(r.datapath ?? []).flatMap((s) => s.errors), ...(r.concurrency ?? []).flatMap((c) => c.errors), ...(r.chunks ?? []).flatMap((c) => c.errors)];
 }
 
 if (require.main === module) {

@@ -162,6 +162,16 @@ describe("bench: plan", () => {
         assert.throws(() => parsePlan(["--sizes=1,x"], "/o"), /--sizes takes positive numbers separated by commas, got "1,x"/);
         assert.throws(() => parsePlan(["--sections=nope"], "/o"), /--sections: unknown section nope; known: program, auth, datapath, concurrency, chunks/);
         assert.throws(() => parsePlan(["quick"], "/o"), /unknown argument quick/);
+        assert.throws(() => parsePlan(["--backends=filesystem,minio"], "/o"), /--backends: unknown backend minio; known: filesystem, s3-swift, s3-ceph/);
+    });
+
+    it("runs chunk sizes on the object stores only, 5 MiB (the seed's) to 64 MiB", () => {
+        const p = parsePlan([], "/o");
+        assert.deepStrictEqual(p.chunkMiB, [5, 16, 32, 64]);
+        assert.strictEqual(p.chunkLayerMiB, 1024);
+        assert.deepStrictEqual(p.chunkBackends, ["s3-swift", "s3-ceph"]);
+        assert.deepStrictEqual(parsePlan(["--backends=filesystem"], "/o").chunkBackends, []);
+        assert.deepStrictEqual(parsePlan(["--backends=filesystem", "--chunk-backends=s3-swift"], "/o").chunkBackends, ["s3-swift"]);
     });
 
     it("splits an image into four layers 1:2:3:4 that add up to its size", () => {

@@ -19,7 +19,12 @@ describe("bench (smoke run, tiny sizes)", function () {
     let r: BenchResults;
     before(async () => {
         out = workDir("bench-results");
-        const plan = parsePlan(["--quick", "--sizes=2", "--concurrency=1,4", "--reps=1", `--out=${out}`], out);
+        // Push/pull on the filesystem only; S3 (Swift's s3api) through the chunk-size run: a 6 MiB
+        // layer in 5 MiB parts.
+        const plan = parsePlan(
+            ["--quick", "--sizes=2", "--concurrency=1,4", "--reps=1", "--backends=filesystem", "--chunks=5", "--chunk-layer=6", "--chunk-backends=s3-swift", `--out=${out}`],
+            out,
+        );
         r = await runBench(plan, "smoke", () => undefined);
     });
 
@@ -27,9 +32,9 @@ describe("bench (smoke run, tiny sizes)", function () {
         assert.deepStrictEqual(failures(r), []);
     });
 
-    it("measured every path side by side: deployed, the same binary without TLS/auth, loopback HTTPS/HTTP, copies", () => {
+    it("measured every path side by side: deployed, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies", () => {
         const paths = (r.datapath ?? []).map((s) => s.path).sort();
-        assert.deepStrictEqual(paths, ["baseline", "cp", "cp+fsync", "deployed", "loopback-http", "loopback-https"]);
+        assert.deepStrictEqual(paths, ["baseline", "cp", "cp+fsync", "deployed", "loopback-http", "loopback-https", "tls-noauth"]);
         for (const s of r.datapath ?? []) {
             assert.strictEqual(s.pushMs.length, 1);
             assert.ok(s.pushMs.every(Number.isFinite) && s.pullMs.every(Number.isFinite), `${s.path}: ${JSON.stringify(s)}`);
@@ -56,6 +61,14 @@ describe("bench (smoke run, tiny sizes)", function () {
             ],
         );
         assert.ok((r.concurrency ?? []).every((c) => c.peakRssBytes > 0));
+    });
+
+    it("pushed and pulled a multi-part layer through the aws stack's S3 storage on Swift's s3api at the chunk size asked", () => {
+        assert.deepStrictEqual(
+            (r.chunks ?? []).map((c) => [c.backend, c.chunkMiB, c.errors]),
+            [["s3-swift", 5, []]],
+        );
+        assert.ok((r.chunks ?? []).every((c) => Number.isFinite(c.pushMs) && Number.isFinite(c.pullMs)));
     });
 
     it("evaluated every shipped stack and found its dependency chain", () => {

@@ -1,0 +1,35 @@
+// The S3 driver's chunk size (multipart part size): push and pull time of one big layer at each
+// size, on the same backend in the same run. The stack's own `s3ChunkSize` key sets it.
+import { MiB, OciImage } from "../tests/e2e/oci";
+import { Backend } from "./backends";
+import { roundTrip } from "./datapath";
+import { startDeployed } from "./registries";
+
+export interface ChunkResult {
+    readonly backend: string;
+    readonly chunkMiB: number;
+    readonly layerBytes: number;
+    readonly pushMs: number;
+    readonly pullMs: number;
+    readonly errors: string[];
+}
+
+/** For each chunk size: a fresh deployed registry (own root directory), push and pull of `image`. */
+export async function measureChunks(backend: Backend, image: OciImage, chunkMiB: readonly number[], log: (s: string) => void): Promise<ChunkResult[]> {
+    const out: ChunkResult[] = [];
+    for (const c of chunkMiB) {
+        const reg = await startDeployed(backend.config(`/chunk-${c}`, { s3ChunkSize: c * MiB }), backend.extra);
+        try {
+            const declared = Number(reg.deployment.pod.config.storage?.s3?.chunksize);
+            if (declared !== c * MiB) {
+                throw new Error(`s3ChunkSize ${c * MiB} did not reach config.yml (chunksize ${declared})`);
+            }
+            const r = await roundTrip(reg, image, `bench/chunk-${c}`);
+            out.push({ backend: backend.name, chunkMiB: c, layerBytes: image.layers.reduce((a, l) => a + l.size, 0), ...r });
+            log(`  ${backend.name} chunk ${c} MiB: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`);
+        } finally {
+            await reg.deployment.stop();
+        }
+    }
+    return out;
+}
