@@ -35,7 +35,8 @@ function cleanup(imgs: readonly OciImage[]): void {
 /** Runs `f` with the backend started, and always stops it. */
 async function withBackend<T>(name: BackendName, plan: Plan, f: (b: Backend) => Promise<T>): Promise<T> {
     // Ceph's OSD keeps objects in RAM: room for every image pushed to it, with headroom.
-    const memoryBytes = Math.ceil(((Math.max(...plan.sizesMiB) * 4 + plan.chunkLayerMiB * plan.chunkMiB.length) * 1.5 + 1024) * MiB);
+    const pushed = plan.objectSizesMiB.reduce((a, size) => a + size * plan.repsFor(size, name) * 3, 0) + plan.chunkLayerMiB * plan.chunkMiB.length;
+    const memoryBytes = Math.ceil((pushed * 1.5 + 1024) * MiB);
     const b = await startBackend(name, { memoryBytes });
     try {
         return await f(b);
@@ -76,7 +77,15 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
         if (want.has("datapath")) {
             const samples: PathSample[] = [];
             const backends: { name: string; description: string }[] = [];
-            const imgs = new Map(plan.sizesMiB.map((size) => [size, images(size, plan.repsFor(size), `s${size}-`)]));
+            const sizesOf = (b: BackendName) => (b === "filesystem" ? plan.sizesMiB : plan.objectSizesMiB);
+            // Images per size: as many as the backend wanting most repetitions needs, shared (each registry has its own storage).
+            const counts = new Map<number, number>();
+            for (const b of plan.backends) {
+                for (const size of sizesOf(b)) {
+                    counts.set(size, Math.max(counts.get(size) ?? 0, plan.repsFor(size, b)));
+                }
+            }
+            const imgs = new Map([...counts].map(([size, n]) => [size, images(size, n, `s${size}-`)]));
             for (const name of plan.backends) {
                 log(`== push/pull on ${name}`);
                 try {
@@ -94,8 +103,9 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                             stops.push(() => http.proc.stop());
                             limits = { https, http };
                         }
-                        for (const size of plan.sizesMiB) {
-                            samples.push(...(await measureSize({ backend: name, registries, limits }, size, imgs.get(size) ?? [], log)));
+                        for (const size of sizesOf(name)) {
+                            const reps = (imgs.get(size) ?? []).slice(0, plan.repsFor(size, name));
+                            samples.push(...(await measureSize({ backend: name, registries, limits }, size, reps, log)));
                         }
                         await Promise.all(stops.splice(0).map((s) => s()));
                     });

@@ -146,6 +146,8 @@ describe("bench: plan", () => {
         assert.deepStrictEqual(full.sizesMiB, [10, 200, 1024]);
         assert.deepStrictEqual(full.concurrency, [1, 4, 16, 32]);
         assert.deepStrictEqual(full.replicas, [1, 2]);
+        assert.deepStrictEqual(full.backends, ["filesystem", "s3-swift", "s3-ceph"]);
+        assert.deepStrictEqual(full.objectSizesMiB, [10, 200]);
         assert.strictEqual(full.outDir, "/out");
         const quick = parsePlan(["--quick"], "/out");
         assert.strictEqual(quick.mode, "quick");
@@ -157,7 +159,7 @@ describe("bench: plan", () => {
         assert.deepStrictEqual(p.sizesMiB, [1, 2]);
         assert.deepStrictEqual(p.concurrency, [2]);
         assert.deepStrictEqual(p.sections, ["program", "datapath"]);
-        assert.strictEqual(p.repsFor(1024), 3);
+        assert.strictEqual(p.repsFor(1024, "filesystem"), 3);
         assert.throws(() => parsePlan(["--size=1"], "/o"), /^Error: unknown option --size; known: --quick, --sizes/);
         assert.throws(() => parsePlan(["--sizes=1,x"], "/o"), /--sizes takes positive numbers separated by commas, got "1,x"/);
         assert.throws(() => parsePlan(["--sections=nope"], "/o"), /--sections: unknown section nope; known: program, auth, datapath, concurrency, chunks/);
@@ -169,7 +171,8 @@ describe("bench: plan", () => {
         const p = parsePlan([], "/o");
         assert.deepStrictEqual(p.chunkMiB, [5, 16, 32, 64]);
         assert.strictEqual(p.chunkLayerMiB, 1024);
-        assert.deepStrictEqual(p.chunkBackends, ["s3-swift", "s3-ceph"]);
+        assert.deepStrictEqual(p.chunkBackends, ["s3-swift"]);
+        assert.deepStrictEqual(parsePlan(["--chunk-backends=s3-swift,s3-ceph,filesystem"], "/o").chunkBackends, ["s3-swift", "s3-ceph"]);
         assert.deepStrictEqual(parsePlan(["--backends=filesystem"], "/o").chunkBackends, []);
         assert.deepStrictEqual(parsePlan(["--backends=filesystem", "--chunk-backends=s3-swift"], "/o").chunkBackends, ["s3-swift"]);
     });
