@@ -98,8 +98,8 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         authRequests: quick ? 10 : 40,
         programRuns: quick ? 2 : 5,
         backends,
-        // 5 MiB is the seed's value and S3's minimum part size.
-        chunkMiB: list("chunks") ?? [5, 16, 32, 64],
+        // 5 MiB is the seed's value and S3's minimum part size; 10 MiB the program's default.
+        chunkMiB: list("chunks") ?? [5, 10, 16, 32, 64],
         chunkLayerMiB: list("chunk-layer")?.[0] ?? (quick ? 32 : 1024),
         // The filesystem driver has no chunk size.
         // A 1 GiB layer at four chunk sizes takes minutes per store: by default on Swift's s3api only.

@@ -167,9 +167,9 @@ describe("bench: plan", () => {
         assert.throws(() => parsePlan(["--backends=filesystem,minio"], "/o"), /--backends: unknown backend minio; known: filesystem, s3-swift, s3-ceph/);
     });
 
-    it("runs chunk sizes on the object stores only, 5 MiB (the seed's) to 64 MiB", () => {
+    it("runs chunk sizes on the object stores only: 5 MiB (the seed's), the program's 10 MiB default, up to 64 MiB", () => {
         const p = parsePlan([], "/o");
-        assert.deepStrictEqual(p.chunkMiB, [5, 16, 32, 64]);
+        assert.deepStrictEqual(p.chunkMiB, [5, 10, 16, 32, 64]);
         assert.strictEqual(p.chunkLayerMiB, 1024);
         assert.deepStrictEqual(p.chunkBackends, ["s3-swift"]);
         assert.deepStrictEqual(parsePlan(["--chunk-backends=s3-swift,s3-ceph,filesystem"], "/o").chunkBackends, ["s3-swift", "s3-ceph"]);
