@@ -32,7 +32,7 @@ export const CONFIG_KEYS = {
     imageTag: { type: "string", default: "", description: "Registry image tag, an exact version (3.x, or 2.8.x for Swift). Empty: 3.1.2, or 2.8.3 when the storage needs the 2.x line." },
     imageDigest: { type: "string", default: "", description: "Optional image digest (sha256:...) pinned after the tag." },
     replicas: { type: "integer", default: 1, description: "Registry pods. More than 1 needs storage several pods can share." },
-    storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program), gcs (a GCS bucket) or s3 (an S3 bucket)." },
+    storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program), gcs (a GCS bucket), s3 (an S3 bucket), cephSwift or cephS3 (Ceph RGW)." },
     storageSize: { type: "string", default: "10Gi", description: "Size of the PVC (filesystem) or emptyDir size limit." },
     storageClass: { type: "string", default: "", description: "StorageClass of the PVC. Empty: the cluster's default class." },
     storageAccessMode: { type: "string", default: "ReadWriteOnce", description: "PVC access mode: ReadWriteOnce, or ReadWriteMany (lets several replicas share it)." },
@@ -147,6 +147,22 @@ export const CONFIG_KEYS = {
     metricsAlertRules: { type: "boolean", default: false, description: "Create a prometheus-operator PrometheusRule with alerts on 5xx rate, storage health, restarts (needs its CRDs)." },
     passwordRotation: { type: "array", default: [], description: "`user=token` entries: changing a user's token gives that user a new password on the next `pulumi up` (pods roll)." },
     tlsRotation: { type: "string", default: "", description: "Change this value to re-issue the server key and certificate on the next `pulumi up` (same CA; pods roll)." },
+    // --- Ceph: RGW credentials via Admin Ops, Swift or S3 storage (issue 6)
+    cephRgwUrl: { type: "string", default: "", description: "URL the registry reaches Ceph RGW at (http(s)://host:port), for storageKind cephSwift/cephS3. Empty with cephGatewayAddresses: the gateway Service's in-cluster URL." },
+    cephAdminUrl: { type: "string", default: "", description: "URL `pulumi up` reaches the RGW Admin Ops API at, to provision the registry's user, key and bucket. Empty: cephRgwUrl." },
+    cephAdminAccessKey: { type: "string", secret: true, description: "S3 access key of an RGW user with the caps `users=*` and `buckets=*` (set with --secret)." },
+    cephAdminSecretKey: { type: "string", secret: true, description: "S3 secret key of that RGW admin user (set with --secret)." },
+    cephUser: { type: "string", default: "", description: "RGW user (uid) that owns the registry's bucket; created if missing. Empty: `<registryName>-<stack>`." },
+    cephSubuser: { type: "string", default: "registry", description: "Subuser the registry authenticates as (`<uid>:<subuser>`), with full access and a generated key." },
+    cephBucket: { type: "string", default: "", description: "Swift container / S3 bucket of this registry, one per registry. Empty: `<registryName>-<stack>`." },
+    cephKeyGeneration: { type: "integer", default: 1, description: "Change (e.g. increment) to rotate the registry's RGW key on the next `pulumi up`." },
+    cephChunkSize: { type: "integer", default: 10485760, description: "Upload chunk size in bytes (Swift segments / S3 multipart parts), at least 5 MiB." },
+    cephS3Region: { type: "string", default: "us-east-1", description: "Region the S3 driver signs requests with (cephS3); a default RGW accepts us-east-1." },
+    cephRedirect: { type: "boolean", default: false, description: "Send clients to RGW for blob downloads (storage.redirect). Off: the registry serves blobs, as clients usually cannot reach RGW." },
+    cephGatewayAddresses: { type: "array", default: [], description: "IP addresses of RGW gateways outside the cluster: a selector-less Service with an EndpointSlice lists them and the registry uses that Service." },
+    cephGatewayPort: { type: "integer", default: 7480, description: "Port of the RGW gateways in cephGatewayAddresses." },
+    cephGatewayTls: { type: "boolean", default: false, description: "The gateways in cephGatewayAddresses speak HTTPS (their certificate must cover `<registryName>-rgw.<namespace>.svc`)." },
+    cephCaCertificate: { type: "string", default: "", description: "PEM CA bundle of RGW's TLS certificate (self-signed RGW): trusted by the registry (SSL_CERT_FILE) and by `pulumi up`." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -160,7 +176,7 @@ export function defaultOf(key: ConfigKey): ConfigKeySpec["default"] {
 /** Raw stack config: key (without the project prefix) to the string Pulumi stores. */
 export type RawConfig = Readonly<Partial<Record<string, string>>>;
 
-export const STORAGE_KINDS = ["filesystem", "emptyDir", "gcePersistentDisk", "gcs", "s3"] as const;
+export const STORAGE_KINDS = ["filesystem", "emptyDir", "gcePersistentDisk", "gcs", "s3", "cephSwift", "cephS3"] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 export const ACCESS_MODES = ["ReadWriteOnce", "ReadWriteMany"] as const;
 export const SERVICE_TYPES = ["LoadBalancer", "ClusterIP", "NodePort"] as const;
@@ -190,6 +206,29 @@ export interface EmptyDirStorageConfig {
 
 export const GCE_DISK_TYPES = ["pd-balanced", "pd-ssd", "pd-standard"] as const;
 
+/** Ceph RGW over Swift (`cephSwift`, distribution 2.8 only) or S3 (`cephS3`); credentials provisioned through Admin Ops. */
+export interface CephStorageConfig {
+    readonly kind: "cephSwift" | "cephS3";
+    /** The registry's RGW URL; undefined when it is the gateway Service's. */
+    readonly rgwUrl?: string;
+    /** Admin Ops URL for `pulumi up`. */
+    readonly adminUrl: string;
+    readonly adminAccessKey: pulumi.Output<string>;
+    readonly adminSecretKey: pulumi.Output<string>;
+    /** undefined: `<registryName>-<stack>`. */
+    readonly user?: string;
+    readonly subuser: string;
+    /** undefined: `<registryName>-<stack>`. */
+    readonly bucket?: string;
+    readonly keyGeneration: number;
+    readonly chunkSize: number;
+    readonly s3Region: string;
+    readonly redirect: boolean;
+    /** RGW gateways outside the cluster, behind a selector-less Service. */
+    readonly gateway?: { readonly addresses: readonly string[]; readonly port: number; readonly tls: boolean };
+    readonly caCertificate?: string;
+}
+
 /** A GCE persistent disk made by the program, bound to the registry through a CSI PersistentVolume. */
 export interface GcePersistentDiskStorageConfig {
     readonly kind: "gcePersistentDisk";
@@ -216,7 +255,7 @@ export interface GcsStorageConfig {
     readonly workloadIdentity: boolean;
 }
 
-export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig | GcePersistentDiskStorageConfig | GcsStorageConfig | S3StorageConfig;
+export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig | GcePersistentDiskStorageConfig | GcsStorageConfig | S3StorageConfig | CephStorageConfig;
 
 export const DNS_PROVIDERS = ["none", "cloudDns", "route53"] as const;
 
@@ -466,7 +505,7 @@ export class Reader {
 }
 
 /** Parses the storage keys into the StorageConfig of the chosen kind. */
-function parseStorage(r: Reader): StorageConfig {
+function parseStorage(r: Reader, isSecret: (key: ConfigKey) => boolean): StorageConfig {
     const kind = r.oneOf<StorageKind>("storageKind", STORAGE_KINDS);
     switch (kind) {
         case "filesystem": {
@@ -497,6 +536,9 @@ function parseStorage(r: Reader): StorageConfig {
             return parseGcs(r);
         case "s3":
             return parseS3(r);
+        case "cephSwift":
+        case "cephS3":
+            return parseCephStorage(r, kind, isSecret);
     }
 }
 
@@ -513,6 +555,8 @@ export function storageIsShareable(storage: StorageConfig): boolean {
             return false;
         case "gcs":
         case "s3":
+        case "cephSwift":
+        case "cephS3":
             return true;
     }
 }
@@ -537,7 +581,150 @@ export function storageRequiredLine(storage: StorageConfig): RegistryLine | unde
     }
     // The 2.8 S3 driver builds its own credential chain (static, env, shared file, EC2 role) with
     // no web identity provider, so it cannot use IRSA (distribution#3275, fixed in 3.0).
-    return storage.kind === "s3" && storage.identity.kind === "irsa" ? 3 : undefined;
+    if (storage.kind === "s3" && storage.identity.kind === "irsa") {
+        return 3;
+    }
+    // The Swift driver was removed in distribution 3.0.
+    return storage.kind === "cephSwift" ? 2 : undefined;
+}
+
+/** What to do instead when a storage kind and the image's line do not match. */
+function requiredLineHint(storage: StorageConfig): string {
+    return storage.kind === "cephSwift"
+        ? ": the Swift driver was removed in distribution 3.0. Set `imageTag` to `2.8.3` (or leave it empty), or use `storageKind` `cephS3`, which works with 3.x"
+        : "";
+}
+
+// --- Ceph (issue 6)
+
+/** Keys only the Ceph storage kinds read. */
+const CEPH_KEYS = [
+    "cephRgwUrl", "cephAdminUrl", "cephAdminAccessKey", "cephAdminSecretKey", "cephUser", "cephSubuser", "cephBucket", "cephKeyGeneration",
+    "cephChunkSize", "cephS3Region", "cephRedirect", "cephGatewayAddresses", "cephGatewayPort", "cephGatewayTls", "cephCaCertificate",
+] as const satisfies readonly ConfigKey[];
+
+/** RGW user ids: what radosgw-admin accepts without tenants (`$`) or subuser separators (`:`). */
+const RGW_UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** S3 bucket names (DNS-compatible; Swift accepts them too). */
+const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const MIN_CHUNK = 5 * 1024 * 1024;
+
+/** `http(s)://host[:port]` without path, query or credentials, or undefined. */
+function parseRgwUrl(r: Reader, key: ConfigKey): string | undefined {
+    const v = r.string(key);
+    let u: URL | undefined;
+    try {
+        u = new URL(v);
+    } catch {
+        u = undefined;
+    }
+    if (u === undefined || (u.protocol !== "http:" && u.protocol !== "https:") || (u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.username !== "" || v.endsWith("/")) {
+        r.problem(`\`${key}\` must be an RGW base URL such as \`http://rgw.ceph.svc:7480\` (http or https, no path); got \`${v}\``);
+        return undefined;
+    }
+    return v;
+}
+
+/** Parses the `ceph*` keys for `cephSwift`/`cephS3`. */
+function parseCephStorage(r: Reader, kind: CephStorageConfig["kind"], isSecret: (key: ConfigKey) => boolean): CephStorageConfig {
+    for (const k of ["storageExistingClaim", "storageClass"] as const) {
+        if (r.has(k)) {
+            r.problem(`\`${k}\` needs \`storageKind\` \`filesystem\`; \`${kind}\` keeps images in RGW`);
+        }
+    }
+    const addresses = r.stringArray("cephGatewayAddresses");
+    for (const a of addresses) {
+        if (isIP(a) === 0) {
+            r.problem(`\`cephGatewayAddresses\` entries must be IPv4 or IPv6 addresses (an EndpointSlice lists addresses, not names); got \`${a}\``);
+        }
+    }
+    if (addresses.length > 0 && new Set(addresses.map((a) => isIP(a))).size > 1) {
+        r.problem("`cephGatewayAddresses` mixes IPv4 and IPv6; one EndpointSlice holds one address family");
+    }
+    const gatewayPort = r.integer("cephGatewayPort", 1, 65535);
+    const gatewayTls = r.boolean("cephGatewayTls");
+    if (addresses.length === 0) {
+        for (const k of ["cephGatewayPort", "cephGatewayTls"] as const) {
+            if (r.has(k)) {
+                r.problem(`\`${k}\` is only used with \`cephGatewayAddresses\``);
+            }
+        }
+    }
+    let rgwUrl: string | undefined;
+    if (r.has("cephRgwUrl")) {
+        rgwUrl = parseRgwUrl(r, "cephRgwUrl");
+        if (addresses.length > 0) {
+            r.problem("`cephRgwUrl` and `cephGatewayAddresses` exclude each other: with gateway addresses the registry uses the gateway Service");
+        }
+    } else if (addresses.length === 0) {
+        r.problem(`\`cephRgwUrl\` (or \`cephGatewayAddresses\`) is required when \`storageKind\` is \`${kind}\``);
+    }
+    let adminUrl: string | undefined = rgwUrl;
+    if (r.has("cephAdminUrl")) {
+        adminUrl = parseRgwUrl(r, "cephAdminUrl");
+    } else if (addresses.length > 0) {
+        r.problem("`cephAdminUrl` is required with `cephGatewayAddresses`: `pulumi up` runs outside the cluster and cannot use the gateway Service's name");
+    }
+    for (const k of ["cephAdminAccessKey", "cephAdminSecretKey"] as const) {
+        if (!r.has(k)) {
+            r.problem(`\`${k}\` is required when \`storageKind\` is \`${kind}\`: \`pulumi config set --secret ${k} <value>\``);
+        } else if (!isSecret(k)) {
+            r.problem(`\`${k}\` must be stored as a secret: \`pulumi config set --secret ${k} <value>\``);
+        }
+    }
+    const user = r.string("cephUser");
+    if (user !== "" && !RGW_UID.test(user)) {
+        r.problem(`\`cephUser\` must be 1-64 characters of letters, digits, '.', '_', '-', starting with a letter or digit; got \`${user}\``);
+    }
+    const subuser = r.string("cephSubuser");
+    if (!RGW_UID.test(subuser)) {
+        r.problem(`\`cephSubuser\` must be 1-64 characters of letters, digits, '.', '_', '-', starting with a letter or digit; got \`${subuser}\``);
+    }
+    const bucket = r.string("cephBucket");
+    if (bucket !== "" && !BUCKET_NAME.test(bucket)) {
+        r.problem(`\`cephBucket\` must be a bucket name: 3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit; got \`${bucket}\``);
+    }
+    const chunkSize = r.integer("cephChunkSize", MIN_CHUNK, 5 * 1024 * 1024 * 1024);
+    const caCertificate = r.string("cephCaCertificate");
+    if (caCertificate !== "") {
+        try {
+            new X509Certificate(caCertificate);
+        } catch {
+            r.problem("`cephCaCertificate` must be a PEM certificate (-----BEGIN CERTIFICATE-----)");
+        }
+        const tls = addresses.length > 0 ? gatewayTls : rgwUrl?.startsWith("https:") === true;
+        if (!tls) {
+            r.problem("`cephCaCertificate` needs RGW over HTTPS: an `https://` `cephRgwUrl`, or `cephGatewayTls` true");
+        }
+    }
+    return {
+        kind,
+        rgwUrl,
+        adminUrl: adminUrl ?? "",
+        adminAccessKey: pulumi.secret(r.string("cephAdminAccessKey")),
+        adminSecretKey: pulumi.secret(r.string("cephAdminSecretKey")),
+        user: user === "" ? undefined : user,
+        subuser,
+        bucket: bucket === "" ? undefined : bucket,
+        keyGeneration: r.integer("cephKeyGeneration", 0, 1000000),
+        chunkSize,
+        s3Region: r.string("cephS3Region"),
+        redirect: r.boolean("cephRedirect"),
+        gateway: addresses.length > 0 ? { addresses, port: gatewayPort, tls: gatewayTls } : undefined,
+        caCertificate: caCertificate === "" ? undefined : caCertificate,
+    };
+}
+
+/** Refuses `ceph*` keys when the storage is not Ceph (they would be silently ignored). */
+function checkUnusedCephKeys(r: Reader, storage: StorageConfig): void {
+    if (storage.kind === "cephSwift" || storage.kind === "cephS3") {
+        return;
+    }
+    for (const k of CEPH_KEYS) {
+        if (r.has(k)) {
+            r.problem(`\`${k}\` is only used when \`storageKind\` is \`cephSwift\` or \`cephS3\``);
+        }
+    }
 }
 
 const CRON_FIELD = /^[0-9A-Za-z*,/?-]+$/;
@@ -844,7 +1031,7 @@ function parseImage(r: Reader, storage: StorageConfig): ImageConfig {
                 : storage.kind === "s3"
                   ? `; the 2.8 S3 driver cannot use IRSA (no web identity in its credential chain): leave \`imageTag\` empty (${DEFAULT_IMAGE_TAGS[3]}) or set a 3.x version, or use \`s3Identity\` \`iamUser\``
                   : "";
-        r.problem(`\`storageKind\` \`${storage.kind}\` needs the distribution ${required}.x line, but \`imageTag\` is \`${tag}\`${hint}`);
+        r.problem(`\`storageKind\` \`${storage.kind}\` needs the distribution ${required}.x line, but \`imageTag\` is \`${tag}\`${hint}${requiredLineHint(storage)}`);
     }
     const digest = r.string("imageDigest");
     if (digest !== "" && !DIGEST.test(digest)) {
@@ -979,7 +1166,8 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         r.problem(`\`namespace\` must be a lowercase DNS label (a-z, 0-9, -, at most 63 characters); got \`${namespace}\``);
     }
 
-    const storage = parseStorage(r);
+    const storage = parseStorage(r, isSecret);
+    checkUnusedCephKeys(r, storage);
     const image = parseImage(r, storage);
     const replicas = r.integer("replicas", 1, 100);
     if (replicas > 1 && !storageIsShareable(storage)) {

@@ -1,4 +1,5 @@
 export * from "./access";
+export * from "./ceph";
 export * from "./cluster";
 export * from "./dns";
 export * from "./registry";

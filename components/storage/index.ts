@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import type { StorageConfig } from "../../config";
+import { CephStorage } from "../ceph/storage";
 import { GceDiskStorage } from "./gce-disk";
 import { GcsStorage } from "./gcs";
 import { LocalStorage } from "./local";
@@ -26,6 +27,9 @@ export function createStorage(name: string, config: StorageConfig, ctx: StorageC
             return new GcsStorage(name, { ...ctx, config }, opts);
         case "s3":
             return new S3Storage(name, { ...ctx, config }, opts);
+        case "cephSwift":
+        case "cephS3":
+            return new CephStorage(name, { ...ctx, config }, opts);
     }
 }
 

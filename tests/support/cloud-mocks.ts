@@ -5,6 +5,7 @@
 // test passes its own `calls`/`resourceState` (the test's win, per token / per type).
 import { gcpMocks } from "./cloud-mocks-gcp";
 import { awsMocks } from "./cloud-mocks-aws";
+import { cephMocks } from "./cloud-mocks-ceph";
 import type { CallMock } from "./mocks";
 
 /** One area's defaults. */
@@ -15,7 +16,7 @@ export interface CloudMocks {
     readonly resourceState?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
 }
 
-const AREAS: readonly CloudMocks[] = [gcpMocks, awsMocks];
+const AREAS: readonly CloudMocks[] = [gcpMocks, awsMocks, cephMocks];
 
 /** Every area's default calls. */
 export const defaultCalls: Record<string, CallMock> = Object.assign({}, ...AREAS.map((a) => a.calls ?? {}));

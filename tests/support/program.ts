@@ -4,8 +4,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 
+import { CONFIG_KEYS, ConfigKeySpec } from "../../config";
 import { defaultCalls, defaultResourceState } from "./cloud-mocks";
 import { installMocks, MockEnvironment, RecordedResource, recorder } from "./mocks";
+import { STACK_SECRETS } from "./stack-secrets";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const PROJECT = "registry";
@@ -16,7 +18,10 @@ export type StackConfig = Record<string, unknown>;
 export interface RunOptions extends MockEnvironment {
     /** Stack name. Default "test". */
     readonly stack?: string;
-    /** Keys (without prefix) whose values count as `pulumi config set --secret`. */
+    /**
+     * Keys (without prefix) whose values count as `pulumi config set --secret`. Default: the
+     * keys of the config that CONFIG_KEYS declares secret (pass [] to model plain values).
+     */
     readonly secretKeys?: readonly string[];
     /** Run as `pulumi preview` (unknown outputs). Default false. */
     readonly preview?: boolean;
@@ -43,7 +48,10 @@ function configString(v: unknown): string {
     return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-/** Reads a Pulumi.<stack>.yaml's `config:` map. Encrypted (`secure:`) values are refused. */
+/**
+ * Reads a Pulumi.<stack>.yaml's `config:` map. Encrypted (`secure:`) values are refused; the
+ * secrets the stack's instructions say to set come from tests/support/stack-secrets.ts.
+ */
 export function loadStackFile(file: string): StackConfig {
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
     const config = doc?.config ?? {};
@@ -52,7 +60,7 @@ export function loadStackFile(file: string): StackConfig {
             throw new Error(`${path.basename(file)}: ${k} is encrypted; example stacks must not hold secrets`);
         }
     }
-    return config;
+    return { ...config, ...(STACK_SECRETS[path.basename(file).split(".")[1]] ?? {}) };
 }
 
 /** Every Pulumi.<stack>.yaml in the repository, by stack name. */
@@ -86,7 +94,10 @@ export async function runProgram(config: StackConfig, opts: RunOptions = {}): Pr
         for (const [k, v] of Object.entries(config)) {
             full[k.includes(":") ? k : `${PROJECT}:${k}`] = configString(v);
         }
-        pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? []).map((k) => `${PROJECT}:${k}`));
+        const declaredSecret = Object.keys(config)
+            .map((k) => (k.includes(":") ? k.slice(k.indexOf(":") + 1) : k))
+            .filter((k) => (CONFIG_KEYS as Record<string, ConfigKeySpec>)[k]?.secret === true);
+        pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? declaredSecret).map((k) => `${PROJECT}:${k}`));
 
         const entry = require.resolve(path.join(ROOT, "index.ts"));
         delete require.cache[entry];

@@ -1,0 +1,5 @@
+export * from "./admin-ops";
+export * from "./bucket";
+export * from "./credentials";
+export * from "./gateway";
+export * from "./storage";
