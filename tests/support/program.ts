@@ -4,10 +4,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 
-import { CONFIG_KEYS, ConfigKeySpec } from "../../config";
 import { defaultCalls, defaultResourceState } from "./cloud-mocks";
 import { installMocks, MockEnvironment, RecordedResource, recorder } from "./mocks";
-import { STACK_SECRETS } from "./stack-secrets";
+import { SecretConfig, STACK_SECRETS } from "./stack-secrets";
+
+export { SecretConfig };
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const PROJECT = "registry";
@@ -18,10 +19,7 @@ export type StackConfig = Record<string, unknown>;
 export interface RunOptions extends MockEnvironment {
     /** Stack name. Default "test". */
     readonly stack?: string;
-    /**
-     * Keys (without prefix) whose values count as `pulumi config set --secret`. Default: the
-     * keys of the config that CONFIG_KEYS declares secret (pass [] to model plain values).
-     */
+    /** Keys (without prefix) whose values count as `pulumi config set --secret` (besides SecretConfig values). */
     readonly secretKeys?: readonly string[];
     /** Run as `pulumi preview` (unknown outputs). Default false. */
     readonly preview?: boolean;
@@ -94,10 +92,15 @@ export async function runProgram(config: StackConfig, opts: RunOptions = {}): Pr
         for (const [k, v] of Object.entries(config)) {
             full[k.includes(":") ? k : `${PROJECT}:${k}`] = configString(v);
         }
-        const declaredSecret = Object.keys(config)
-            .map((k) => (k.includes(":") ? k.slice(k.indexOf(":") + 1) : k))
-            .filter((k) => (CONFIG_KEYS as Record<string, ConfigKeySpec>)[k]?.secret === true);
-        pulumi.runtime.setAllConfig(full, (opts.secretKeys ?? declaredSecret).map((k) => `${PROJECT}:${k}`));
+        const secretKeys = [...(opts.secretKeys ?? []).map((k) => `${PROJECT}:${k}`)];
+        for (const [k, v] of Object.entries(config)) {
+            if (v instanceof SecretConfig) {
+                const key = k.includes(":") ? k : `${PROJECT}:${k}`;
+                full[key] = v.value;
+                secretKeys.push(key);
+            }
+        }
+        pulumi.runtime.setAllConfig(full, secretKeys);
 
         const entry = require.resolve(path.join(ROOT, "index.ts"));
         delete require.cache[entry];
