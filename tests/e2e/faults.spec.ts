@@ -6,8 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { RegistryDeployment, startRegistry } from "./harness";
+import { request } from "./http";
 import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { stopAll, waitFor } from "./procs";
+import { startSwift, SwiftPeer } from "./peers/swift";
+import { startProc, stopAll, waitFor } from "./procs";
 
 after(stopAll);
 
@@ -113,5 +115,71 @@ describe("fault: one of two replicas killed mid-push behind the round-robin prox
         // Brought back, the killed replica serves everything too.
         await reg.replicas[0].restart();
         assert.deepStrictEqual(await pullAndCompare(big, `127.0.0.1:${reg.replicas[0].port}/ha/big:v1`, reg.access()), []);
+    });
+});
+
+describe("fault: the object store (Swift s3api) stopped mid-push, then restored", () => {
+    let swift: SwiftPeer;
+    let reg: RegistryDeployment;
+    let earlier: OciImage;
+    const bucket = "registry-outage";
+    before(async function () {
+        this.timeout(180000);
+        swift = await startSwift({ containers: [bucket] });
+        reg = await startRegistry({
+            config: {
+                storageKind: "s3",
+                s3CreateBucket: false,
+                s3Bucket: bucket,
+                s3Region: swift.region,
+                s3RegionEndpoint: swift.s3Endpoint,
+                s3ForcePathStyle: true,
+                s3Secure: false,
+                s3Identity: "accessKey",
+                s3AccessKeyId: swift.accessKey,
+                s3SecretAccessKey: swift.secretKey,
+            },
+            mocks: { secretKeys: ["s3SecretAccessKey"] },
+        });
+        earlier = buildImage([1024, 2 * MiB], "earlier");
+        const r = await push(earlier, `${reg.host}/store/earlier:v1`, reg.access());
+        assert.strictEqual(r.code, 0, r.stderr);
+    });
+    after(async () => {
+        await reg?.stop();
+        await swift?.stop();
+    });
+
+    it("clients get errors within a bounded time, nothing corrupt is served, and after the store returns everything is intact", async function () {
+        this.timeout(300000);
+        const proxy = swift.procs[swift.procs.length - 1];
+        assert.strictEqual(proxy.name, "swift-proxy");
+        const [cmd, ...args] = proxy.child.spawnargs;
+        const big = buildImage([2048, 48 * MiB], "big");
+        const started = Date.now();
+        const pushing = push(big, `${reg.host}/store/big:v1`, reg.access(), { timeoutMs: 200000 });
+        await new Promise((r) => setTimeout(r, 700));
+        await proxy.kill();
+        const pushResult = await pushing;
+        const pushSeconds = (Date.now() - started) / 1000;
+        const pullStarted = Date.now();
+        const pullDuring = await pullAndCompare(earlier, `${reg.host}/store/earlier:v1`, reg.access());
+        const pullSeconds = (Date.now() - pullStarted) / 1000;
+        console.log(`      during the outage: push exit ${pushResult.code} after ${pushSeconds.toFixed(1)} s; pull ${pullDuring.length === 0 ? "succeeded" : "failed"} after ${pullSeconds.toFixed(1)} s`);
+        // An error, not a hang and not a corrupt blob.
+        assert.ok(pushResult.code !== 0 || pushSeconds < 2, "the push should fail once the store is gone (or have finished before)");
+        assert.ok(pushSeconds < 180 && pullSeconds < 180, "bounded");
+        assert.ok(!pullDuring.some((p) => /hashes to|is empty|digest .* != pushed/.test(p)), pullDuring.join("; "));
+        // Restore: the proxy again, same config.
+        const restored = startProc("swift-proxy", cmd, args, {
+            env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: swift.dir, LANG: "C.UTF-8" },
+            logFile: proxy.logFile,
+        });
+        await waitFor("swift proxy back", async () => (await request(`${swift.s3Endpoint}/healthcheck`, { timeoutMs: 2000 })).status === 200, 60000, 200, restored);
+        const again = await push(big, `${reg.host}/store/big:v1`, reg.access(), { retryTimes: 3, timeoutMs: 200000 });
+        assert.strictEqual(again.code, 0, again.stderr);
+        assert.deepStrictEqual(await pullAndCompare(big, `${reg.host}/store/big:v1`, reg.access()), []);
+        assert.deepStrictEqual(await pullAndCompare(earlier, `${reg.host}/store/earlier:v1`, reg.access()), []);
+        await restored.stop();
     });
 });
