@@ -280,7 +280,14 @@ describe("access end to end: the mirroring Job's script copies upstream images i
             mountDir.set(m.mountPath, dir);
         }
         // The container's env, with the mount paths pointing at the materialised directories.
-        const remap = (value: string) => [...mountDir].reduce((acc, [mountPath, dir]) => (acc.startsWith(mountPath) ? dir + acc.slice(mountPath.length) : acc), value);
+        // One rewrite per value, by the longest mount path that contains it: rewriting in turn would
+        // rewrite a rewritten path again when the work directory is under another mount (/tmp).
+        const remap = (value: string) => {
+            const hit = [...mountDir]
+                .filter(([mountPath]) => value === mountPath || value.startsWith(`${mountPath}/`))
+                .sort(([a], [b]) => b.length - a.length)[0];
+            return hit === undefined ? value : hit[1] + value.slice(hit[0].length);
+        };
         const env: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
         for (const e of spec.containers[0].env as { name: string; value: string }[]) {
             env[e.name] = remap(e.value);
