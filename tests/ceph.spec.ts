@@ -1,0 +1,317 @@
+// Ceph (issue 6) under mocks: config validation, the resource graph (dynamic resources, secrets,
+// retainOnDelete, Secret + secretKeyRef), the driver sections, the gateway Service/EndpointSlice
+// and CA bundle; the Admin Ops client's request building, SigV4 signing (AWS's published test
+// vectors) and error mapping. The providers' create/diff/update/read/delete run against a real
+// RGW in tests/e2e/ceph.spec.ts.
+import * as assert from "assert";
+
+import { buildPath, describeRgwError, errorCode, signRequest } from "../components/ceph/admin-ops";
+import { diffInputs, findKeys, keyIsLive, RgwCredentialsInputs } from "../components/ceph/credentials";
+import { rgwName } from "../components/ceph/storage";
+import { ConfigError, parseConfig } from "../config";
+import { makePki } from "./support/pki";
+import { registryPod, secretValue } from "./support/pod";
+import { one, ofType, ProgramRun, runProgram, StackConfig } from "./support/program";
+
+const SECRETS = ["cephAdminAccessKey", "cephAdminSecretKey"];
+const BASE = { cephAdminAccessKey: "ADMINKEY", cephAdminSecretKey: "adminsecret" };
+
+function problemsOf(values: Record<string, unknown>, secretKeys: string[] = SECRETS): readonly string[] {
+    const raw = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    try {
+        parseConfig(raw, (k) => secretKeys.includes(k));
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return e.problems;
+    }
+    return [];
+}
+
+async function run(config: StackConfig): Promise<ProgramRun> {
+    const r = await runProgram({ ...BASE, ...config }, { secretKeys: SECRETS });
+    if (r.error !== undefined) {
+        throw r.error;
+    }
+    return r;
+}
+
+describe("Ceph: config validation", () => {
+    const cases: { name: string; config: Record<string, unknown>; problems: string[]; secret?: string[] }[] = [
+        { name: "no RGW URL", config: { storageKind: "cephS3", ...BASE }, problems: ["`cephRgwUrl` (or `cephGatewayAddresses`) is required when `storageKind` is `cephS3`"] },
+        {
+            name: "admin keys missing",
+            config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480" },
+            problems: [
+                "`cephAdminAccessKey` is required when `storageKind` is `cephS3`: `pulumi config set --secret cephAdminAccessKey <value>`",
+                "`cephAdminSecretKey` is required when `storageKind` is `cephS3`: `pulumi config set --secret cephAdminSecretKey <value>`",
+            ],
+        },
+        {
+            name: "admin secret key in plain text",
+            config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", ...BASE },
+            secret: ["cephAdminAccessKey"],
+            problems: ["`cephAdminSecretKey` must be stored as a secret: `pulumi config set --secret cephAdminSecretKey <value>`"],
+        },
+        {
+            name: "Swift with a 3.x image",
+            config: { storageKind: "cephSwift", cephRgwUrl: "http://rgw:7480", imageTag: "3.1.2", ...BASE },
+            problems: [
+                "`storageKind` `cephSwift` needs the distribution 2.x line, but `imageTag` is `3.1.2`: the Swift driver was removed in distribution 3.0. Set `imageTag` to `2.8.3` (or leave it empty), or use `storageKind` `cephS3`, which works with 3.x",
+            ],
+        },
+        {
+            name: "a URL with a path",
+            config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480/swift", ...BASE },
+            problems: ["`cephRgwUrl` must be an RGW base URL such as `http://rgw.ceph.svc:7480` (http or https, no path); got `http://rgw:7480/swift`"],
+        },
+        {
+            name: "gateways without an admin URL",
+            config: { storageKind: "cephS3", cephGatewayAddresses: ["10.0.0.1"], ...BASE },
+            problems: ["`cephAdminUrl` is required with `cephGatewayAddresses`: `pulumi up` runs outside the cluster and cannot use the gateway Service's name"],
+        },
+        {
+            name: "gateways given as names",
+            config: { storageKind: "cephS3", cephGatewayAddresses: ["rgw1.example.com"], cephAdminUrl: "http://rgw:7480", ...BASE },
+            problems: ["`cephGatewayAddresses` entries must be IPv4 or IPv6 addresses (an EndpointSlice lists addresses, not names); got `rgw1.example.com`"],
+        },
+        {
+            name: "a URL and gateways",
+            config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", cephGatewayAddresses: ["10.0.0.1"], cephAdminUrl: "http://rgw:7480", ...BASE },
+            problems: ["`cephRgwUrl` and `cephGatewayAddresses` exclude each other: with gateway addresses the registry uses the gateway Service"],
+        },
+        {
+            name: "a bad bucket name",
+            config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", cephBucket: "My_Bucket", ...BASE },
+            problems: ["`cephBucket` must be a bucket name: 3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit; got `My_Bucket`"],
+        },
+        {
+            name: "a chunk size below 5 MiB",
+            config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", cephChunkSize: 1048576, ...BASE },
+            problems: ["`cephChunkSize` must be a whole number between 5242880 and 5368709120; got 1048576"],
+        },
+        {
+            name: "a CA for plain HTTP",
+            config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", cephCaCertificate: "x", ...BASE },
+            problems: ["`cephCaCertificate` must be a PEM certificate (-----BEGIN CERTIFICATE-----)", "`cephCaCertificate` needs RGW over HTTPS: an `https://` `cephRgwUrl`, or `cephGatewayTls` true"],
+        },
+        { name: "Ceph keys with filesystem storage", config: { cephRgwUrl: "http://rgw:7480" }, problems: ["`cephRgwUrl` is only used when `storageKind` is `cephSwift` or `cephS3`"] },
+    ];
+    for (const c of cases) {
+        it(`refuses ${c.name}, naming the key`, () => {
+            assert.deepStrictEqual(problemsOf(c.config, c.secret), c.problems);
+        });
+    }
+
+    it("refuses before any resource is registered", async () => {
+        const r = await runProgram({ storageKind: "cephSwift", cephRgwUrl: "http://rgw:7480", imageTag: "3.1.2", ...BASE }, { secretKeys: SECRETS });
+        assert.ok(r.error instanceof ConfigError);
+        assert.deepStrictEqual(r.resources, []);
+    });
+
+    it("Swift defaults to the 2.8 line; S3 keeps 3.x", () => {
+        const swift = parseConfig({ storageKind: "cephSwift", cephRgwUrl: "http://rgw:7480", ...BASE }, (k) => SECRETS.includes(k));
+        assert.deepStrictEqual([swift.image.tag, swift.image.line], ["2.8.3", 2]);
+        const s3 = parseConfig({ storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", ...BASE }, (k) => SECRETS.includes(k));
+        assert.deepStrictEqual([s3.image.tag, s3.image.line], ["3.1.2", 3]);
+    });
+});
+
+describe("Ceph: the program under mocks", () => {
+    let swift: ProgramRun;
+    let s3: ProgramRun;
+    before(async () => {
+        swift = await run({ storageKind: "cephSwift", cephRgwUrl: "http://rgw.ceph.svc:7480", cephAdminUrl: "https://rgw.example.com", replicas: 2 });
+        s3 = await run({ storageKind: "cephS3", cephRgwUrl: "http://rgw.ceph.svc:7480", cephKeyGeneration: 3, deleteStorageOnDestroy: true });
+    });
+
+    it("declares RgwCredentials and RgwBucket dynamic resources with the admin keys as secret inputs", () => {
+        const creds = one(swift, "pulumi-nodejs:dynamic/ceph:RgwCredentials");
+        assert.strictEqual(creds.inputs.adminUrl, "https://rgw.example.com");
+        assert.strictEqual(creds.inputs.uid, "registry-test");
+        assert.strictEqual(creds.inputs.subuser, "registry");
+        assert.strictEqual(creds.inputs.keyType, "swift");
+        assert.strictEqual(creds.inputs.generation, 1);
+        assert.strictEqual(creds.inputs.purgeUserOnDelete, false);
+        assert.ok(typeof creds.inputs.__provider === "string" && creds.inputs.__provider.includes("exports.handler"));
+        assert.deepStrictEqual([...creds.secretInputs].sort(), ["adminAccessKey", "adminSecretKey"]);
+        assert.deepStrictEqual([...creds.options.additionalSecretOutputs].sort(), ["adminAccessKey", "adminSecretKey", "secretKey"]);
+        const bucket = one(swift, "pulumi-nodejs:dynamic/ceph:RgwBucket");
+        assert.strictEqual(bucket.inputs.bucket, "registry-test");
+        assert.strictEqual(bucket.inputs.api, "swift");
+        assert.ok(bucket.secretInputs.includes("secretKey"));
+        assert.strictEqual(bucket.options.retainOnDelete, true, "images are kept on destroy by default");
+        const s3creds = one(s3, "pulumi-nodejs:dynamic/ceph:RgwCredentials");
+        assert.deepStrictEqual([s3creds.inputs.keyType, s3creds.inputs.generation, s3creds.inputs.purgeUserOnDelete], ["s3", 3, true]);
+        assert.strictEqual(one(s3, "pulumi-nodejs:dynamic/ceph:RgwBucket").options.retainOnDelete, false);
+    });
+
+    it("gives the registry the key only through a Secret and secretKeyRef; config.yml has the driver without it", () => {
+        const pod = registryPod(swift);
+        const creds = one(swift, "pulumi-nodejs:dynamic/ceph:RgwCredentials");
+        const env = (pod.container.env as Record<string, any>[]).find((e) => e.name === "REGISTRY_STORAGE_SWIFT_PASSWORD");
+        const secret = pod.secrets.get(env?.valueFrom?.secretKeyRef?.name);
+        assert.ok(secret !== undefined);
+        assert.strictEqual(secretValue(secret, "password"), creds.state.secretKey);
+        assert.ok(secret.secretInputs.some((p) => p === "stringData" || p === "stringData.password"), secret.secretInputs.join(","));
+        assert.ok(!JSON.stringify(pod.configMap.inputs).includes(String(creds.state.secretKey)));
+        assert.deepStrictEqual(pod.config.storage.swift, {
+            authurl: "http://rgw.ceph.svc:7480/auth/v1.0",
+            authversion: 1,
+            username: "registry-test:registry",
+            container: "registry-test",
+            chunksize: 10485760,
+            insecureskipverify: false,
+        });
+        assert.deepStrictEqual(pod.config.storage.redirect, { disable: true });
+        assert.strictEqual(pod.container.image, "docker.io/library/registry:2.8.3");
+        assert.strictEqual(pod.deployment.inputs.spec.replicas, 2);
+    });
+
+    it("S3: access and secret key from the Secret, RGW as regionendpoint with path-style and SigV4", () => {
+        const pod = registryPod(s3);
+        const names = (pod.container.env as Record<string, any>[]).filter((e) => e.name.startsWith("REGISTRY_STORAGE_S3_"));
+        assert.deepStrictEqual(
+            names.map((e) => [e.name, e.valueFrom?.secretKeyRef?.key]),
+            [
+                ["REGISTRY_STORAGE_S3_ACCESSKEY", "accesskey"],
+                ["REGISTRY_STORAGE_S3_SECRETKEY", "secretkey"],
+            ],
+        );
+        assert.deepStrictEqual(pod.config.storage.s3, {
+            region: "us-east-1",
+            regionendpoint: "http://rgw.ceph.svc:7480",
+            bucket: "registry-test",
+            forcepathstyle: true,
+            v4auth: true,
+            secure: false,
+            skipverify: false,
+            chunksize: 10485760,
+        });
+        assert.strictEqual(pod.container.image, "docker.io/library/registry:3.1.2");
+    });
+
+    it("gateways outside the cluster: a selector-less Service and an EndpointSlice; the registry uses the Service's name", async () => {
+        const r = await run({ storageKind: "cephS3", cephGatewayAddresses: ["192.0.2.10", "192.0.2.11"], cephGatewayPort: 8443, cephGatewayTls: true, cephAdminUrl: "https://192.0.2.10:8443" });
+        const services = ofType(r, "kubernetes:core/v1:Service").filter((s) => s.inputs.metadata.name === "registry-rgw");
+        assert.strictEqual(services.length, 1);
+        assert.strictEqual(services[0].inputs.spec.selector, undefined);
+        assert.deepStrictEqual(services[0].inputs.spec.ports, [{ name: "https", port: 8443, targetPort: 8443, protocol: "TCP" }]);
+        const slice = one(r, "kubernetes:discovery.k8s.io/v1:EndpointSlice");
+        assert.strictEqual(slice.inputs.metadata.labels["kubernetes.io/service-name"], "registry-rgw");
+        assert.strictEqual(slice.inputs.addressType, "IPv4");
+        assert.deepStrictEqual(slice.inputs.endpoints.map((e: { addresses: string[] }) => e.addresses), [["192.0.2.10"], ["192.0.2.11"]]);
+        assert.deepStrictEqual(registryPod(r).config.storage.s3.regionendpoint, "https://registry-rgw.registry.svc:8443");
+        assert.strictEqual(registryPod(r).config.storage.s3.secure, true);
+    });
+
+    it("a CA bundle for RGW's TLS: a ConfigMap mounted read-only and named by SSL_CERT_FILE, and given to the providers", async () => {
+        const pki = await makePki(["rgw.example.com"]);
+        const r = await run({ storageKind: "cephS3", cephRgwUrl: "https://rgw.example.com", cephCaCertificate: pki.caPem });
+        const pod = registryPod(r);
+        const mount = (pod.container.volumeMounts as Record<string, any>[]).find((m) => m.name === "rgw-ca");
+        assert.deepStrictEqual(mount, { name: "rgw-ca", mountPath: "/etc/ceph-rgw-ca", readOnly: true });
+        const env = (pod.container.env as Record<string, any>[]).find((e) => e.name === "SSL_CERT_FILE");
+        assert.strictEqual(env?.value, "/etc/ceph-rgw-ca/ca.crt");
+        const volume = (pod.podSpec.volumes as Record<string, any>[]).find((v) => v.name === "rgw-ca");
+        assert.strictEqual(pod.configMaps.get(volume?.configMap?.name)?.inputs.data["ca.crt"], pki.caPem);
+        assert.strictEqual(one(r, "pulumi-nodejs:dynamic/ceph:RgwCredentials").inputs.caBundle, pki.caPem);
+    });
+
+    it("two stacks get two users and two buckets", async () => {
+        const a = await runProgram({ ...BASE, storageKind: "cephS3", cephRgwUrl: "http://rgw:7480" }, { secretKeys: SECRETS, stack: "team-a" });
+        const b = await runProgram({ ...BASE, storageKind: "cephS3", cephRgwUrl: "http://rgw:7480" }, { secretKeys: SECRETS, stack: "Team_B" });
+        assert.strictEqual(one(a, "pulumi-nodejs:dynamic/ceph:RgwBucket").inputs.bucket, "registry-team-a");
+        assert.strictEqual(one(b, "pulumi-nodejs:dynamic/ceph:RgwBucket").inputs.bucket, "registry-team-b");
+    });
+});
+
+describe("Ceph: Admin Ops client", () => {
+    it("rgwName makes a valid uid and bucket name from registry and stack", () => {
+        assert.strictEqual(rgwName("registry", "prod"), "registry-prod");
+        assert.strictEqual(rgwName("registry", "Org_Team/Prod"), "registry-org-team-prod");
+        assert.strictEqual(rgwName("r", "x".repeat(80)).length, 63);
+    });
+
+    it("builds paths with each parameter once, bare sub-resources without a value, RFC 3986 encoding", () => {
+        assert.strictEqual(
+            buildPath("/admin/user", [["key", undefined], ["uid", "kube"], ["subuser", "kube:registry"], ["display-name", "a b!"]]),
+            "/admin/user?key&uid=kube&subuser=kube%3Aregistry&display-name=a%20b%21",
+        );
+        assert.strictEqual(buildPath("/admin/user"), "/admin/user");
+    });
+
+    // AWS Signature Version 4 test suite (get-vanilla, get-vanilla-query-order-key-case):
+    // credentials AKIDEXAMPLE / wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY, 20150830T123600Z.
+    const vector = { url: "https://example.amazonaws.com", accessKey: "AKIDEXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
+    const date = new Date("2015-08-30T12:36:00Z");
+    it("signs the AWS SigV4 test vector get-vanilla", () => {
+        const req = signRequest(vector, "GET", "/", { date, service: "service" });
+        assert.strictEqual(
+            req.headers.Authorization,
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+        );
+    });
+    it("signs the AWS SigV4 test vector get-vanilla-query-order-key-case", () => {
+        const req = signRequest(vector, "GET", "/?Param2=value2&Param1=value1", { date, service: "service" });
+        assert.match(String(req.headers.Authorization), /Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500$/);
+    });
+    it("signs Admin Ops requests for service s3, with the payload hash header RGW checks", () => {
+        const req = signRequest({ url: "http://127.0.0.1:7480", accessKey: "AK", secretKey: "SK" }, "GET", "/admin/user?uid=kube&format=json", { date });
+        assert.match(String(req.headers.Authorization), /^AWS4-HMAC-SHA256 Credential=AK\/20150830\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+        assert.strictEqual(req.headers["X-Amz-Content-Sha256"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert.deepStrictEqual([req.hostname, req.port, req.protocol], ["127.0.0.1", 7480, "http:"]);
+    });
+
+    it("reads error codes from Admin Ops JSON and S3 XML", () => {
+        assert.strictEqual(errorCode('{"Code":"NoSuchUser","Message":""}'), "NoSuchUser");
+        assert.strictEqual(errorCode("<?xml version=\"1.0\"?><Error><Code>BucketAlreadyExists</Code></Error>"), "BucketAlreadyExists");
+        assert.strictEqual(errorCode("oops"), "");
+    });
+
+    it("maps RGW errors to messages that name what to fix", () => {
+        const url = "http://rgw:7480";
+        assert.strictEqual(
+            describeRgwError("read RGW user u", 403, "SignatureDoesNotMatch", url),
+            "read RGW user u: RGW at http://rgw:7480 rejected the request signature (403 SignatureDoesNotMatch): `cephAdminSecretKey` does not belong to `cephAdminAccessKey`",
+        );
+        assert.match(describeRgwError("x", 403, "AccessDenied", url), /caps `users=\*` and `buckets=\*`/);
+        assert.match(describeRgwError("x", 403, "InvalidAccessKeyId", url), /check `cephAdminAccessKey`/);
+        assert.match(describeRgwError("x", 409, "BucketAlreadyExists", url), /set `cephBucket` to an unused name/);
+        assert.strictEqual(describeRgwError("x", 500, "", url), "x: RGW at http://rgw:7480 answered 500");
+    });
+});
+
+describe("Ceph: credential state logic", () => {
+    const user = {
+        user_id: "u",
+        display_name: "u",
+        subusers: [{ id: "u:registry", permissions: "full-control" }],
+        keys: [
+            { user: "u", access_key: "USERKEY", secret_key: "usersecret" },
+            { user: "u:registry", access_key: "SUBKEY", secret_key: "subsecret" },
+        ],
+        swift_keys: [{ user: "u:registry", secret_key: "swiftsecret" }],
+    };
+    it("finds the subuser's keys of a kind, not the user's", () => {
+        assert.deepStrictEqual(findKeys(user, "u:registry", "s3"), [{ accessKey: "SUBKEY", secretKey: "subsecret" }]);
+        assert.deepStrictEqual(findKeys(user, "u:registry", "swift"), [{ accessKey: "u:registry", secretKey: "swiftsecret" }]);
+        assert.deepStrictEqual(findKeys(undefined, "u:registry", "swift"), []);
+    });
+    it("a key is live only if the subuser exists and holds exactly that key", () => {
+        const state = { fullSubuser: "u:registry", keyType: "swift" as const, accessKey: "u:registry", secretKey: "swiftsecret" };
+        assert.strictEqual(keyIsLive(user, state), true);
+        assert.strictEqual(keyIsLive(user, { ...state, secretKey: "changed" }), false);
+        assert.strictEqual(keyIsLive(user, { ...state, secretKey: "" }), false);
+        assert.strictEqual(keyIsLive({ ...user, subusers: [] }, state), false);
+        assert.strictEqual(keyIsLive(undefined, state), false);
+    });
+    it("diff: a new uid, subuser or key type replaces; generation and admin keys update", () => {
+        const base: RgwCredentialsInputs = {
+            adminUrl: "http://rgw", adminAccessKey: "a", adminSecretKey: "s", caBundle: "", uid: "u", displayName: "u",
+            subuser: "registry", keyType: "swift", generation: 1, purgeUserOnDelete: false,
+        };
+        assert.deepStrictEqual(diffInputs(base, base), { replaces: [], updates: [] });
+        assert.deepStrictEqual(diffInputs(base, { ...base, generation: 2, adminSecretKey: "t" }), { replaces: [], updates: ["adminSecretKey", "generation"] });
+        assert.deepStrictEqual(diffInputs(base, { ...base, uid: "v", keyType: "s3" }), { replaces: ["uid", "keyType"], updates: [] });
+    });
+});
