@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Toleration } from "./config";
 import { localProxyConf } from "./nginx-conf";
 import { tolerationsSpec } from "./node-trust";
+import { restrictedContainerSecurityContext } from "../cluster";
 
 /** Where the proxy container finds its files and writes its temp files. */
 const CONF_DIR = "/etc/registry-proxy";
@@ -104,13 +105,7 @@ export class LocalhostProxy extends pulumi.ComponentResource {
                                         { name: "config", mountPath: CONF_DIR, readOnly: true },
                                         { name: "tmp", mountPath: TMP_DIR },
                                     ],
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        runAsNonRoot: true,
-                                        capabilities: { drop: ["ALL"] },
-                                        seccompProfile: { type: "RuntimeDefault" },
-                                    },
+                                    securityContext: restrictedContainerSecurityContext(),
                                 },
                             ],
                             volumes: [

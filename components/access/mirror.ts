@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { dockerConfigJsonForHosts } from "./pull-secrets";
+import { restrictedContainerSecurityContext } from "../cluster";
 
 /** The script the mirroring Job runs (POSIX sh, skopeo); also run for real by the e2e tests. */
 export const MIRROR_SCRIPT = fs.readFileSync(path.join(__dirname, "mirror.sh"), "utf8");
@@ -115,13 +116,7 @@ export class MirrorJob extends pulumi.ComponentResource {
                                         { name: "tmp", mountPath: "/tmp" },
                                     ],
                                     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        runAsNonRoot: true,
-                                        capabilities: { drop: ["ALL"] },
-                                        seccompProfile: { type: "RuntimeDefault" },
-                                    },
+                                    securityContext: restrictedContainerSecurityContext(),
                                 },
                             ],
                             volumes: [

@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { GcConfig } from "../../config";
+import { restrictedContainerSecurityContext } from "../cluster";
 
 type PodSpec = pulumi.Unwrap<k8s.types.input.core.v1.PodSpec>;
 
@@ -168,13 +169,7 @@ export class GarbageCollector extends pulumi.ComponentResource {
                                                 { name: "HOME", value: "/tmp" },
                                             ],
                                             resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
-                                            securityContext: {
-                                                allowPrivilegeEscalation: false,
-                                                readOnlyRootFilesystem: true,
-                                                runAsNonRoot: true,
-                                                capabilities: { drop: ["ALL"] },
-                                                seccompProfile: { type: "RuntimeDefault" },
-                                            },
+                                            securityContext: restrictedContainerSecurityContext(),
                                             volumeMounts: [
                                                 { name: "script", mountPath: "/etc/registry-gc", readOnly: true },
                                                 { name: "tmp", mountPath: "/tmp" },

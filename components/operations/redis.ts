@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
 import type { RedisCacheConfig, RegistryLine } from "../../config";
+import { restrictedContainerSecurityContext } from "../cluster";
 
 export const REDIS_PORT = 6379;
 
@@ -121,13 +122,7 @@ export class RedisCache extends pulumi.ComponentResource implements RegistryRedi
                                         readinessProbe: { tcpSocket: { port: "redis" }, periodSeconds: 5 },
                                         livenessProbe: { tcpSocket: { port: "redis" }, initialDelaySeconds: 10, periodSeconds: 20 },
                                         resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                                        securityContext: {
-                                            allowPrivilegeEscalation: false,
-                                            readOnlyRootFilesystem: true,
-                                            runAsNonRoot: true,
-                                            capabilities: { drop: ["ALL"] },
-                                            seccompProfile: { type: "RuntimeDefault" },
-                                        },
+                                        securityContext: restrictedContainerSecurityContext(),
                                         volumeMounts: [
                                             { name: "conf", mountPath: "/etc/redis", readOnly: true },
                                             { name: "data", mountPath: "/data" },

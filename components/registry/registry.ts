@@ -5,6 +5,7 @@ import type { ImageConfig } from "../../config";
 import type { RegistryStorage } from "../storage/types";
 import { buildRegistryConfig, renderRegistryConfig } from "./config-file";
 import { AUTH_DIR, DEBUG_PORT, REGISTRY_BINARY, REGISTRY_PORT, TLS_DIR, configDir, configPath } from "./layout";
+import { restrictedContainerSecurityContext } from "../cluster";
 
 export interface RegistryArgs {
     /** Name of the Deployment and ServiceAccount (no default). */
@@ -159,13 +160,7 @@ export class Registry extends pulumi.ComponentResource {
                     ...(resources.memoryLimit === undefined ? {} : { memory: resources.memoryLimit }),
                 },
             },
-            securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ["ALL"] },
-                seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: restrictedContainerSecurityContext(),
         };
 
         const podSpec: k8s.types.input.core.v1.PodSpec = {
