@@ -153,6 +153,19 @@ describe("pull-through cache end to end: the mirror instance in front of a TLS, 
             assert.ok(fetched.includes(`GET /v2/team/app/blobs/${digest} 200`), `the mirror fetched ${digest}: ${fetched.join(", ")}`);
             assert.match(log, new RegExp(`level=info msg="response completed" auth\\.user\\.name=${UPSTREAM_USER} .*http\\.request\\.method=GET .*http\\.request\\.uri="/v2/team/app/blobs/${digest}"`));
         }
+        // The mirror logs a blob GET as completed only after it committed the blob to its cache.
+        await waitFor("the mirror's cache writes", async () => {
+            const done = new Set(
+                fs
+                    .readFileSync(mirror.replicas[0].proc.logFile, "utf8")
+                    .split("\n")
+                    .filter((l) => l.startsWith("{"))
+                    .map((l) => JSON.parse(l) as Record<string, string>)
+                    .filter((e) => e.msg === "response completed" && e["http.request.method"] === "GET")
+                    .map((e) => e["http.request.uri"]),
+            );
+            return [image.configDigest, ...image.layers.map((l) => l.digest)].every((d) => done.has(`/v2/team/app/blobs/${d}`));
+        }, 10000);
     });
 
     it("the mirror refuses a wrong password and no credentials (401), and skopeo with a wrong password cannot pull", async () => {
