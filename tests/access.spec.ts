@@ -3,13 +3,14 @@
 import * as assert from "assert";
 import * as TOML from "smol-toml";
 
-import { ConfigError, parseConfig, RawConfig } from "../config";
+import { ConfigError, parseConfig } from "../config";
 import { containerdHostsToml, hostWithPort, localProxyConf, parseToleration, reachableHosts, renderNginx } from "../components/access";
 import { makePki } from "./support/pki";
 import { registryPod, secretValue } from "./support/pod";
 import { loadStackFile, one, ofType, ProgramRun, runProgram, stackFiles, StackConfig } from "./support/program";
 import { RecordedResource } from "./support/mocks";
 import { VARIANTS } from "./support/variants";
+import { raw } from "./support/config-problems";
 
 const runs = new Map<string, ProgramRun>();
 async function run(label: string, config: StackConfig, opts = {}): Promise<ProgramRun> {
@@ -403,7 +404,6 @@ describe("access: image mirroring Job", () => {
 });
 
 describe("access: config validation", () => {
-    const raw = (values: Record<string, unknown>): RawConfig => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
     const problemsOf = (values: Record<string, unknown>): readonly string[] => {
         try {
             parseConfig(raw(values));

@@ -4,13 +4,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 
 import { IRSA_ROLE_ANNOTATION, irsaTrustPolicy, s3AccessPolicy, s3DriverSection, tlsOnlyBucketPolicy } from "../components";
-import { ConfigError, parseConfig, RawConfig } from "../config";
+import { ConfigError, parseConfig } from "../config";
 import { LB_ZONE_IDS, MOCK_REGION, MOCK_ZONE } from "./support/cloud-mocks-aws";
 import { validateObject } from "./support/k8s-schema";
 import { RecordedResource, recorder } from "./support/mocks";
 import { registryPod, secretValue } from "./support/pod";
 import { loadStackFile, one, ofType, ProgramRun, ROOT, runProgram, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
+import { problemsOf, raw } from "./support/config-problems";
 
 const T = {
     bucket: "aws:s3/bucket:Bucket",
@@ -34,20 +35,6 @@ const T = {
 } as const;
 
 const BUCKET_RESOURCES = [T.bucket, T.pab, T.ownership, T.sse, T.lifecycle, T.policy];
-
-function raw(values: Record<string, unknown>): RawConfig {
-    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
-
-function problemsOf(values: Record<string, unknown>, secretKeys: string[] = []): readonly string[] {
-    try {
-        parseConfig(raw(values), (k) => secretKeys.includes(k));
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 const runs = new Map<string, ProgramRun>();
 async function run(label: string, config: StackConfig, secretKeys: string[] = []): Promise<ProgramRun> {

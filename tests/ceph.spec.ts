@@ -9,6 +9,7 @@ import { buildPath, describeRgwError, errorCode, signRequest } from "../componen
 import { diffInputs, findKeys, keyIsLive, RgwCredentialsInputs } from "../components/ceph/credentials";
 import { rgwName } from "../components/ceph/storage";
 import { ConfigError, parseConfig } from "../config";
+import { problemsOf as configProblems } from "./support/config-problems";
 import { makePki } from "./support/pki";
 import { registryPod, secretValue } from "./support/pod";
 import { one, ofType, ProgramRun, runProgram, StackConfig } from "./support/program";
@@ -17,14 +18,7 @@ const SECRETS = ["cephAdminAccessKey", "cephAdminSecretKey"];
 const BASE = { cephAdminAccessKey: "ADMINKEY", cephAdminSecretKey: "adminsecret" };
 
 function problemsOf(values: Record<string, unknown>, secretKeys: string[] = SECRETS): readonly string[] {
-    const raw = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-    try {
-        parseConfig(raw, (k) => secretKeys.includes(k));
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems;
-    }
-    return [];
+    return configProblems(values, secretKeys);
 }
 
 async function run(config: StackConfig): Promise<ProgramRun> {

@@ -1,23 +1,9 @@
 import * as assert from "assert";
 
-import { CONFIG_KEYS, ConfigError, DEFAULT_IMAGE_TAGS, parseConfig, RawConfig, STORAGE_KINDS } from "../config";
+import { CONFIG_KEYS, ConfigError, DEFAULT_IMAGE_TAGS, parseConfig, STORAGE_KINDS } from "../config";
 import { makePki, TestPki } from "./support/pki";
 import { runProgram } from "./support/program";
-
-/** Raw config the way Pulumi passes it: every value a string, lists as JSON. */
-function raw(values: Record<string, unknown>): RawConfig {
-    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
-
-function problemsOf(values: Record<string, unknown>, secretKeys: string[] = []): readonly string[] {
-    try {
-        parseConfig(raw(values), (k) => secretKeys.includes(k));
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
+import { problemsOf, raw } from "./support/config-problems";
 
 let pki: TestPki;
 before(async () => {

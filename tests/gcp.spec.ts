@@ -3,26 +3,13 @@ import * as assert from "assert";
 import { X509Certificate } from "crypto";
 
 import { cloudDnsFqdn, gceLabelsFrom, gcePdVolumeHandle, gcsLifecycleRules, gcsServiceAccountId, workloadIdentityMember, zoneRegion } from "../components";
-import { ConfigError, parseConfig, RawConfig } from "../config";
+import { ConfigError, parseConfig } from "../config";
 import { MOCK_GCP_PROJECT, MOCK_GCP_PROJECT_NUMBER } from "./support/cloud-mocks-gcp";
 import type { RecordedResource } from "./support/mocks";
 import { registryPod, secretValue } from "./support/pod";
 import { loadStackFile, one, ofType, ProgramRun, runProgram, stackFiles, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
-
-function raw(values: Record<string, unknown>): RawConfig {
-    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
-
-function problemsOf(values: Record<string, unknown>): readonly string[] {
-    try {
-        parseConfig(raw(values));
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
+import { problemsOf, raw } from "./support/config-problems";
 
 async function run(config: StackConfig, stack = "test"): Promise<ProgramRun> {
     const r = await runProgram(config, { stack });

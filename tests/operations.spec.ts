@@ -9,28 +9,15 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 
-import { ConfigError, parseConfig, RawConfig } from "../config";
+import { ConfigError, parseConfig } from "../config";
 import { GC_SCRIPT, buildAlertRules, gcArgs } from "../components/operations";
 import { validateObject } from "./support/k8s-schema";
 import { registryPod, secretValue } from "./support/pod";
 import { ofType, one, ProgramRun, ROOT, runProgram, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
+import { problemsOf } from "./support/config-problems";
 
 const PROMTOOL = path.join(process.env.REGISTRY_E2E_CACHE ?? path.join(os.homedir(), ".cache", "registry-e2e"), "bin", "promtool");
-
-function raw(values: Record<string, unknown>): RawConfig {
-    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
-
-function problemsOf(values: Record<string, unknown>, secretKeys: string[] = []): readonly string[] {
-    try {
-        parseConfig(raw(values), (k) => secretKeys.includes(k));
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems;
-    }
-    return [];
-}
 
 const runs = new Map<string, ProgramRun>();
 async function run(name: string, config: StackConfig = VARIANTS[name], opts = {}): Promise<ProgramRun> {
