@@ -8,6 +8,7 @@ import * as path from "path";
 import { request } from "../tests/e2e/http";
 import { cephInstalled, startCeph } from "../tests/e2e/peers/ceph";
 import { startSwift } from "../tests/e2e/peers/swift";
+import { S3CompatibleStore, s3CompatibleStorage, withoutAwsOnlyKeys } from "../tests/e2e/s3-compatible";
 import { loadStackFile, ROOT, stackFiles, StackConfig } from "../tests/support/program";
 import type { BackendName } from "./plan";
 import type { Extra } from "./registries";
@@ -46,26 +47,8 @@ export function projectKeys(file: string): StackConfig {
  * a store cannot have goes (the IRSA provider, settings of a bucket the program would create,
  * the Route53 record); the rest (chunk size, encrypt, redirect, users) is the stack's.
  */
-export function awsStackOn(s3: { endpoint: string; region: string; bucket: string; accessKey: string; secretKey: string }): StackConfig {
-    const config = projectKeys(path.join(ROOT, "Pulumi.aws.yaml"));
-    for (const key of Object.keys(config)) {
-        if (["eksOidcProviderArn", "s3Encryption", "s3Versioning", "s3NoncurrentVersionDays", "s3AbortIncompleteMultipartDays"].includes(key) || key.startsWith("route53")) {
-            delete config[key];
-        }
-    }
-    return {
-        ...config,
-        dnsProvider: "none",
-        s3CreateBucket: false,
-        s3Bucket: s3.bucket,
-        s3Region: s3.region,
-        s3RegionEndpoint: s3.endpoint,
-        s3ForcePathStyle: true,
-        s3Secure: false,
-        s3Identity: "accessKey",
-        s3AccessKeyId: s3.accessKey,
-        s3SecretAccessKey: s3.secretKey,
-    };
+export function awsStackOn(s3: S3CompatibleStore): StackConfig {
+    return { ...withoutAwsOnlyKeys(projectKeys(path.join(ROOT, "Pulumi.aws.yaml"))), ...s3CompatibleStorage(s3) };
 }
 
 const S3_EXTRA: Extra = {

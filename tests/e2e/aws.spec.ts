@@ -11,6 +11,7 @@ import { request } from "./http";
 import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
 import { stopAll, waitFor } from "./procs";
 import { startSwift, SwiftPeer } from "./peers/swift";
+import { s3CompatibleStorage, withoutAwsOnlyKeys } from "./s3-compatible";
 
 after(stopAll);
 
@@ -34,27 +35,8 @@ function awsStack(): StackConfig {
  * (replicas, root directory, chunk size, encrypt, redirect, users, NLB annotations) is the stack's.
  */
 function awsStackOnSwift(swift: SwiftPeer, bucket: string, overrides: StackConfig = {}): StackConfig {
-    const config = awsStack();
-    for (const key of ["eksOidcProviderArn", "s3Encryption", "s3Versioning", "s3NoncurrentVersionDays", "s3AbortIncompleteMultipartDays"]) {
-        delete config[key];
-    }
-    for (const key of Object.keys(config).filter((k) => k.startsWith("route53"))) {
-        delete config[key];
-    }
-    return {
-        ...config,
-        dnsProvider: "none",
-        s3CreateBucket: false,
-        s3Bucket: bucket,
-        s3Region: swift.region,
-        s3RegionEndpoint: swift.s3Endpoint,
-        s3ForcePathStyle: true,
-        s3Secure: false,
-        s3Identity: "accessKey",
-        s3AccessKeyId: swift.accessKey,
-        s3SecretAccessKey: swift.secretKey,
-        ...overrides,
-    };
+    const store = { endpoint: swift.s3Endpoint, region: swift.region, bucket, accessKey: swift.accessKey, secretKey: swift.secretKey };
+    return { ...withoutAwsOnlyKeys(awsStack()), ...s3CompatibleStorage(store), ...overrides };
 }
 
 const mocks = {

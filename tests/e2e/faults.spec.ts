@@ -10,6 +10,7 @@ import { request } from "./http";
 import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
 import { startSwift, SwiftPeer } from "./peers/swift";
 import { startProc, stopAll, waitFor } from "./procs";
+import { s3CompatibleStorage } from "./s3-compatible";
 
 after(stopAll);
 
@@ -140,15 +141,7 @@ describe("fault: the object store (Swift s3api) stopped mid-push, then restored"
         reg = await startRegistry({
             config: {
                 storageKind: "s3",
-                s3CreateBucket: false,
-                s3Bucket: bucket,
-                s3Region: swift.region,
-                s3RegionEndpoint: swift.s3Endpoint,
-                s3ForcePathStyle: true,
-                s3Secure: false,
-                s3Identity: "accessKey",
-                s3AccessKeyId: swift.accessKey,
-                s3SecretAccessKey: swift.secretKey,
+                ...s3CompatibleStorage({ endpoint: swift.s3Endpoint, region: swift.region, bucket, accessKey: swift.accessKey, secretKey: swift.secretKey }),
             },
             mocks: { secretKeys: ["s3SecretAccessKey"] },
         });
