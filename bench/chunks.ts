@@ -1,5 +1,6 @@
-// The S3 driver's chunk size (multipart part size): push and pull time of one big layer at each
-// size, on the same backend in the same run. The stack's own `s3ChunkSize` key sets it.
+// The storage driver's chunk size (S3 multipart part size, Swift segment size): push and pull
+// time of one big layer at each size, on the same backend in the same run. The stack's own key
+// sets it (`s3ChunkSize`, `cephChunkSize`).
 import { MiB, OciImage } from "../tests/e2e/oci";
 import { Backend } from "./backends";
 import { roundTrip } from "./datapath";
@@ -16,13 +17,18 @@ export interface ChunkResult {
 
 /** For each chunk size: a fresh deployed registry (own root directory), push and pull of `image`. */
 export async function measureChunks(backend: Backend, image: OciImage, chunkMiB: readonly number[], log: (s: string) => void): Promise<ChunkResult[]> {
+    const chunk = backend.chunk;
+    if (chunk === undefined) {
+        throw new Error(`the ${backend.name} backend's storage driver has no chunk size`);
+    }
     const out: ChunkResult[] = [];
     for (const c of chunkMiB) {
-        const reg = await startDeployed(backend.config(`/chunk-${c}`, { s3ChunkSize: c * MiB }), backend.extra);
+        const prepared = await backend.prepare(`/chunk-${c}`, { [chunk.key]: c * MiB });
+        const reg = await startDeployed(prepared.config, prepared.extra);
         try {
-            const declared = Number(reg.deployment.pod.config.storage?.s3?.chunksize);
+            const declared = Number(chunk.declared(reg.deployment.pod.config));
             if (declared !== c * MiB) {
-                throw new Error(`s3ChunkSize ${c * MiB} did not reach config.yml (chunksize ${declared})`);
+                throw new Error(`${chunk.key} ${c * MiB} did not reach config.yml (chunksize ${declared})`);
             }
             const r = await roundTrip(reg, image, `bench/chunk-${c}`);
             out.push({ backend: backend.name, chunkMiB: c, layerBytes: image.layers.reduce((a, l) => a + l.size, 0), ...r });

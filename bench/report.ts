@@ -30,6 +30,8 @@ export interface BenchResults {
     readonly backends?: readonly { readonly name: string; readonly description: string }[];
     readonly chunks?: readonly ChunkResult[];
     readonly concurrency?: readonly ConcurrencyResult[];
+    /** Wall time of each section that ran, seconds, in run order. */
+    readonly sectionsS?: Readonly<Record<string, number>>;
     /** Sections that did not run, and why. */
     readonly skipped: readonly { section: string; reason: string }[];
 }
@@ -116,7 +118,7 @@ export function chunkTable(results: readonly ChunkResult[]): string {
         { header: "backend", value: (r) => r.backend },
         { header: "chunk size", align: "right", value: (r) => `${r.chunkMiB} MiB` },
         { header: "layer", align: "right", value: (r) => bytes(r.layerBytes) },
-        { header: "parts", align: "right", value: (r) => String(Math.ceil(r.layerBytes / (r.chunkMiB * 1024 * 1024))) },
+        { header: "parts / segments", align: "right", value: (r) => String(Math.ceil(r.layerBytes / (r.chunkMiB * 1024 * 1024))) },
         { header: "push", align: "right", value: (r) => duration(r.pushMs) },
         { header: "push MiB/s", align: "right", value: (r) => num(mibPerSec(r.layerBytes, r.pushMs)) },
         { header: "pull", align: "right", value: (r) => duration(r.pullMs) },
@@ -137,6 +139,7 @@ export function renderReport(r: BenchResults): string {
         `Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v}`).join("; ")}.`,
         `Load (1-min average) during the run: mean ${num(r.load.mean, 2)}, max ${num(r.load.max, 2)} over ${r.load.samples} samples` +
             ` (${m.cores} cores; anything well above the bench's own use is other work on the machine).`,
+        ...(r.sectionsS === undefined ? [] : [`Time per section: ${Object.entries(r.sectionsS).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ")}.`]),
         "",
     ];
     if (r.datapath !== undefined) {
@@ -154,9 +157,10 @@ export function renderReport(r: BenchResults): string {
     }
     if (r.chunks !== undefined && r.chunks.length > 0) {
         out.push(
-            "## S3 chunk size",
+            "## Chunk size (S3 multipart parts, Swift segments)",
             "",
-            "One layer pushed through the deployed registry (aws stack, `s3ChunkSize` set per row, a fresh registry and root directory each), then pulled and verified. Parts: the layer's multipart upload parts.",
+            "One layer pushed through the deployed registry (the backend's stack with its chunk-size key set per row: `s3ChunkSize` for S3, `cephChunkSize` for Swift; a fresh registry and storage each), then pulled and verified. " +
+                "Parts / segments: the layer's S3 multipart parts or Swift segments (layer ÷ chunk size, rounded up).",
             "",
             chunkTable(r.chunks),
             "",

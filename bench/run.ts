@@ -8,7 +8,7 @@ import { DEBIAN_REGISTRY } from "../tests/e2e/harness";
 import { buildImage, MiB, OciImage } from "../tests/e2e/oci";
 import { CACHE_BIN, stopAll, WORK_DIR } from "../tests/e2e/procs";
 import { measureAuth } from "./auth-cost";
-import { Backend, startBackend } from "./backends";
+import { Backend, BackendPool } from "./backends";
 import { ChunkResult, measureChunks } from "./chunks";
 import { ConcurrencyResult, measureConcurrency } from "./concurrency";
 import { DatapathTargets, layerSplit, measureSize, PathSample } from "./datapath";
@@ -32,17 +32,22 @@ function cleanup(imgs: readonly OciImage[]): void {
     }
 }
 
-/** Runs `f` with the backend started, and always stops it. */
-async function withBackend<T>(name: BackendName, plan: Plan, f: (b: Backend) => Promise<T>): Promise<T> {
-    // Ceph's OSD keeps objects in RAM: room for every image pushed to it, with headroom.
-    const pushed = plan.objectSizesMiB.reduce((a, size) => a + size * plan.repsFor(size, name) * 3, 0) + plan.chunkLayerMiB * plan.chunkMiB.length;
-    const memoryBytes = Math.ceil((pushed * 1.5 + 1024) * MiB);
-    const b = await startBackend(name, { memoryBytes });
-    try {
-        return await f(b);
-    } finally {
-        await b.stop();
+/** Backends whose peer is the run's one Ceph. */
+const ON_CEPH: readonly BackendName[] = ["s3-ceph", "swift-ceph"];
+
+/** Memory for Ceph's in-memory OSD: everything the plan pushes to it, with headroom. */
+export function cephMemoryBytes(plan: Plan): number {
+    let pushedMiB = 0;
+    for (const b of ON_CEPH) {
+        if (plan.sections.includes("datapath") && plan.backends.includes(b)) {
+            // Three registries (deployed, TLS without auth, baseline) push each image.
+            pushedMiB += plan.objectSizesMiB.reduce((a, size) => a + size * plan.repsFor(size, b) * 3, 0);
+        }
+        if (plan.sections.includes("chunks") && plan.chunkBackends.includes(b)) {
+            pushedMiB += plan.chunkLayerMiB * plan.chunkMiB.length;
+        }
     }
+    return Math.ceil((pushedMiB * 1.5 + 1024) * MiB);
 }
 
 /** Runs the plan; returns the results (also written under plan.outDir). */
@@ -54,107 +59,131 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     const machine = machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY });
     const want = new Set(plan.sections);
     const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {};
+    const sectionsS: Record<string, number> = {};
+    const timed = async (section: string, f: () => Promise<void>): Promise<void> => {
+        const t = performance.now();
+        try {
+            await f();
+        } finally {
+            sectionsS[section] = (performance.now() - t) / 1000;
+        }
+    };
     const stops: (() => Promise<void>)[] = [];
+    const pool = new BackendPool(cephMemoryBytes(plan));
+    const withBackend = async <T>(name: BackendName, f: (b: Backend) => Promise<T>): Promise<T> => f(await pool.get(name));
     const started1 = async (variant: Variant, b: Backend, root: string): Promise<BenchRegistry> => {
-        const reg = await startVariant(variant, b.config(root), b.extra);
+        const prepared = await b.prepare(root);
+        const reg = await startVariant(variant, prepared.config, prepared.extra);
         stops.push(() => reg.deployment.stop());
         return reg;
     };
     try {
         if (want.has("program")) {
-            log("== program evaluation and dependency graph");
-            results.program = await measurePrograms(plan.programRuns, log);
+            await timed("program", async () => {
+                log("== program evaluation and dependency graph");
+                results.program = await measurePrograms(plan.programRuns, log);
+            });
         }
         if (want.has("auth")) {
-            log("== cost of authentication per request (filesystem)");
-            await withBackend("filesystem", plan, async (b) => {
-                const deployed = await started1("deployed", b, "/auth-deployed");
-                const baseline = await started1("baseline", b, "/auth-baseline");
-                results.auth = { bcryptCost: bcryptCost(deployed), probes: await measureAuth(deployed, baseline, plan.authRequests) };
-                await Promise.all(stops.splice(0).map((s) => s()));
+            await timed("auth", async () => {
+                log("== cost of authentication per request (filesystem)");
+                await withBackend("filesystem", async (b) => {
+                    const deployed = await started1("deployed", b, "/auth-deployed");
+                    const baseline = await started1("baseline", b, "/auth-baseline");
+                    results.auth = { bcryptCost: bcryptCost(deployed), probes: await measureAuth(deployed, baseline, plan.authRequests) };
+                    await Promise.all(stops.splice(0).map((s) => s()));
+                });
             });
         }
         if (want.has("datapath")) {
-            const samples: PathSample[] = [];
-            const backends: { name: string; description: string }[] = [];
-            const sizesOf = (b: BackendName) => (b === "filesystem" ? plan.sizesMiB : plan.objectSizesMiB);
-            // Images per size: as many as the backend wanting most repetitions needs, shared (each registry has its own storage).
-            const counts = new Map<number, number>();
-            for (const b of plan.backends) {
-                for (const size of sizesOf(b)) {
-                    counts.set(size, Math.max(counts.get(size) ?? 0, plan.repsFor(size, b)));
-                }
-            }
-            const imgs = new Map([...counts].map(([size, n]) => [size, images(size, n, `s${size}-`)]));
-            for (const name of plan.backends) {
-                log(`== push/pull on ${name}`);
-                try {
-                    await withBackend(name, plan, async (b) => {
-                        backends.push({ name, description: b.description });
-                        const registries: { variant: Variant; reg: BenchRegistry }[] = [];
-                        for (const variant of ["deployed", "tls-noauth", "baseline"] as const) {
-                            registries.push({ variant, reg: await started1(variant, b, `/dp-${variant}`) });
-                        }
-                        let limits: DatapathTargets["limits"];
-                        if (name === plan.backends[0]) {
-                            const https = await startLoopback("https", WORK_DIR, tlsFiles(registries[0].reg));
-                            stops.push(() => https.proc.stop());
-                            const http = await startLoopback("http", WORK_DIR);
-                            stops.push(() => http.proc.stop());
-                            limits = { https, http };
-                        }
-                        for (const size of sizesOf(name)) {
-                            const reps = (imgs.get(size) ?? []).slice(0, plan.repsFor(size, name));
-                            samples.push(...(await measureSize({ backend: name, registries, limits }, size, reps, log)));
-                        }
-                        await Promise.all(stops.splice(0).map((s) => s()));
-                    });
-                } catch (e) {
-                    skipped.push({ section: `push/pull on ${name}`, reason: (e as Error).message.split("\n")[0] });
-                    log(`  skipped ${name}: ${(e as Error).message}`);
-                    await Promise.all(stops.splice(0).map((s) => s()));
-                }
-            }
-            cleanup([...imgs.values()].flat());
-            results.datapath = samples;
-            results.backends = backends;
-        }
-        if (want.has("concurrency")) {
-            const conc: ConcurrencyResult[] = [];
-            const img = images(plan.concurrencyImageMiB, 1, "conc-")[0];
-            await withBackend("filesystem", plan, async (b) => {
-                for (const replicas of plan.replicas) {
-                    log(`== parallel pulls through ${replicas} replica(s)`);
-                    const cfg = b.config("/conc", replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas });
-                    const reg: BenchRegistry = await startDeployed(cfg, { replicas });
-                    try {
-                        conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, log)));
-                    } finally {
-                        await reg.deployment.stop();
+            await timed("datapath", async () => {
+                const samples: PathSample[] = [];
+                const backends: { name: string; description: string }[] = [];
+                const sizesOf = (b: BackendName) => (b === "filesystem" ? plan.sizesMiB : plan.objectSizesMiB);
+                // Images per size: as many as the backend wanting most repetitions needs, shared (each registry has its own storage).
+                const counts = new Map<number, number>();
+                for (const b of plan.backends) {
+                    for (const size of sizesOf(b)) {
+                        counts.set(size, Math.max(counts.get(size) ?? 0, plan.repsFor(size, b)));
                     }
                 }
+                const imgs = new Map([...counts].map(([size, n]) => [size, images(size, n, `s${size}-`)]));
+                for (const name of plan.backends) {
+                    log(`== push/pull on ${name}`);
+                    try {
+                        await withBackend(name, async (b) => {
+                            backends.push({ name, description: b.description });
+                            const registries: { variant: Variant; reg: BenchRegistry }[] = [];
+                            for (const variant of ["deployed", "tls-noauth", "baseline"] as const) {
+                                registries.push({ variant, reg: await started1(variant, b, `/dp-${variant}`) });
+                            }
+                            let limits: DatapathTargets["limits"];
+                            if (name === plan.backends[0]) {
+                                const https = await startLoopback("https", WORK_DIR, tlsFiles(registries[0].reg));
+                                stops.push(() => https.proc.stop());
+                                const http = await startLoopback("http", WORK_DIR);
+                                stops.push(() => http.proc.stop());
+                                limits = { https, http };
+                            }
+                            for (const size of sizesOf(name)) {
+                                const reps = (imgs.get(size) ?? []).slice(0, plan.repsFor(size, name));
+                                samples.push(...(await measureSize({ backend: name, registries, limits }, size, reps, log)));
+                            }
+                            await Promise.all(stops.splice(0).map((s) => s()));
+                        });
+                    } catch (e) {
+                        skipped.push({ section: `push/pull on ${name}`, reason: (e as Error).message.split("\n")[0] });
+                        log(`  skipped ${name}: ${(e as Error).message}`);
+                        await Promise.all(stops.splice(0).map((s) => s()));
+                    }
+                }
+                cleanup([...imgs.values()].flat());
+                results.datapath = samples;
+                results.backends = backends;
             });
-            cleanup([img]);
-            results.concurrency = conc;
         }
         if (want.has("chunks")) {
-            const chunks: ChunkResult[] = [];
-            const img = buildImage([plan.chunkLayerMiB * MiB], "chunk", { gzipLevel: 0 });
-            for (const name of plan.chunkBackends) {
-                log(`== S3 chunk size on ${name}, one ${plan.chunkLayerMiB} MiB layer`);
-                try {
-                    chunks.push(...(await withBackend(name, plan, (b) => measureChunks(b, img, plan.chunkMiB, log))));
-                } catch (e) {
-                    skipped.push({ section: `chunk sizes on ${name}`, reason: (e as Error).message.split("\n")[0] });
-                    log(`  skipped ${name}: ${(e as Error).message}`);
+            await timed("chunks", async () => {
+                const chunks: ChunkResult[] = [];
+                const img = buildImage([plan.chunkLayerMiB * MiB], "chunk", { gzipLevel: 0 });
+                for (const name of plan.chunkBackends) {
+                    log(`== chunk size on ${name}, one ${plan.chunkLayerMiB} MiB layer`);
+                    try {
+                        chunks.push(...(await withBackend(name, (b) => measureChunks(b, img, plan.chunkMiB, log))));
+                    } catch (e) {
+                        skipped.push({ section: `chunk sizes on ${name}`, reason: (e as Error).message.split("\n")[0] });
+                        log(`  skipped ${name}: ${(e as Error).message}`);
+                    }
                 }
-            }
-            cleanup([img]);
-            results.chunks = chunks;
-            skipped.push({ section: "Swift driver chunk size and the native Swift backend", reason: "the bench does not run the program's cephSwift/cephS3 storage kinds yet" });
+                cleanup([img]);
+                results.chunks = chunks;
+            });
+        }
+        // The object stores' peers are idle from here on: stopped, so they take no CPU from what follows.
+        await pool.stop();
+        if (want.has("concurrency")) {
+            await timed("concurrency", async () => {
+                const conc: ConcurrencyResult[] = [];
+                const img = images(plan.concurrencyImageMiB, 1, "conc-")[0];
+                await withBackend("filesystem", async (b) => {
+                    for (const replicas of plan.replicas) {
+                        log(`== parallel pulls through ${replicas} replica(s)`);
+                        const cfg = await b.prepare("/conc", replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas });
+                        const reg: BenchRegistry = await startDeployed(cfg.config, { ...cfg.extra, replicas });
+                        try {
+                            conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, log)));
+                        } finally {
+                            await reg.deployment.stop();
+                        }
+                    }
+                });
+                cleanup([img]);
+                results.concurrency = conc;
+            });
         }
     } finally {
         await Promise.all(stops.map((s) => s()));
+        await pool.stop();
     }
     const full: BenchResults = {
         mode: plan.mode,
@@ -164,6 +193,7 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
         machine,
         load: load.stop(),
         ...results,
+        sectionsS,
         skipped,
     };
     fs.mkdirSync(plan.outDir, { recursive: true });

@@ -5,110 +5,21 @@
 // and 2.8), and images go through it with every digest checked.
 import * as assert from "assert";
 
-import { engineCreate, engineDelete, engineRead, engineUpdate } from "../support/dynamic-provider";
-import { ofType, one, ProgramRun, runProgram, StackConfig } from "../support/program";
+import { engineRead } from "../support/dynamic-provider";
+import { ofType, one, StackConfig } from "../support/program";
 import { secretValue } from "../support/pod";
 import { RgwAdmin, send, swiftAuth } from "../../components/ceph/admin-ops";
-import { RegistryDeployment, startRegistry } from "./harness";
+import { BUCKET, cephConfig as cephStackConfig, CREDS, destroy, provision, Provisioned, startOn, update } from "./ceph-stack";
+import { RegistryDeployment } from "./harness";
 import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
 import { CephPeer, startCeph } from "./peers/ceph";
 import { stopAll } from "./procs";
 
-const CREDS = "pulumi-nodejs:dynamic/ceph:RgwCredentials";
-const BUCKET = "pulumi-nodejs:dynamic/ceph:RgwBucket";
-const SECRET_KEYS = ["cephAdminAccessKey", "cephAdminSecretKey"];
-
-/** One dynamic resource the "engine" created: its id and outputs. */
-interface Created {
-    id: string;
-    outs: Record<string, any>;
-}
-
-/** A stack whose RGW resources exist for real. */
-interface Provisioned {
-    readonly config: StackConfig;
-    /** The stack name: it names the RGW user and bucket (`registry-<stack>`). */
-    readonly stack: string;
-    /** Outputs by `type/name`, fed back to the program as the resources' state. */
-    readonly state: Map<string, Created>;
-    readonly run: ProgramRun;
-    readonly creds: Created;
-    readonly bucket: Created;
-}
-
 let ceph: CephPeer;
-
-function mocksFor(state: Map<string, Created>, stack: string) {
-    return {
-        stack,
-        secretKeys: SECRET_KEYS,
-        resourceState: (type: string, name: string) => {
-            const c = state.get(`${type}/${name}`);
-            return c === undefined ? undefined : { ...c.outs, id: c.id };
-        },
-    };
-}
 
 /** The stack config of a registry on this Ceph. */
 function cephConfig(extra: StackConfig): StackConfig {
-    return { cephRgwUrl: ceph.rgwUrl, cephAdminAccessKey: ceph.adminAccessKey, cephAdminSecretKey: ceph.adminSecretKey, ...extra };
-}
-
-async function programRun(config: StackConfig, state: Map<string, Created>, stack: string): Promise<ProgramRun> {
-    const run = await runProgram(config, mocksFor(state, stack));
-    if (run.error !== undefined) {
-        throw run.error;
-    }
-    return run;
-}
-
-/**
- * `pulumi up` of the stack's RGW resources, in dependency order, as the engine does it: run the
- * program, create the credentials with the inputs it computed, run it again with their outputs,
- * create the bucket with the inputs it now computes.
- */
-async function provision(config: StackConfig, stack = "test"): Promise<Provisioned> {
-    const state = new Map<string, Created>();
-    const first = await programRun(config, state, stack);
-    const credsRes = one(first, CREDS);
-    const creds = await engineCreate(credsRes);
-    state.set(`${CREDS}/${credsRes.name}`, creds);
-    const second = await programRun(config, state, stack);
-    const bucketRes = one(second, BUCKET);
-    const bucket = await engineCreate(bucketRes);
-    state.set(`${BUCKET}/${bucketRes.name}`, bucket);
-    const run = await programRun(config, state, stack);
-    return { config, stack, state, run, creds, bucket };
-}
-
-/** `pulumi up` after a config change or drift: diff and update the credentials, then the bucket. */
-async function update(p: Provisioned, config: StackConfig): Promise<{ provisioned: Provisioned; credsChanged: boolean }> {
-    const state = new Map(p.state);
-    const run1 = await programRun(config, state, p.stack);
-    const credsRes = one(run1, CREDS);
-    const c = await engineUpdate(credsRes, p.creds.id, p.creds.outs);
-    const creds = { id: p.creds.id, outs: c.outs };
-    state.set(`${CREDS}/${credsRes.name}`, creds);
-    const run2 = await programRun(config, state, p.stack);
-    const bucketRes = one(run2, BUCKET);
-    const b = await engineUpdate(bucketRes, p.bucket.id, p.bucket.outs);
-    const bucket = { id: p.bucket.id, outs: b.outs };
-    state.set(`${BUCKET}/${bucketRes.name}`, bucket);
-    const run = await programRun(config, state, p.stack);
-    return { provisioned: { config, stack: p.stack, state, run, creds, bucket }, credsChanged: c.diff.changes === true };
-}
-
-/** `pulumi destroy` of the RGW resources: the bucket unless retained, then the credentials. */
-async function destroy(p: Provisioned): Promise<void> {
-    const bucketRes = one(p.run, BUCKET);
-    if (!bucketRes.options.retainOnDelete) {
-        await engineDelete(bucketRes, p.bucket.id, p.bucket.outs);
-    }
-    await engineDelete(one(p.run, CREDS), p.creds.id, p.creds.outs);
-}
-
-function startOn(p: Provisioned): Promise<RegistryDeployment> {
-    return startRegistry({ config: p.config, mocks: mocksFor(p.state, p.stack) });
+    return cephStackConfig(ceph, extra);
 }
 
 async function userInfo(uid: string): Promise<Record<string, any>> {

@@ -1,0 +1,106 @@
+// A ceph stack whose RGW resources exist for real: the program's dynamic resources created,
+// updated and deleted by their serialised providers (as the Pulumi engine would run them)
+// against a Ceph peer's Admin Ops API, and the registry pod started with what they returned.
+// Used by the Ceph end-to-end tests and by the bench's native Swift backend.
+import { engineCreate, engineDelete, engineUpdate } from "../support/dynamic-provider";
+import { one, ProgramRun, runProgram, StackConfig } from "../support/program";
+import { RegistryDeployment, startRegistry, StartOptions } from "./harness";
+import type { CephPeer } from "./peers/ceph";
+
+export const CREDS = "pulumi-nodejs:dynamic/ceph:RgwCredentials";
+export const BUCKET = "pulumi-nodejs:dynamic/ceph:RgwBucket";
+const SECRET_KEYS = ["cephAdminAccessKey", "cephAdminSecretKey"];
+
+/** One dynamic resource the "engine" created: its id and outputs. */
+export interface Created {
+    id: string;
+    outs: Record<string, any>;
+}
+
+/** A stack whose RGW resources exist for real. */
+export interface Provisioned {
+    readonly config: StackConfig;
+    /** The stack name: it names the RGW user and bucket (`registry-<stack>`). */
+    readonly stack: string;
+    /** Outputs by `type/name`, fed back to the program as the resources' state. */
+    readonly state: Map<string, Created>;
+    readonly run: ProgramRun;
+    readonly creds: Created;
+    readonly bucket: Created;
+}
+
+/** Mock settings that feed the created resources' outputs back to the program. */
+export function mocksFor(state: Map<string, Created>, stack: string) {
+    return {
+        stack,
+        secretKeys: SECRET_KEYS,
+        resourceState: (type: string, name: string) => {
+            const c = state.get(`${type}/${name}`);
+            return c === undefined ? undefined : { ...c.outs, id: c.id };
+        },
+    };
+}
+
+/** The stack config of a registry on this Ceph: its RGW and admin keys, then `extra`. */
+export function cephConfig(ceph: CephPeer, extra: StackConfig): StackConfig {
+    return { cephRgwUrl: ceph.rgwUrl, cephAdminAccessKey: ceph.adminAccessKey, cephAdminSecretKey: ceph.adminSecretKey, ...extra };
+}
+
+async function programRun(config: StackConfig, state: Map<string, Created>, stack: string): Promise<ProgramRun> {
+    const run = await runProgram(config, mocksFor(state, stack));
+    if (run.error !== undefined) {
+        throw run.error;
+    }
+    return run;
+}
+
+/**
+ * `pulumi up` of the stack's RGW resources, in dependency order, as the engine does it: run the
+ * program, create the credentials with the inputs it computed, run it again with their outputs,
+ * create the bucket with the inputs it now computes.
+ */
+export async function provision(config: StackConfig, stack = "test"): Promise<Provisioned> {
+    const state = new Map<string, Created>();
+    const first = await programRun(config, state, stack);
+    const credsRes = one(first, CREDS);
+    const creds = await engineCreate(credsRes);
+    state.set(`${CREDS}/${credsRes.name}`, creds);
+    const second = await programRun(config, state, stack);
+    const bucketRes = one(second, BUCKET);
+    const bucket = await engineCreate(bucketRes);
+    state.set(`${BUCKET}/${bucketRes.name}`, bucket);
+    const run = await programRun(config, state, stack);
+    return { config, stack, state, run, creds, bucket };
+}
+
+/** `pulumi up` after a config change or drift: diff and update the credentials, then the bucket. */
+export async function update(p: Provisioned, config: StackConfig): Promise<{ provisioned: Provisioned; credsChanged: boolean }> {
+    const state = new Map(p.state);
+    const run1 = await programRun(config, state, p.stack);
+    const credsRes = one(run1, CREDS);
+    const c = await engineUpdate(credsRes, p.creds.id, p.creds.outs);
+    const creds = { id: p.creds.id, outs: c.outs };
+    state.set(`${CREDS}/${credsRes.name}`, creds);
+    const run2 = await programRun(config, state, p.stack);
+    const bucketRes = one(run2, BUCKET);
+    const b = await engineUpdate(bucketRes, p.bucket.id, p.bucket.outs);
+    const bucket = { id: p.bucket.id, outs: b.outs };
+    state.set(`${BUCKET}/${bucketRes.name}`, bucket);
+    const run = await programRun(config, state, p.stack);
+    return { provisioned: { config, stack: p.stack, state, run, creds, bucket }, credsChanged: c.diff.changes === true };
+}
+
+/** `pulumi destroy` of the RGW resources: the bucket unless retained, then the credentials. */
+export async function destroy(p: Provisioned): Promise<void> {
+    const bucketRes = one(p.run, BUCKET);
+    if (!bucketRes.options.retainOnDelete) {
+        await engineDelete(bucketRes, p.bucket.id, p.bucket.outs);
+    }
+    await engineDelete(one(p.run, CREDS), p.creds.id, p.creds.outs);
+}
+
+/** The registry pod of a provisioned stack (`opts`: harness options besides config and mocks). */
+export function startOn(p: Provisioned, opts: Omit<StartOptions, "config" | "mocks"> = {}): Promise<RegistryDeployment> {
+    return startRegistry({ ...opts, config: p.config, mocks: mocksFor(p.state, p.stack) });
+}
+
