@@ -22,7 +22,14 @@ export interface ConcurrencyResult {
 }
 
 /** Pushes `image` once, then for each level pulls it `parallel` times at once. */
-export async function measureConcurrency(reg: BenchRegistry, replicas: number, image: OciImage, levels: readonly number[], log: (s: string) => void): Promise<ConcurrencyResult[]> {
+export async function measureConcurrency(
+    reg: BenchRegistry,
+    replicas: number,
+    image: OciImage,
+    levels: readonly number[],
+    clientDir: string,
+    log: (s: string) => void,
+): Promise<ConcurrencyResult[]> {
     const ref = `${reg.host}/bench/concurrent:${image.tag}`;
     const pushed = await push(image, ref, reg.access, { timeoutMs: 600000 });
     if (pushed.code !== 0) {
@@ -36,7 +43,7 @@ export async function measureConcurrency(reg: BenchRegistry, replicas: number, i
         const results = await Promise.all(
             Array.from({ length: parallel }, async () => {
                 const s = performance.now();
-                const r = await pull(ref, reg.access, { timeoutMs: 600000 });
+                const r = await pull(ref, reg.access, { timeoutMs: 600000, parentDir: clientDir });
                 return { ...r, ms: performance.now() - s };
             }),
         );

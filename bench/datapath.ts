@@ -57,15 +57,15 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> 
     return { ms: performance.now() - t0, value };
 }
 
-/** Pushes then pulls `image` through `reg`; digests checked after the clock stops. */
-export async function roundTrip(reg: BenchRegistry, image: OciImage, repo: string): Promise<{ pushMs: number; pullMs: number; errors: string[] }> {
+/** Pushes then pulls `image` through `reg` into `clientDir`; digests checked after the clock stops. */
+export async function roundTrip(reg: BenchRegistry, image: OciImage, repo: string, clientDir: string): Promise<{ pushMs: number; pullMs: number; errors: string[] }> {
     const ref = `${reg.host}/${repo}:${image.tag}`;
     const errors: string[] = [];
     const p = await timed(() => push(image, ref, reg.access, { timeoutMs: 900000 }));
     if (p.value.code !== 0) {
         return { pushMs: NaN, pullMs: NaN, errors: [`push ${ref}: ${p.value.stderr.trim()}`] };
     }
-    const q = await timed(() => pull(ref, reg.access, { timeoutMs: 900000 }));
+    const q = await timed(() => pull(ref, reg.access, { timeoutMs: 900000, parentDir: clientDir }));
     if (q.value.result.code !== 0) {
         errors.push(`pull ${ref}: ${q.value.result.stderr.trim()}`);
     } else {
@@ -81,6 +81,8 @@ export interface DatapathTargets {
     readonly registries: readonly { readonly variant: Variant; readonly reg: BenchRegistry }[];
     /** Machine limits are measured with the first backend only (they do not depend on it). */
     readonly limits?: { readonly https: LoopbackServer; readonly http: LoopbackServer };
+    /** Where pulls and downloads land. */
+    readonly clientDir: string;
 }
 
 /** Runs every repetition of one image size against the targets; `images` are distinct (a registry skips blobs it has). */
@@ -98,14 +100,14 @@ export async function measureSize(t: DatapathTargets, sizeMiB: number, images: r
     for (const [i, image] of images.entries()) {
         const repo = `bench/s${sizeMiB}-r${i}`;
         for (const { variant: kind, reg } of t.registries) {
-            const r = await roundTrip(reg, image, repo);
+            const r = await roundTrip(reg, image, repo, t.clientDir);
             add(kind, r.pushMs, r.pullMs, r.errors);
             log(`  ${t.backend} ${sizeMiB} MiB #${i + 1} ${kind}: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`);
         }
         if (t.limits !== undefined) {
             for (const [kind, server] of [["loopback-https", t.limits.https], ["loopback-http", t.limits.http]] as const) {
                 const up = await timeUpload(server, image);
-                const down = await timeDownload(server, image);
+                const down = await timeDownload(server, image, t.clientDir);
                 add(kind, up, down);
             }
             const c = await timeCopy(image);

@@ -112,10 +112,13 @@ export async function timeUpload(server: LoopbackServer, image: OciImage): Promi
     return ms;
 }
 
-/** Milliseconds to download every blob of `image` (served from its layout under the server's root) at once, into files on the same disk. */
-export async function timeDownload(server: LoopbackServer, image: OciImage): Promise<number> {
+/**
+ * Milliseconds to download every blob of `image` (served from its layout under the server's
+ * root) at once, into files under `parentDir` (where the bench's pulls land too).
+ */
+export async function timeDownload(server: LoopbackServer, image: OciImage, parentDir: string): Promise<number> {
     const blobs = blobFiles(image);
-    const dest = workDir("dl");
+    const dest = workDir("dl", parentDir);
     const prefix = path.relative(server.root, image.dir);
     const args = curlArgs(server);
     blobs.forEach((rel, i) => args.push("-o", path.join(dest, String(i)), `${server.url}/files/${prefix}/${rel}`));

@@ -3,6 +3,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
+import * as path from "path";
 
 export interface MachineInfo {
     readonly cpuModel: string;
@@ -13,6 +14,8 @@ export interface MachineInfo {
     readonly node: string;
     /** Filesystem type of the bench's work directory (what "same disk" means). */
     readonly workFs: string;
+    /** Filesystem type where pulls and downloads land (bench/machine.ts clientDir). */
+    clientFs?: string;
     readonly tools: Readonly<Record<string, string>>;
 }
 
@@ -49,6 +52,29 @@ export function machineInfo(workDir: string, binaries: Readonly<Record<string, s
         workFs: firstLine("stat", ["-f", "-c", "%T", workDir]),
         tools,
     };
+}
+
+/**
+ * Where the bench's clients put what they pull and download, and where big images are staged:
+ * a RAM disk (/dev/shm) when it has room (`needBytes`), so the client's own disk writes do not
+ * weigh on the registry's figures; else under `workDir`. The caller removes it.
+ */
+export function clientDir(workDir: string, needBytes: number): { dir: string; fs: string } {
+    const shm = "/dev/shm";
+    try {
+        const st = fs.statfsSync(shm);
+        fs.accessSync(shm, fs.constants.W_OK);
+        // tmpfs is RAM: it must fit in the free memory too, with room to spare.
+        if (st.bavail * st.bsize >= needBytes && os.freemem() >= 2 * needBytes) {
+            const dir = fs.mkdtempSync(path.join(shm, "registry-bench-"));
+            fs.chmodSync(dir, 0o755);
+            return { dir, fs: firstLine("stat", ["-f", "-c", "%T", dir]) };
+        }
+    } catch {
+        // No usable RAM disk: the work directory's disk.
+    }
+    const dir = fs.mkdtempSync(path.join(workDir, "client-"));
+    return { dir, fs: firstLine("stat", ["-f", "-c", "%T", dir]) };
 }
 
 /** The 1-minute load average now. */

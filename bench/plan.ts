@@ -5,6 +5,10 @@
 export const BACKENDS = ["filesystem", "s3-swift", "s3-ceph", "swift-ceph"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/** The registries compared on each backend (bench/registries.ts). */
+export const VARIANTS = ["deployed", "tls-noauth", "baseline"] as const;
+export type VariantName = (typeof VARIANTS)[number];
+
 export type Section = "program" | "auth" | "datapath" | "concurrency" | "chunks";
 export const SECTIONS: readonly Section[] = ["program", "auth", "datapath", "concurrency", "chunks"];
 
@@ -15,6 +19,12 @@ export interface Plan {
     readonly sizesMiB: readonly number[];
     /** Image totals on the object stores (slower per request; their 1 GiB push is the chunk run). */
     readonly objectSizesMiB: readonly number[];
+    /**
+     * Registries compared on each backend: all three on the filesystem; by default the deployed
+     * one and the baseline on the object stores (what TLS and auth cost apart is measured on
+     * the filesystem, where the store adds the least).
+     */
+    readonly variantsFor: (backend: BackendName) => readonly VariantName[];
     /** Repetitions per image size and backend (distinct images; the median is reported). */
     readonly repsFor: (sizeMiB: number, backend: BackendName) => number;
     /** Parallel pulls, and the replica counts they go through. */
@@ -38,8 +48,8 @@ export interface Plan {
 
 /**
  * Parses `--quick`, `--sizes=10,200`, `--object-sizes=10`, `--reps=N`, `--concurrency=1,4`, `--replicas=1,2`,
- * `--sections=a,b`, `--backends=filesystem,s3-swift`, `--chunks=5,16`, `--chunk-layer=MiB`,
- * `--chunk-backends=s3-swift`, `--out=dir`.
+ * `--sections=a,b`, `--backends=filesystem,s3-swift`, `--object-variants=deployed,tls-noauth,baseline`,
+ * `--chunks=5,16`, `--chunk-layer=MiB`, `--chunk-backends=s3-swift`, `--out=dir`.
  */
 export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan {
     const opts = new Map<string, string>();
@@ -50,7 +60,7 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         }
         opts.set(m[1], m[2] ?? "");
     }
-    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps", "backends", "chunks", "chunk-layer", "chunk-backends", "object-sizes"]);
+    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps", "backends", "chunks", "chunk-layer", "chunk-backends", "object-sizes", "object-variants"]);
     for (const k of opts.keys()) {
         if (!known.has(k)) {
             throw new Error(`unknown option --${k}; known: ${[...known].map((x) => `--${x}`).join(", ")}`);
@@ -84,6 +94,15 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         }
         return names as BackendName[];
     };
+    const objectVariants = opts.get("object-variants")?.split(",") ?? ["deployed", "baseline"];
+    for (const v of objectVariants) {
+        if (!(VARIANTS as readonly string[]).includes(v)) {
+            throw new Error(`--object-variants: unknown registry ${v}; known: ${VARIANTS.join(", ")}`);
+        }
+    }
+    if (objectVariants[0] !== "deployed") {
+        throw new Error("--object-variants must start with deployed (the registry the others are compared with)");
+    }
     // --quick leaves Ceph out (its start alone is ~15 s); --backends brings it back.
     const backends = backendList("backends", quick ? ["filesystem", "s3-swift"] : BACKENDS);
     return {
@@ -91,12 +110,13 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         sections: sections as Section[],
         sizesMiB: list("sizes") ?? (quick ? [10, 50] : [10, 200, 1024]),
         objectSizesMiB: list("object-sizes") ?? (quick ? [10] : [10, 200]),
-        repsFor: (size, backend) => reps ?? (quick ? 1 : backend !== "filesystem" ? (size >= 100 ? 1 : 3) : size >= 1024 ? 1 : size >= 100 ? 2 : 5),
+        variantsFor: (backend) => (backend === "filesystem" ? VARIANTS : (objectVariants as VariantName[])),
+        repsFor: (size, backend) => reps ?? (quick || size >= 100 ? 1 : backend !== "filesystem" ? 2 : 3),
         concurrency: list("concurrency") ?? (quick ? [1, 4, 16] : [1, 4, 16, 32]),
         replicas: list("replicas") ?? [1, 2],
         concurrencyImageMiB: quick ? 4 : 20,
         authRequests: quick ? 10 : 40,
-        programRuns: quick ? 2 : 5,
+        programRuns: quick ? 2 : 3,
         backends,
         // 5 MiB is the seed's value and S3's minimum part size; 10 MiB the program's default.
         chunkMiB: list("chunks") ?? [5, 10, 16, 32, 64],

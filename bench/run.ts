@@ -13,7 +13,7 @@ import { ChunkResult, measureChunks } from "./chunks";
 import { ConcurrencyResult, measureConcurrency } from "./concurrency";
 import { DatapathTargets, layerSplit, measureSize, PathSample } from "./datapath";
 import { startLoopback } from "./loopback";
-import { LoadSampler, machineInfo } from "./machine";
+import { clientDir, LoadSampler, machineInfo } from "./machine";
 import { BackendName, parsePlan, Plan } from "./plan";
 import { measurePrograms } from "./program";
 import { BenchRegistry, bcryptCost, startDeployed, startVariant, tlsFiles, Variant } from "./registries";
@@ -21,9 +21,9 @@ import { BenchResults, renderReport } from "./report";
 
 import peers from "../tests/e2e/peers.json";
 
-/** Distinct images of about `sizeMiB` each (stored, not compressed: building 1 GiB stays fast). */
-function images(sizeMiB: number, count: number, tagPrefix: string): OciImage[] {
-    return Array.from({ length: count }, (_, i) => buildImage(layerSplit(sizeMiB), `${tagPrefix}${i}`, { gzipLevel: 0 }));
+/** Distinct images of about `sizeMiB` each (stored, not compressed: building 1 GiB stays fast), staged in `scratch`. */
+function images(sizeMiB: number, count: number, tagPrefix: string, scratch: string): OciImage[] {
+    return Array.from({ length: count }, (_, i) => buildImage(layerSplit(sizeMiB), `${tagPrefix}${i}`, { gzipLevel: 0, scratchParent: scratch }));
 }
 
 function cleanup(imgs: readonly OciImage[]): void {
@@ -40,8 +40,8 @@ export function cephMemoryBytes(plan: Plan): number {
     let pushedMiB = 0;
     for (const b of ON_CEPH) {
         if (plan.sections.includes("datapath") && plan.backends.includes(b)) {
-            // Three registries (deployed, TLS without auth, baseline) push each image.
-            pushedMiB += plan.objectSizesMiB.reduce((a, size) => a + size * plan.repsFor(size, b) * 3, 0);
+            // Each compared registry pushes each image.
+            pushedMiB += plan.objectSizesMiB.reduce((a, size) => a + size * plan.repsFor(size, b) * plan.variantsFor(b).length, 0);
         }
         if (plan.sections.includes("chunks") && plan.chunkBackends.includes(b)) {
             pushedMiB += plan.chunkLayerMiB * plan.chunkMiB.length;
@@ -57,6 +57,10 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     const load = new LoadSampler();
     const skipped: { section: string; reason: string }[] = [];
     const machine = machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY });
+    // The most the clients hold at once: the biggest image pulled (or staged), or every parallel pull.
+    const clientMiB = Math.max(...plan.sizesMiB, ...plan.objectSizesMiB, plan.chunkLayerMiB, plan.concurrencyImageMiB * Math.max(...plan.concurrency));
+    const client = clientDir(WORK_DIR, Math.ceil((clientMiB * 1.2 + 256) * MiB));
+    machine.clientFs = client.fs;
     const want = new Set(plan.sections);
     const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {};
     const sectionsS: Record<string, number> = {};
@@ -107,14 +111,14 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                         counts.set(size, Math.max(counts.get(size) ?? 0, plan.repsFor(size, b)));
                     }
                 }
-                const imgs = new Map([...counts].map(([size, n]) => [size, images(size, n, `s${size}-`)]));
+                const imgs = new Map([...counts].map(([size, n]) => [size, images(size, n, `s${size}-`, client.dir)]));
                 for (const name of plan.backends) {
                     log(`== push/pull on ${name}`);
                     try {
                         await withBackend(name, async (b) => {
                             backends.push({ name, description: b.description });
                             const registries: { variant: Variant; reg: BenchRegistry }[] = [];
-                            for (const variant of ["deployed", "tls-noauth", "baseline"] as const) {
+                            for (const variant of plan.variantsFor(name)) {
                                 registries.push({ variant, reg: await started1(variant, b, `/dp-${variant}`) });
                             }
                             let limits: DatapathTargets["limits"];
@@ -127,7 +131,7 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                             }
                             for (const size of sizesOf(name)) {
                                 const reps = (imgs.get(size) ?? []).slice(0, plan.repsFor(size, name));
-                                samples.push(...(await measureSize({ backend: name, registries, limits }, size, reps, log)));
+                                samples.push(...(await measureSize({ backend: name, registries, limits, clientDir: client.dir }, size, reps, log)));
                             }
                             await Promise.all(stops.splice(0).map((s) => s()));
                         });
@@ -145,11 +149,11 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
         if (want.has("chunks")) {
             await timed("chunks", async () => {
                 const chunks: ChunkResult[] = [];
-                const img = buildImage([plan.chunkLayerMiB * MiB], "chunk", { gzipLevel: 0 });
+                const img = buildImage([plan.chunkLayerMiB * MiB], "chunk", { gzipLevel: 0, scratchParent: client.dir });
                 for (const name of plan.chunkBackends) {
                     log(`== chunk size on ${name}, one ${plan.chunkLayerMiB} MiB layer`);
                     try {
-                        chunks.push(...(await withBackend(name, (b) => measureChunks(b, img, plan.chunkMiB, log))));
+                        chunks.push(...(await withBackend(name, (b) => measureChunks(b, img, plan.chunkMiB, client.dir, log))));
                     } catch (e) {
                         skipped.push({ section: `chunk sizes on ${name}`, reason: (e as Error).message.split("\n")[0] });
                         log(`  skipped ${name}: ${(e as Error).message}`);
@@ -164,14 +168,14 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
         if (want.has("concurrency")) {
             await timed("concurrency", async () => {
                 const conc: ConcurrencyResult[] = [];
-                const img = images(plan.concurrencyImageMiB, 1, "conc-")[0];
+                const img = images(plan.concurrencyImageMiB, 1, "conc-", client.dir)[0];
                 await withBackend("filesystem", async (b) => {
                     for (const replicas of plan.replicas) {
                         log(`== parallel pulls through ${replicas} replica(s)`);
                         const cfg = await b.prepare("/conc", replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas });
                         const reg: BenchRegistry = await startDeployed(cfg.config, { ...cfg.extra, replicas });
                         try {
-                            conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, log)));
+                            conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, client.dir, log)));
                         } finally {
                             await reg.deployment.stop();
                         }
@@ -184,6 +188,7 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     } finally {
         await Promise.all(stops.map((s) => s()));
         await pool.stop();
+        fs.rmSync(client.dir, { recursive: true, force: true });
     }
     const full: BenchResults = {
         mode: plan.mode,

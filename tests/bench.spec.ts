@@ -4,7 +4,9 @@ import * as assert from "assert";
 
 import { GraphNode, longestChain, waitsFor } from "../bench/graph";
 import { layerSplit, PathSample } from "../bench/datapath";
+import { stackForRoot } from "../bench/backends";
 import { parsePlan } from "../bench/plan";
+import { cephMemoryBytes } from "../bench/run";
 import { BenchResults, datapathTable, renderReport, throughput } from "../bench/report";
 import { mean, median, mibPerSec, MiB, percentile, ratio, summarize } from "../bench/stats";
 import { bytes, duration, markdownTable, num, times } from "../bench/table";
@@ -146,12 +148,22 @@ describe("bench: plan", () => {
         assert.deepStrictEqual(full.sizesMiB, [10, 200, 1024]);
         assert.deepStrictEqual(full.concurrency, [1, 4, 16, 32]);
         assert.deepStrictEqual(full.replicas, [1, 2]);
-        assert.deepStrictEqual(full.backends, ["filesystem", "s3-swift", "s3-ceph"]);
+        assert.deepStrictEqual(full.backends, ["filesystem", "s3-swift", "s3-ceph", "swift-ceph"]);
         assert.deepStrictEqual(full.objectSizesMiB, [10, 200]);
         assert.strictEqual(full.outDir, "/out");
         const quick = parsePlan(["--quick"], "/out");
         assert.strictEqual(quick.mode, "quick");
         assert.ok(Math.max(...quick.sizesMiB) < 200);
+    });
+
+    it("compares all three registries on the filesystem, the deployed one and the baseline on the object stores unless asked", () => {
+        const p = parsePlan([], "/o");
+        assert.deepStrictEqual(p.variantsFor("filesystem"), ["deployed", "tls-noauth", "baseline"]);
+        assert.deepStrictEqual(p.variantsFor("swift-ceph"), ["deployed", "baseline"]);
+        assert.deepStrictEqual(parsePlan(["--object-variants=deployed,tls-noauth"], "/o").variantsFor("s3-swift"), ["deployed", "tls-noauth"]);
+        assert.throws(() => parsePlan(["--object-variants=deployed,plain"], "/o"), /--object-variants: unknown registry plain; known: deployed, tls-noauth, baseline/);
+        assert.throws(() => parsePlan(["--object-variants=baseline"], "/o"), /must start with deployed/);
+        assert.deepStrictEqual([p.repsFor(10, "filesystem"), p.repsFor(200, "filesystem"), p.repsFor(1024, "filesystem"), p.repsFor(10, "s3-ceph"), p.repsFor(200, "s3-ceph")], [3, 1, 1, 2, 1]);
     });
 
     it("takes overrides and refuses unknown or malformed options with the fix", () => {
@@ -164,17 +176,35 @@ describe("bench: plan", () => {
         assert.throws(() => parsePlan(["--sizes=1,x"], "/o"), /--sizes takes positive numbers separated by commas, got "1,x"/);
         assert.throws(() => parsePlan(["--sections=nope"], "/o"), /--sections: unknown section nope; known: program, auth, datapath, concurrency, chunks/);
         assert.throws(() => parsePlan(["quick"], "/o"), /unknown argument quick/);
-        assert.throws(() => parsePlan(["--backends=filesystem,minio"], "/o"), /--backends: unknown backend minio; known: filesystem, s3-swift, s3-ceph/);
+        assert.throws(() => parsePlan(["--backends=filesystem,minio"], "/o"), /--backends: unknown backend minio; known: filesystem, s3-swift, s3-ceph, swift-ceph$/);
     });
 
-    it("runs chunk sizes on the object stores only: 5 MiB (the seed's), the program's 10 MiB default, up to 64 MiB", () => {
+    it("runs chunk sizes on the object stores only, once per driver (S3, Swift): 5 MiB (the seed's), the program's 10 MiB default, up to 64 MiB", () => {
         const p = parsePlan([], "/o");
         assert.deepStrictEqual(p.chunkMiB, [5, 10, 16, 32, 64]);
         assert.strictEqual(p.chunkLayerMiB, 1024);
-        assert.deepStrictEqual(p.chunkBackends, ["s3-swift"]);
+        assert.deepStrictEqual(p.chunkBackends, ["s3-swift", "swift-ceph"]);
+        assert.deepStrictEqual(parsePlan(["--quick"], "/o").chunkBackends, ["s3-swift"]);
         assert.deepStrictEqual(parsePlan(["--chunk-backends=s3-swift,s3-ceph,filesystem"], "/o").chunkBackends, ["s3-swift", "s3-ceph"]);
         assert.deepStrictEqual(parsePlan(["--backends=filesystem"], "/o").chunkBackends, []);
         assert.deepStrictEqual(parsePlan(["--backends=filesystem", "--chunk-backends=s3-swift"], "/o").chunkBackends, ["s3-swift"]);
+    });
+
+    it("sizes Ceph's in-memory OSD for everything the plan pushes to it (three registries per image), and nothing when no Ceph backend runs", () => {
+        const none = parsePlan(["--backends=filesystem,s3-swift"], "/o");
+        assert.strictEqual(cephMemoryBytes(none), 1024 * MiB);
+        // swift-ceph only: 2 MiB x 1 rep x 2 registries, plus a 6 MiB layer at two chunk sizes.
+        const one = parsePlan(["--backends=swift-ceph", "--object-sizes=2", "--reps=1", "--chunks=5,10", "--chunk-layer=6"], "/o");
+        assert.strictEqual(cephMemoryBytes(one), Math.ceil(((4 + 12) * 1.5 + 1024) * MiB));
+        const three = parsePlan(["--backends=swift-ceph,s3-ceph", "--object-sizes=2", "--reps=1", "--sections=datapath", "--object-variants=deployed,tls-noauth,baseline"], "/o");
+        assert.strictEqual(cephMemoryBytes(three), Math.ceil((12 * 1.5 + 1024) * MiB));
+    });
+
+    it("names a stack of its own per root for backends without a root directory (the RGW user and container follow the stack)", () => {
+        assert.strictEqual(stackForRoot("/dp-deployed"), "bench-dp-deployed");
+        assert.strictEqual(stackForRoot("/chunk-16"), "bench-chunk-16");
+        assert.strictEqual(stackForRoot("/Conc//X_1/"), "bench-conc-x-1");
+        assert.throws(() => stackForRoot("/"), /root "\/" names no stack/);
     });
 
     it("splits an image into four layers 1:2:3:4 that add up to its size", () => {
@@ -212,9 +242,11 @@ describe("bench: report", () => {
             machine: { cpuModel: "cpu", cores: 2, memoryGiB: 4, kernel: "k", os: "os", node: "v20", workFs: "ext2/ext3", tools: { skopeo: "1.9" } },
             load: { max: 3.5, mean: 2.25, samples: 10 },
             datapath: samples,
+            sectionsS: { program: 41.2, datapath: 300.4 },
             skipped: [{ section: "chunks", reason: "no peers" }],
         };
         const md = renderReport(r);
+        assert.match(md, /Time per section: program 41 s, datapath 300 s\./);
         assert.match(md, /^# Benchmark results \(quick\)/);
         assert.match(md, /Load \(1-min average\) during the run: mean 2\.25, max 3\.50 over 10 samples/);
         assert.match(md, /Not measured: chunks: no peers/);

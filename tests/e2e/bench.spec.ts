@@ -19,10 +19,22 @@ describe("bench (smoke run, tiny sizes)", function () {
     let r: BenchResults;
     before(async () => {
         out = workDir("bench-results");
-        // Push/pull on the filesystem only; S3 (Swift's s3api) through the chunk-size run: a 6 MiB
-        // layer in 5 MiB parts.
+        // Push/pull on the filesystem and on Swift's API (the ceph stack's cephSwift storage on Ceph
+        // RGW, distribution 2.8); S3 (Swift's s3api) and Swift through the chunk-size run: a 6 MiB
+        // layer in 5 MiB parts / segments.
         const plan = parsePlan(
-            ["--quick", "--sizes=2", "--concurrency=1,4", "--reps=1", "--backends=filesystem", "--chunks=5", "--chunk-layer=6", "--chunk-backends=s3-swift", `--out=${out}`],
+            [
+                "--quick",
+                "--sizes=2",
+                "--object-sizes=2",
+                "--concurrency=1,4",
+                "--reps=1",
+                "--backends=filesystem,swift-ceph",
+                "--chunks=5",
+                "--chunk-layer=6",
+                "--chunk-backends=s3-swift,swift-ceph",
+                `--out=${out}`,
+            ],
             out,
         );
         r = await runBench(plan, "smoke", () => undefined);
@@ -32,9 +44,20 @@ describe("bench (smoke run, tiny sizes)", function () {
         assert.deepStrictEqual(failures(r), []);
     });
 
-    it("measured every path side by side: deployed, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies", () => {
-        const paths = (r.datapath ?? []).map((s) => s.path).sort();
-        assert.deepStrictEqual(paths, ["baseline", "cp", "cp+fsync", "deployed", "loopback-http", "loopback-https", "tls-noauth"]);
+    it("measured every path side by side: deployed, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies; on Swift deployed and baseline", () => {
+        const paths = (r.datapath ?? []).map((s) => `${s.backend} ${s.path}`).sort();
+        assert.deepStrictEqual(paths, [
+            "filesystem baseline",
+            "filesystem cp",
+            "filesystem cp+fsync",
+            "filesystem deployed",
+            "filesystem loopback-http",
+            "filesystem loopback-https",
+            "filesystem tls-noauth",
+            "swift-ceph baseline",
+            "swift-ceph deployed",
+        ]);
+        assert.deepStrictEqual(r.skipped, []);
         for (const s of r.datapath ?? []) {
             assert.strictEqual(s.pushMs.length, 1);
             assert.ok(s.pushMs.every(Number.isFinite) && s.pullMs.every(Number.isFinite), `${s.path}: ${JSON.stringify(s)}`);
@@ -63,10 +86,13 @@ describe("bench (smoke run, tiny sizes)", function () {
         assert.ok((r.concurrency ?? []).every((c) => c.peakRssBytes > 0));
     });
 
-    it("pushed and pulled a multi-part layer through the aws stack's S3 storage on Swift's s3api at the chunk size asked", () => {
+    it("pushed and pulled a multi-part layer through S3 (aws stack on Swift's s3api) and Swift (ceph stack on RGW, 2.8) at the chunk size asked", () => {
         assert.deepStrictEqual(
             (r.chunks ?? []).map((c) => [c.backend, c.chunkMiB, c.errors]),
-            [["s3-swift", 5, []]],
+            [
+                ["s3-swift", 5, []],
+                ["swift-ceph", 5, []],
+            ],
         );
         assert.ok((r.chunks ?? []).every((c) => Number.isFinite(c.pushMs) && Number.isFinite(c.pullMs)));
     });
@@ -83,6 +109,8 @@ describe("bench (smoke run, tiny sizes)", function () {
         const md = fs.readFileSync(path.join(out, "quick.md"), "utf8");
         assert.match(md, /## Push and pull/);
         assert.match(md, /## Parallel pulls/);
+        assert.match(md, /## Chunk size \(S3 multipart parts, Swift segments\)/);
+        assert.match(md, /Time per section: program \d+ s, auth \d+ s, datapath \d+ s, chunks \d+ s, concurrency \d+ s\./);
         assert.match(md, /Machine: .* cores/);
         const json = JSON.parse(fs.readFileSync(path.join(out, "quick.json"), "utf8")) as BenchResults;
         assert.strictEqual(json.machine.cores, r.machine.cores);

@@ -38,12 +38,13 @@ function writeBlob(dir: string, data: Buffer): string {
  * Builds an image with one layer of random bytes per entry of `layerSizes` (bytes of payload;
  * random data does not compress, so the gzip layer is about as big). Layers are tar archives made
  * by GNU tar with fixed owner and mtime, gzip-compressed (level 1 unless `opts.gzipLevel`; 0
- * stores, which builds big images fastest).
+ * stores, which builds big images fastest). The layers' files are staged under
+ * `opts.scratchParent` (WORK_DIR unless given; a RAM disk makes big images faster).
  */
-export function buildImage(layerSizes: readonly number[], tag = "v1", opts: { gzipLevel?: number } = {}): OciImage {
+export function buildImage(layerSizes: readonly number[], tag = "v1", opts: { gzipLevel?: number; scratchParent?: string } = {}): OciImage {
     const dir = workDir("img");
     fs.mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true });
-    const scratch = workDir("layer");
+    const scratch = workDir("layer", opts.scratchParent);
     const layers: { digest: string; size: number }[] = [];
     const diffIds: string[] = [];
     layerSizes.forEach((size, i) => {
@@ -161,9 +162,16 @@ export function push(image: OciImage, ref: string, access: RegistryAccess, opts:
     );
 }
 
-/** `skopeo copy` `ref` into a new image layout; returns the layout directory and skopeo's result. */
-export async function pull(ref: string, access: RegistryAccess, opts: { retryTimes?: number; timeoutMs?: number } = {}): Promise<{ dir: string; result: SkopeoResult }> {
-    const dir = workDir("pull");
+/**
+ * `skopeo copy` `ref` into a new image layout (under `opts.parentDir`, WORK_DIR unless given);
+ * returns the layout directory and skopeo's result.
+ */
+export async function pull(
+    ref: string,
+    access: RegistryAccess,
+    opts: { retryTimes?: number; timeoutMs?: number; parentDir?: string } = {},
+): Promise<{ dir: string; result: SkopeoResult }> {
+    const dir = workDir("pull", opts.parentDir);
     const result = await skopeo(
         ["copy", "-q", "--preserve-digests", "--retry-times", String(opts.retryTimes ?? 0), ...accessFlags("src", access), `docker://${ref}`, `oci:${dir}:pulled`],
         { timeoutMs: opts.timeoutMs },

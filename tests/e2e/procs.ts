@@ -26,10 +26,10 @@ export function freePort(): Promise<number> {
     });
 }
 
-/** A fresh directory under WORK_DIR. */
-export function workDir(prefix: string): string {
-    fs.mkdirSync(WORK_DIR, { recursive: true });
-    const dir = fs.mkdtempSync(path.join(WORK_DIR, `${prefix}-`));
+/** A fresh directory under `parent` (WORK_DIR unless given). */
+export function workDir(prefix: string, parent: string = WORK_DIR): string {
+    fs.mkdirSync(parent, { recursive: true });
+    const dir = fs.mkdtempSync(path.join(parent, `${prefix}-`));
     // mkdtemp makes 0700; registry processes run as the pod's (non-root) user and must traverse it.
     fs.chmodSync(dir, 0o755);
     return dir;
