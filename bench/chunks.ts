@@ -34,7 +34,7 @@ export async function measureChunks(backend: Backend, image: OciImage, chunkMiB:
             out.push({ backend: backend.name, chunkMiB: c, layerBytes: image.layers.reduce((a, l) => a + l.size, 0), ...r });
             log(`  ${backend.name} chunk ${c} MiB: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`);
         } finally {
-            await reg.deployment.stop();
+            await reg.deployment.remove();
         }
     }
     return out;

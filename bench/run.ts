@@ -78,7 +78,7 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     const started1 = async (variant: Variant, b: Backend, root: string): Promise<BenchRegistry> => {
         const prepared = await b.prepare(root);
         const reg = await startVariant(variant, prepared.config, prepared.extra);
-        stops.push(() => reg.deployment.stop());
+        stops.push(() => reg.deployment.remove());
         return reg;
     };
     try {
@@ -177,7 +177,7 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                         try {
                             conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, client.dir, log)));
                         } finally {
-                            await reg.deployment.stop();
+                            await reg.deployment.remove();
                         }
                     }
                 });

@@ -10,5 +10,7 @@ echo "== unit and schema tests (Pulumi mocks)"
 node_modules/.bin/mocha
 if [ -f tests/e2e/.mocharc.json ]; then
   echo "== end-to-end tests (real registry, TLS, htpasswd, skopeo)"
+  # What an earlier run left in the default work directory (kept for reading logs) goes first.
+  [ -n "${REGISTRY_E2E_WORK:-}" ] || rm -rf .e2e
   node_modules/.bin/mocha --config tests/e2e/.mocharc.json
 fi

@@ -108,6 +108,11 @@ export interface RegistryDeployment {
     access(user?: string): RegistryAccess;
     /** Stops every process. */
     stop(): Promise<void>;
+    /**
+     * Stops every process and deletes what the deployment wrote: its volumes (the claims it
+     * created, not ones shared through `claimDirs`), certificates and logs.
+     */
+    remove(): Promise<void>;
 }
 
 interface Mount {
@@ -439,6 +444,13 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
         async stop() {
             await frontend?.stop();
             await stopAllReplicas();
+        },
+        async remove() {
+            await frontend?.stop();
+            await stopAllReplicas();
+            for (const dir of [root, certDir]) {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         },
     };
 }

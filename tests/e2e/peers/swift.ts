@@ -73,7 +73,7 @@ export interface SwiftPeer {
      * subrequests), from its access log: method, decoded path with query, status, bytes received.
      */
     requestLog(): SwiftRequest[];
-    /** Stops every process this peer started. */
+    /** Stops every process this peer started and deletes its directory (its objects too). */
     stop(): Promise<void>;
 }
 
@@ -188,6 +188,7 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
     const procs: Proc[] = [];
     const stop = async () => {
         await Promise.all(procs.map((p) => p.stop()));
+        fs.rmSync(dir, { recursive: true, force: true });
     };
     const proxyUrl = `http://127.0.0.1:${proxyPort}`;
     try {
