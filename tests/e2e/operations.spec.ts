@@ -26,15 +26,91 @@ function blobData(claimDir: string, digest: string): string {
     return path.join(claimDir, "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data");
 }
 
+/** What gc.sh's kubectl calls get: stdout and exit code. */
+type KubectlAnswer = { out: string; code: number };
+
+/**
+ * Runs the program's real gc.sh (from its ConfigMap, with the CronJob's env) with a `kubectl`
+ * on PATH that posts its argv to `answer` (this test acting as API server and kubelet).
+ * Returns gc.sh's exit code and output, and every kubectl call without `--namespace <ns>`.
+ */
+async function runGcScript(reg: RegistryDeployment, answer: (args: string[], line: string) => Promise<KubectlAnswer>): Promise<{ code: number | null; output: string; calls: string[]; cronEnv: Record<string, string> }> {
+    const cm = reg.run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === "registry-gc-script");
+    assert.ok(cm !== undefined, "the program declares the GC script ConfigMap");
+    const cron = reg.run.resources.find((r) => r.type === "kubernetes:batch/v1:CronJob");
+    const cronEnv = Object.fromEntries((cron?.inputs.spec.jobTemplate.spec.template.spec.containers[0].env as Record<string, any>[]).map((e) => [e.name, String(e.value)]));
+    const dir = workDir("gc-shim");
+    fs.writeFileSync(path.join(dir, "gc.sh"), cm.inputs.data["gc.sh"]);
+    fs.writeFileSync(path.join(dir, "job.json"), cm.inputs.data["job.json"]);
+    const calls: string[] = [];
+    const shim = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+            const argv = JSON.parse(body) as string[];
+            const args = argv[0] === "--namespace" ? argv.slice(2) : argv;
+            calls.push(args.join(" "));
+            void answer(args, args.join(" ")).then((a) => res.end(JSON.stringify(a)));
+        });
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => shim.listen(port, "127.0.0.1", resolve));
+    try {
+        // kubectl: posts its argv to the shim, prints the answer, exits with its code.
+        const kubectl = [
+            "#!/usr/bin/env node",
+            "const http = require('http');",
+            `const req = http.request({ host: '127.0.0.1', port: ${port}, method: 'POST' }, (res) => {`,
+            "  let b = ''; res.on('data', (c) => (b += c));",
+            "  res.on('end', () => { const a = JSON.parse(b); process.stdout.write(a.out); process.exit(a.code); });",
+            "});",
+            "req.end(JSON.stringify(process.argv.slice(2)));",
+        ].join("\n");
+        fs.writeFileSync(path.join(dir, "kubectl"), kubectl, { mode: 0o755 });
+        const env = {
+            PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+            NAMESPACE: "registry",
+            DEPLOYMENT: cronEnv.DEPLOYMENT,
+            MODE: cronEnv.MODE,
+            JOB_MANIFEST: path.join(dir, "job.json"),
+            TIMEOUT: "120s",
+            POLL_SECONDS: "1",
+        };
+        const proc = startProc("gc.sh", "/bin/sh", [path.join(dir, "gc.sh")], { env, logFile: path.join(dir, "gc.log") });
+        const code = await proc.exit;
+        return { code, output: fs.readFileSync(path.join(dir, "gc.log"), "utf8"), calls, cronEnv };
+    } finally {
+        shim.close();
+    }
+}
+
+/** The GC Job (job.json as gc.sh created it) run as a pod on the deployment's claims; `job` follows it. */
+function startGcJob(reg: RegistryDeployment, manifestFile: string): { state: { done: boolean; code: number | null; log: string } } {
+    const tracker = { state: { done: false, code: null as number | null, log: "" } };
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    void runJobPod(reg, manifest, { claimDirs: reg.claimDirs }).then((r) => {
+        tracker.state = { done: true, ...r };
+    });
+    return tracker;
+}
+
+/** kubectl's answers about a GC Job that `tracker` follows. */
+function jobAnswer(line: string, tracker: { state: { done: boolean; code: number | null; log: string } } | undefined): KubectlAnswer | undefined {
+    if (line.startsWith("get job.batch/registry-gc-e2e")) {
+        return { out: tracker?.state.done === true ? (tracker.state.code === 0 ? "1/" : "/1") : "/", code: 0 };
+    }
+    if (line.startsWith("logs job.batch/registry-gc-e2e")) {
+        return { out: tracker?.state.log ?? "", code: 0 };
+    }
+    return undefined;
+}
+
 describe("garbage collection under the maintenance procedure (gc.sh, real registry)", () => {
     let reg: RegistryDeployment;
     let kept: OciImage;
     let dropped: OciImage;
     const observed: { pushDuringMaintenance?: number; pullDuringMaintenance?: string[]; readonlyValue?: string } = {};
     const calls: string[] = [];
-    let shim: http.Server;
-    let shimDir: string;
-    let gcOutput = "";
 
     before(async function () {
         this.timeout(300000);
@@ -47,7 +123,6 @@ describe("garbage collection under the maintenance procedure (gc.sh, real regist
         }
     });
     after(async () => {
-        shim?.close();
         await reg?.stop();
     });
 
@@ -68,23 +143,13 @@ describe("garbage collection under the maintenance procedure (gc.sh, real regist
 
     it("gc.sh: read-only rollout, the GC Job, read-write rollout; pulls work and pushes are refused during maintenance", async function () {
         this.timeout(300000);
-        const cm = reg.run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === "registry-gc-script");
-        assert.ok(cm !== undefined);
-        const cron = reg.run.resources.find((r) => r.type === "kubernetes:batch/v1:CronJob");
-        const cronEnv = Object.fromEntries((cron?.inputs.spec.jobTemplate.spec.template.spec.containers[0].env as Record<string, any>[]).map((e) => [e.name, e.value]));
-        shimDir = workDir("gc-shim");
-        fs.writeFileSync(path.join(shimDir, "gc.sh"), cm.inputs.data["gc.sh"]);
-        fs.writeFileSync(path.join(shimDir, "job.json"), cm.inputs.data["job.json"]);
-        let replicas = "2";
+        const replicas = "2";
         let annotation = "";
-        let job: { done: boolean; code: number | null; log: string } | undefined;
+        let job: ReturnType<typeof startGcJob> | undefined;
         const auth = reg.access();
 
         // The API server and kubelet as far as gc.sh's kubectl calls go.
-        const answer = async (argv: string[]): Promise<{ out: string; code: number }> => {
-            const args = argv[0] === "--namespace" ? argv.slice(2) : argv;
-            const line = args.join(" ");
-            calls.push(line);
+        const gc = await runGcScript(reg, async (args, line) => {
             if (line.startsWith("get deployment registry -o jsonpath={.metadata.annotations")) {
                 return { out: annotation, code: 0 };
             }
@@ -117,60 +182,19 @@ describe("garbage collection under the maintenance procedure (gc.sh, real regist
                 const extra = buildImage([100 * 1024], "during");
                 observed.pushDuringMaintenance = (await push(extra, `${reg.host}/team/other:during`, auth)).code;
                 observed.pullDuringMaintenance = await pullAndCompare(kept, `${reg.host}/team/app:kept`, auth);
-                const manifest = JSON.parse(fs.readFileSync(args[2], "utf8"));
-                job = { done: false, code: null, log: "" };
-                void runJobPod(reg, manifest, { claimDirs: reg.claimDirs }).then((r) => {
-                    job = { done: true, ...r };
-                });
+                job = startGcJob(reg, args[2]);
                 return { out: "job.batch/registry-gc-e2e", code: 0 };
             }
-            if (line.startsWith("get job.batch/registry-gc-e2e")) {
-                return { out: job?.done === true ? (job.code === 0 ? "1/" : "/1") : "/", code: 0 };
-            }
-            if (line.startsWith("logs job.batch/registry-gc-e2e")) {
-                return { out: job?.log ?? "", code: 0 };
-            }
-            return { out: `unexpected kubectl ${line}`, code: 1 };
-        };
-        shim = http.createServer((req, res) => {
-            let body = "";
-            req.on("data", (c) => (body += c));
-            req.on("end", () => {
-                void answer(JSON.parse(body) as string[]).then((a) => res.end(JSON.stringify(a)));
-            });
+            return jobAnswer(line, job) ?? { out: `unexpected kubectl ${line}`, code: 1 };
         });
-        const port = await freePort();
-        await new Promise<void>((resolve) => shim.listen(port, "127.0.0.1", resolve));
-        // kubectl: posts its argv to the shim, prints the answer, exits with its code.
-        const kubectl = [
-            "#!/usr/bin/env node",
-            "const http = require('http');",
-            `const req = http.request({ host: '127.0.0.1', port: ${port}, method: 'POST' }, (res) => {`,
-            "  let b = ''; res.on('data', (c) => (b += c));",
-            "  res.on('end', () => { const a = JSON.parse(b); process.stdout.write(a.out); process.exit(a.code); });",
-            "});",
-            "req.end(JSON.stringify(process.argv.slice(2)));",
-        ].join("\n");
-        fs.writeFileSync(path.join(shimDir, "kubectl"), kubectl, { mode: 0o755 });
-        const env = {
-            PATH: `${shimDir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-            NAMESPACE: "registry",
-            DEPLOYMENT: String(cronEnv.DEPLOYMENT),
-            MODE: String(cronEnv.MODE),
-            JOB_MANIFEST: path.join(shimDir, "job.json"),
-            TIMEOUT: "120s",
-            POLL_SECONDS: "1",
-        };
-        const proc = startProc("gc.sh", "/bin/sh", [path.join(shimDir, "gc.sh")], { env, logFile: path.join(shimDir, "gc.log") });
-        const code = await proc.exit;
-        gcOutput = fs.readFileSync(path.join(shimDir, "gc.log"), "utf8");
-        assert.strictEqual(code, 0, gcOutput);
-        assert.strictEqual(cronEnv.MODE, "readonly");
+        calls.push(...gc.calls);
+        assert.strictEqual(gc.code, 0, gc.output);
+        assert.strictEqual(gc.cronEnv.MODE, "readonly");
         assert.strictEqual(observed.readonlyValue, '{"enabled":true}');
         assert.notStrictEqual(observed.pushDuringMaintenance, 0, "a push during read-only maintenance must fail");
         assert.deepStrictEqual(observed.pullDuringMaintenance, [], "pulls keep working during maintenance");
-        assert.ok(job?.done && job.code === 0, job?.log);
-        assert.match(job?.log ?? "", /blob eligible for deletion|deleting blob/i);
+        assert.ok(job?.state.done && job.state.code === 0, job?.state.log);
+        assert.match(job?.state.log ?? "", /blob eligible for deletion|deleting blob/i);
         assert.ok(calls.indexOf("set env deployment/registry REGISTRY_STORAGE_MAINTENANCE_READONLY-") > calls.findIndex((c) => c.startsWith("create -f")));
     });
 
@@ -195,6 +219,111 @@ describe("garbage collection under the maintenance procedure (gc.sh, real regist
             assert.deepStrictEqual(await pullAndCompare(dropped, `127.0.0.1:${rep.port}/team/app:dropped`, reg.access()), [], `replica ${rep.index}`);
         }
         const claim = Object.values(reg.claimDirs)[0];
+        for (const l of dropped.layers) {
+            assert.strictEqual(fs.statSync(blobData(claim, l.digest)).size, l.size);
+        }
+    });
+});
+
+describe("garbage collection on a ReadWriteOnce volume: scale to 0, GC Job, scale back (gc.sh, real registry)", () => {
+    let reg: RegistryDeployment;
+    let kept: OciImage;
+    let dropped: OciImage;
+
+    before(async function () {
+        this.timeout(300000);
+        // The dev stack's storage: one PVC, ReadWriteOnce, one replica.
+        reg = await startRegistry({ config: { gcSchedule: "@daily" } });
+        kept = buildImage([512 * 1024, 2 * MiB], "kept");
+        dropped = buildImage([256 * 1024, 3 * MiB], "dropped");
+        for (const [img, tag] of [[kept, "kept"], [dropped, "dropped"]] as const) {
+            const r = await push(img, `${reg.host}/team/app:${tag}`, reg.access());
+            assert.strictEqual(r.code, 0, r.stderr);
+        }
+        const del = await request(`${reg.url}/v2/team/app/manifests/${dropped.manifestDigest}`, { ca: reg.caPem, auth: { username: reg.username, password: reg.password }, method: "DELETE" });
+        assert.strictEqual(del.status, 202);
+    });
+    after(async () => reg?.stop());
+
+    it("the GC Job runs only while no registry pod holds the volume; clients are refused meanwhile; the registry comes back with only unreferenced blobs swept", async function () {
+        this.timeout(300000);
+        const replica = reg.replicas[0];
+        const claim = Object.values(reg.claimDirs)[0];
+        const matchLabels = reg.pod.deployment.inputs.spec.selector.matchLabels as Record<string, string>;
+        let replicas = 1;
+        let annotation = "";
+        let job: ReturnType<typeof startGcJob> | undefined;
+        const seen: { selector?: string; runningAtJob?: boolean; pushDuring?: number; pullDuring?: string[]; annotationDuring?: string } = {};
+        const auth = reg.access();
+
+        const gc = await runGcScript(reg, async (args, line) => {
+            if (line.startsWith("get deployment registry -o jsonpath={.metadata.annotations")) {
+                return { out: annotation, code: 0 };
+            }
+            if (line === "get deployment registry -o jsonpath={.spec.replicas}") {
+                return { out: String(replicas), code: 0 };
+            }
+            if (line === "get deployment registry -o jsonpath={.spec.selector.matchLabels}") {
+                return { out: JSON.stringify(matchLabels), code: 0 };
+            }
+            if (line.startsWith("annotate")) {
+                annotation = line.endsWith("-") ? "" : (line.split("=").pop() ?? "");
+                return { out: "", code: 0 };
+            }
+            if (line.startsWith("scale deployment/registry --replicas=")) {
+                replicas = Number(line.split("=").pop());
+                if (replicas === 0) {
+                    await replica.proc.stop();
+                } else {
+                    await replica.restart();
+                }
+                return { out: "deployment.apps/registry scaled", code: 0 };
+            }
+            if (line.startsWith("wait --for=delete pod --selector=")) {
+                seen.selector = /--selector=(\S+)/.exec(line)?.[1];
+                return replica.proc.running ? { out: "timed out waiting for the condition", code: 1 } : { out: "", code: 0 };
+            }
+            if (line.startsWith("rollout status")) {
+                return { out: "deployment \"registry\" successfully rolled out", code: 0 };
+            }
+            if (line.startsWith("create -f ")) {
+                seen.runningAtJob = replica.proc.running;
+                seen.annotationDuring = annotation;
+                seen.pushDuring = (await push(buildImage([100 * 1024], "during"), `${reg.host}/team/other:during`, auth)).code;
+                seen.pullDuring = await pullAndCompare(kept, `${reg.host}/team/app:kept`, auth);
+                job = startGcJob(reg, args[2]);
+                return { out: "job.batch/registry-gc-e2e", code: 0 };
+            }
+            return jobAnswer(line, job) ?? { out: `unexpected kubectl ${line}`, code: 1 };
+        });
+        assert.strictEqual(gc.code, 0, gc.output);
+        assert.strictEqual(gc.cronEnv.MODE, "scale");
+        // The order gc.sh must keep: down, gone, Job, up.
+        const at = (prefix: string) => gc.calls.findIndex((c) => c.startsWith(prefix));
+        assert.ok(at("scale deployment/registry --replicas=0") < at("wait --for=delete pod"), gc.calls.join("\n"));
+        assert.ok(at("wait --for=delete pod") < at("create -f "), gc.calls.join("\n"));
+        assert.ok(at("create -f ") < at("scale deployment/registry --replicas=1"), gc.calls.join("\n"));
+        assert.strictEqual(seen.selector, Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(","));
+        assert.strictEqual(seen.runningAtJob, false, "no registry process may hold the volume while the GC Job runs");
+        assert.strictEqual(seen.annotationDuring, "1", "the replica count to restore is recorded on the Deployment");
+        assert.notStrictEqual(seen.pushDuring, 0, "with the registry scaled to 0, a push cannot succeed");
+        assert.notDeepStrictEqual(seen.pullDuring, [], "with the registry scaled to 0, a pull cannot succeed (the RWO mode's downtime)");
+        assert.ok(job?.state.done && job.state.code === 0, job?.state.log);
+        assert.match(job?.state.log ?? "", /blob eligible for deletion|deleting blob/i);
+        assert.strictEqual(replicas, 1);
+        assert.strictEqual(annotation, "", "the annotation is removed once restored");
+        assert.ok(replica.proc.running);
+
+        for (const l of dropped.layers) {
+            assert.ok(!fs.existsSync(blobData(claim, l.digest)), `${l.digest} should be swept`);
+        }
+        for (const l of kept.layers) {
+            assert.ok(fs.existsSync(blobData(claim, l.digest)), `${l.digest} must stay`);
+        }
+        assert.deepStrictEqual(await pullAndCompare(kept, `${reg.host}/team/app:kept`, auth), []);
+        const r = await push(dropped, `${reg.host}/team/app:dropped`, auth);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.deepStrictEqual(await pullAndCompare(dropped, `${reg.host}/team/app:dropped`, auth), []);
         for (const l of dropped.layers) {
             assert.strictEqual(fs.statSync(blobData(claim, l.digest)).size, l.size);
         }
