@@ -36,8 +36,6 @@ export interface Backend {
     readonly name: BackendName;
     /** One line on what runs (for the report). */
     readonly description: string;
-    /** The distribution line its registry runs. */
-    readonly line: "3.x" | "2.8";
     /** A registry's stack on storage of its own, named by `root` (a fresh one per compared registry). */
     prepare(root: string, overrides?: StackConfig): Promise<Prepared>;
     /** The stack key of the storage driver's chunk size and where config.yml has it; none for the filesystem. */
@@ -100,7 +98,15 @@ const S3_EXTRA: Extra = {
     },
 };
 
-const S3_CHUNK = { key: "s3ChunkSize", declared: (c: RegistryConfig) => c.storage?.s3?.chunksize };
+/** An S3 backend: `base` with each registry under its own root directory in the bucket. */
+function s3Backend(name: BackendName, description: string, base: StackConfig): Backend {
+    return {
+        name,
+        description,
+        prepare: async (root, overrides = {}) => ({ config: { ...base, s3RootDirectory: root, ...overrides }, extra: S3_EXTRA }),
+        chunk: { key: "s3ChunkSize", declared: (c: RegistryConfig) => c.storage?.s3?.chunksize },
+    };
+}
 
 /** Creates a bucket with a SigV4-signed S3 PUT (aws4 signs; the request is plain Node). */
 async function createBucket(endpoint: string, region: string, bucket: string, accessKeyId: string, secretAccessKey: string): Promise<void> {
@@ -168,7 +174,6 @@ export class BackendPool {
                 const config = loadStackFile(dev);
                 return {
                     name,
-                    line: "3.x",
                     description: "the dev stack: a PVC (here a directory on the work disk), distribution 3.x",
                     // The harness gives every registry its own claim directory.
                     prepare: async (_root, overrides = {}) => ({ config: { ...config, ...overrides }, extra: { replicas: 1 } }),
@@ -176,14 +181,11 @@ export class BackendPool {
             }
             case "s3-swift": {
                 const swift = await this.swiftPeer();
-                const base = awsStackOn({ endpoint: swift.s3Endpoint, region: swift.region, bucket: "bench", accessKey: swift.accessKey, secretKey: swift.secretKey });
-                return {
+                return s3Backend(
                     name,
-                    line: "3.x",
-                    description: "the aws stack's S3 storage on OpenStack Swift's s3api (Debian's swift, one process per server), distribution 3.x",
-                    prepare: async (root, overrides = {}) => ({ config: { ...base, s3RootDirectory: root, ...overrides }, extra: S3_EXTRA }),
-                    chunk: S3_CHUNK,
-                };
+                    "the aws stack's S3 storage on OpenStack Swift's s3api (Debian's swift, one process per server), distribution 3.x",
+                    awsStackOn({ endpoint: swift.s3Endpoint, region: swift.region, bucket: "bench", accessKey: swift.accessKey, secretKey: swift.secretKey }),
+                );
             }
             case "s3-ceph": {
                 const ceph = await this.cephPeer();
@@ -191,21 +193,17 @@ export class BackendPool {
                 await createBucket(ceph.rgwUrl, region, "bench", ceph.adminAccessKey, ceph.adminSecretKey);
                 // RGW refuses server-side encryption over plain HTTP and has no SSE-S3 keys here (no
                 // Vault): with the stack's `s3Encrypt: true` it answers 400 InvalidRequest to every upload.
-                const base = { ...awsStackOn({ endpoint: ceph.rgwUrl, region, bucket: "bench", accessKey: ceph.adminAccessKey, secretKey: ceph.adminSecretKey }), s3Encrypt: false };
-                return {
+                return s3Backend(
                     name,
-                    line: "3.x",
-                    description: "the aws stack's S3 storage on Ceph RGW (one mon, one memstore OSD: RAM, not disk; `s3Encrypt` off, RGW has no SSE-S3 keys here), distribution 3.x",
-                    prepare: async (root, overrides = {}) => ({ config: { ...base, s3RootDirectory: root, ...overrides }, extra: S3_EXTRA }),
-                    chunk: S3_CHUNK,
-                };
+                    "the aws stack's S3 storage on Ceph RGW (one mon, one memstore OSD: RAM, not disk; `s3Encrypt` off, RGW has no SSE-S3 keys here), distribution 3.x",
+                    { ...awsStackOn({ endpoint: ceph.rgwUrl, region, bucket: "bench", accessKey: ceph.adminAccessKey, secretKey: ceph.adminSecretKey }), s3Encrypt: false },
+                );
             }
             case "swift-ceph": {
                 const ceph = await this.cephPeer();
                 const base = cephStackOn(ceph);
                 return {
                     name,
-                    line: "2.8",
                     description:
                         "the ceph stack's cephSwift storage: Swift's API (auth v1) on the same Ceph RGW, the registry's RGW user, subuser, Swift key and container provisioned through Admin Ops by the program's dynamic resources; distribution 2.8 (Debian's)",
                     prepare: async (root, overrides = {}) => {

@@ -15,7 +15,7 @@ export interface MachineInfo {
     /** Filesystem type of the bench's work directory (what "same disk" means). */
     readonly workFs: string;
     /** Filesystem type where pulls and downloads land (bench/machine.ts clientDir). */
-    clientFs?: string;
+    readonly clientFs?: string;
     readonly tools: Readonly<Record<string, string>>;
 }
 
@@ -73,6 +73,7 @@ export function clientDir(workDir: string, needBytes: number): { dir: string; fs
     } catch {
         // No usable RAM disk: the work directory's disk.
     }
+    fs.mkdirSync(workDir, { recursive: true });
     const dir = fs.mkdtempSync(path.join(workDir, "client-"));
     return { dir, fs: firstLine("stat", ["-f", "-c", "%T", dir]) };
 }

@@ -9,6 +9,7 @@ import { request } from "../tests/e2e/http";
 import type { RegistryAccess } from "../tests/e2e/oci";
 import { secretValue } from "../tests/support/pod";
 import type { StackConfig } from "../tests/support/program";
+import type { VariantName } from "./plan";
 import type { StartOptions } from "../tests/e2e/harness";
 
 /** A registry under test and how a client reaches it. */
@@ -38,7 +39,7 @@ export const NO_TLS_NO_AUTH: Readonly<Record<string, string>> = {
 };
 
 /** How a registry under test differs from the program's declaration. */
-export type Variant = "deployed" | "tls-noauth" | "baseline";
+export type Variant = VariantName;
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
     deployed: "deployed (TLS + auth)",

@@ -56,11 +56,10 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     const t0 = performance.now();
     const load = new LoadSampler();
     const skipped: { section: string; reason: string }[] = [];
-    const machine = machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY });
     // The most the clients hold at once: the biggest image pulled (or staged), or every parallel pull.
     const clientMiB = Math.max(...plan.sizesMiB, ...plan.objectSizesMiB, plan.chunkLayerMiB, plan.concurrencyImageMiB * Math.max(...plan.concurrency));
     const client = clientDir(WORK_DIR, Math.ceil((clientMiB * 1.2 + 256) * MiB));
-    machine.clientFs = client.fs;
+    const machine = { ...machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY }), clientFs: client.fs };
     const want = new Set(plan.sections);
     const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {};
     const sectionsS: Record<string, number> = {};

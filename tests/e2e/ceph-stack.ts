@@ -4,7 +4,7 @@
 // Used by the Ceph end-to-end tests and by the bench's native Swift backend.
 import { engineCreate, engineDelete, engineUpdate } from "../support/dynamic-provider";
 import { one, ProgramRun, runProgram, StackConfig } from "../support/program";
-import { RegistryDeployment, startRegistry, StartOptions } from "./harness";
+import { RegistryDeployment, startRegistry } from "./harness";
 import type { CephPeer } from "./peers/ceph";
 
 export const CREDS = "pulumi-nodejs:dynamic/ceph:RgwCredentials";
@@ -99,8 +99,8 @@ export async function destroy(p: Provisioned): Promise<void> {
     await engineDelete(one(p.run, CREDS), p.creds.id, p.creds.outs);
 }
 
-/** The registry pod of a provisioned stack (`opts`: harness options besides config and mocks). */
-export function startOn(p: Provisioned, opts: Omit<StartOptions, "config" | "mocks"> = {}): Promise<RegistryDeployment> {
-    return startRegistry({ ...opts, config: p.config, mocks: mocksFor(p.state, p.stack) });
+/** The registry pod of a provisioned stack. */
+export function startOn(p: Provisioned): Promise<RegistryDeployment> {
+    return startRegistry({ config: p.config, mocks: mocksFor(p.state, p.stack) });
 }
 

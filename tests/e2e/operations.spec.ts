@@ -26,6 +26,27 @@ function blobData(claimDir: string, digest: string): string {
     return path.join(claimDir, "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data");
 }
 
+/** Two images pushed to `team/app` (tags kept and dropped) for a garbage collection to sort out. */
+async function pushGcImages(reg: RegistryDeployment): Promise<{ kept: OciImage; dropped: OciImage }> {
+    const kept = buildImage([512 * 1024, 2 * MiB], "kept");
+    const dropped = buildImage([256 * 1024, 3 * MiB], "dropped");
+    for (const [img, tag] of [[kept, "kept"], [dropped, "dropped"]] as const) {
+        const r = await push(img, `${reg.host}/team/app:${tag}`, reg.access());
+        assert.strictEqual(r.code, 0, r.stderr);
+    }
+    return { kept, dropped };
+}
+
+/** After GC: every layer of `dropped` is gone from the claim, every layer of `kept` is still there. */
+function assertSwept(claimDir: string, dropped: OciImage, kept: OciImage): void {
+    for (const l of dropped.layers) {
+        assert.ok(!fs.existsSync(blobData(claimDir, l.digest)), `${l.digest} should be swept`);
+    }
+    for (const l of kept.layers) {
+        assert.ok(fs.existsSync(blobData(claimDir, l.digest)), `${l.digest} must stay`);
+    }
+}
+
 /** What gc.sh's kubectl calls get: stdout and exit code. */
 type KubectlAnswer = { out: string; code: number };
 
@@ -115,12 +136,7 @@ describe("garbage collection under the maintenance procedure (gc.sh, real regist
     before(async function () {
         this.timeout(300000);
         reg = await startRegistry({ config: { storageAccessMode: "ReadWriteMany", replicas: 2, gcSchedule: "@daily" } });
-        kept = buildImage([512 * 1024, 2 * MiB], "kept");
-        dropped = buildImage([256 * 1024, 3 * MiB], "dropped");
-        for (const [img, tag] of [[kept, "kept"], [dropped, "dropped"]] as const) {
-            const r = await push(img, `${reg.host}/team/app:${tag}`, reg.access());
-            assert.strictEqual(r.code, 0, r.stderr);
-        }
+        ({ kept, dropped } = await pushGcImages(reg));
     });
     after(async () => {
         await reg?.stop();
@@ -200,12 +216,7 @@ describe("garbage collection under the maintenance procedure (gc.sh, real regist
 
     it("GC deleted only the unreferenced blobs: the deleted tag's layers are gone, the kept image is intact", async () => {
         const claim = Object.values(reg.claimDirs)[0];
-        for (const l of dropped.layers) {
-            assert.ok(!fs.existsSync(blobData(claim, l.digest)), `${l.digest} should be swept`);
-        }
-        for (const l of kept.layers) {
-            assert.ok(fs.existsSync(blobData(claim, l.digest)), `${l.digest} must stay`);
-        }
+        assertSwept(claim, dropped, kept);
         assert.deepStrictEqual(await pullAndCompare(kept, `${reg.host}/team/app:kept`, reg.access()), []);
         // Read-write again.
         const again = buildImage([64 * 1024], "after");
@@ -234,12 +245,7 @@ describe("garbage collection on a ReadWriteOnce volume: scale to 0, GC Job, scal
         this.timeout(300000);
         // The dev stack's storage: one PVC, ReadWriteOnce, one replica.
         reg = await startRegistry({ config: { gcSchedule: "@daily" } });
-        kept = buildImage([512 * 1024, 2 * MiB], "kept");
-        dropped = buildImage([256 * 1024, 3 * MiB], "dropped");
-        for (const [img, tag] of [[kept, "kept"], [dropped, "dropped"]] as const) {
-            const r = await push(img, `${reg.host}/team/app:${tag}`, reg.access());
-            assert.strictEqual(r.code, 0, r.stderr);
-        }
+        ({ kept, dropped } = await pushGcImages(reg));
         const del = await request(`${reg.url}/v2/team/app/manifests/${dropped.manifestDigest}`, { ca: reg.caPem, auth: { username: reg.username, password: reg.password }, method: "DELETE" });
         assert.strictEqual(del.status, 202);
     });
@@ -314,12 +320,7 @@ describe("garbage collection on a ReadWriteOnce volume: scale to 0, GC Job, scal
         assert.strictEqual(annotation, "", "the annotation is removed once restored");
         assert.ok(replica.proc.running);
 
-        for (const l of dropped.layers) {
-            assert.ok(!fs.existsSync(blobData(claim, l.digest)), `${l.digest} should be swept`);
-        }
-        for (const l of kept.layers) {
-            assert.ok(fs.existsSync(blobData(claim, l.digest)), `${l.digest} must stay`);
-        }
+        assertSwept(claim, dropped, kept);
         assert.deepStrictEqual(await pullAndCompare(kept, `${reg.host}/team/app:kept`, auth), []);
         const r = await push(dropped, `${reg.host}/team/app:dropped`, auth);
         assert.strictEqual(r.code, 0, r.stderr);
