@@ -14,12 +14,19 @@ import { AccessConfig, parseAccess } from "./components/access/config";
 /** The kinds of value a Pulumi.yaml `config:` declaration can have. */
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
 
-/** A declared config key. */
+/**
+ * A declared config key. Every key has a default: the Pulumi CLI treats a declared key without
+ * one as required, and hands the program every declared default as if the stack had set it.
+ */
 export interface ConfigKeySpec {
     readonly type: ConfigKeyType;
     readonly description: string;
-    /** Absent for keys that have no default (optional secrets). */
-    readonly default?: string | number | boolean | string[];
+    readonly default: string | number | boolean | readonly string[];
+    /**
+     * The value must be set with `pulumi config set --secret`; the program refuses a plain one.
+     * Pulumi.yaml cannot say so (the CLI refuses `secret: true` beside a default), so the program
+     * checks it.
+     */
     readonly secret?: boolean;
 }
 
@@ -46,9 +53,9 @@ export const CONFIG_KEYS = {
     tlsValidityHours: { type: "integer", default: 8760, description: "Validity of the generated server certificate, in hours." },
     tlsEarlyRenewalHours: { type: "integer", default: 720, description: "Re-issue the server certificate on `pulumi up` this many hours before it expires." },
     tlsCaValidityHours: { type: "integer", default: 87600, description: "Validity of the generated CA certificate, in hours." },
-    tlsCertificate: { type: "string", description: "PEM server certificate (chain) when tlsMode is provided." },
-    tlsPrivateKey: { type: "string", secret: true, description: "PEM private key of tlsCertificate when tlsMode is provided (set with --secret)." },
-    tlsCaCertificate: { type: "string", description: "PEM CA certificate that signed tlsCertificate (published as the caCertificate output)." },
+    tlsCertificate: { type: "string", default: "", description: "PEM server certificate (chain) when tlsMode is provided." },
+    tlsPrivateKey: { type: "string", default: "", secret: true, description: "PEM private key of tlsCertificate when tlsMode is provided (set with --secret)." },
+    tlsCaCertificate: { type: "string", default: "", description: "PEM CA certificate that signed tlsCertificate (published as the caCertificate output)." },
     users: { type: "array", default: ["admin"], description: "htpasswd users; each gets a generated password. The first is the `username` output." },
     passwordLength: { type: "integer", default: 32, description: "Length of generated passwords (letters and digits)." },
     authRealm: { type: "string", default: "registry", description: "Basic auth realm." },
@@ -116,7 +123,7 @@ export const CONFIG_KEYS = {
     s3Identity: { type: "string", default: "auto", description: "How the registry authenticates to S3: irsa (IAM role for its ServiceAccount), iamUser (a created IAM user's key in a Secret), accessKey (s3AccessKeyId/s3SecretAccessKey in a Secret), or auto: irsa with eksOidcProviderArn, accessKey with s3RegionEndpoint, else iamUser." },
     eksOidcProviderArn: { type: "string", default: "", description: "ARN of the EKS cluster's IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>), for IRSA." },
     s3AccessKeyId: { type: "string", default: "", description: "accessKey identity: the access key id the registry uses." },
-    s3SecretAccessKey: { type: "string", secret: true, description: "accessKey identity: the secret access key (set with --secret)." },
+    s3SecretAccessKey: { type: "string", default: "", secret: true, description: "accessKey identity: the secret access key (set with --secret)." },
     route53ZoneId: { type: "string", default: "", description: "Route53 hosted zone id (Z...) of the registry's record. Set this or route53ZoneName when dnsProvider is route53." },
     route53ZoneName: { type: "string", default: "", description: "Route53 hosted zone name (example.com), looked up when route53ZoneId is empty." },
     route53PrivateZone: { type: "boolean", default: false, description: "With route53ZoneName: look up a private hosted zone of that name." },
@@ -132,7 +139,7 @@ export const CONFIG_KEYS = {
     autoscalingCpuPercent: { type: "integer", default: 75, description: "Average CPU use, in percent of the request, the autoscaler aims for." },
     blobDescriptorCache: { type: "string", default: "inmemory", description: "Blob descriptor cache: inmemory (per pod) or redis (shared by all replicas)." },
     redisAddress: { type: "string", default: "", description: "host:port of an external Redis for the redis cache. Empty: the program runs a Redis in the namespace." },
-    redisPassword: { type: "string", secret: true, description: "Password of the external Redis (set with --secret). The in-cluster Redis gets a generated one." },
+    redisPassword: { type: "string", default: "", secret: true, description: "Password of the external Redis (set with --secret). The in-cluster Redis gets a generated one." },
     redisImage: { type: "string", default: "docker.io/library/redis:7.4.2-alpine", description: "Image of the in-cluster Redis." },
     gcSchedule: { type: "string", default: "", description: "Cron schedule of the garbage collection job (e.g. `0 3 * * 0`). Empty: no garbage collection." },
     gcDeleteUntagged: { type: "boolean", default: false, description: "Garbage collection also deletes manifests no tag points to (`--delete-untagged`)." },
@@ -140,7 +147,7 @@ export const CONFIG_KEYS = {
     gcKubectlImage: { type: "string", default: "docker.io/alpine/k8s:1.33.4", description: "Image with kubectl and a POSIX shell that runs the garbage collection procedure." },
     proxyRemoteUrl: { type: "string", default: "", description: "Run a second, pull-through cache registry (`<registryName>-mirror`) of this upstream, e.g. https://registry-1.docker.io. Empty: none." },
     proxyUsername: { type: "string", default: "", description: "User name for the upstream of the pull-through cache. Empty: anonymous." },
-    proxyPassword: { type: "string", secret: true, description: "Password or token for the upstream of the pull-through cache (set with --secret)." },
+    proxyPassword: { type: "string", default: "", secret: true, description: "Password or token for the upstream of the pull-through cache (set with --secret)." },
     proxyTtl: { type: "string", default: "168h", description: "How long the pull-through cache keeps a blob it fetched (a Go duration such as 168h)." },
     proxyCacheSize: { type: "string", default: "20Gi", description: "Size limit of the pull-through cache's emptyDir (the cache refills from upstream)." },
     metricsServiceMonitor: { type: "boolean", default: false, description: "Create a prometheus-operator ServiceMonitor for the metrics port (needs its CRDs)." },
@@ -150,8 +157,8 @@ export const CONFIG_KEYS = {
     // --- Ceph: RGW credentials via Admin Ops, Swift or S3 storage (issue 6)
     cephRgwUrl: { type: "string", default: "", description: "URL the registry reaches Ceph RGW at (http(s)://host:port), for storageKind cephSwift/cephS3. Empty with cephGatewayAddresses: the gateway Service's in-cluster URL." },
     cephAdminUrl: { type: "string", default: "", description: "URL `pulumi up` reaches the RGW Admin Ops API at, to provision the registry's user, key and bucket. Empty: cephRgwUrl." },
-    cephAdminAccessKey: { type: "string", secret: true, description: "S3 access key of an RGW user with the caps `users=*` and `buckets=*` (set with --secret)." },
-    cephAdminSecretKey: { type: "string", secret: true, description: "S3 secret key of that RGW admin user (set with --secret)." },
+    cephAdminAccessKey: { type: "string", default: "", secret: true, description: "S3 access key of an RGW user with the caps `users=*` and `buckets=*` (set with --secret)." },
+    cephAdminSecretKey: { type: "string", default: "", secret: true, description: "S3 secret key of that RGW admin user (set with --secret)." },
     cephUser: { type: "string", default: "", description: "RGW user (uid) that owns the registry's bucket; created if missing. Empty: `<registryName>-<stack>`." },
     cephSubuser: { type: "string", default: "registry", description: "Subuser the registry authenticates as (`<uid>:<subuser>`), with full access and a generated key." },
     cephBucket: { type: "string", default: "", description: "Swift container / S3 bucket of this registry, one per registry. Empty: `<registryName>-<stack>`." },
@@ -167,10 +174,19 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
-/** The declared default of a key (undefined for keys without one). */
+/** The declared default of a key. */
 export function defaultOf(key: ConfigKey): ConfigKeySpec["default"] {
     const spec: ConfigKeySpec = CONFIG_KEYS[key];
     return spec.default;
+}
+
+/**
+ * The string the Pulumi CLI hands the program for a declared default the stack does not set:
+ * scalars as Go's `%v` prints them, lists as JSON (pkg/workspace `createConfigValue`).
+ */
+export function cliDefaultString(key: ConfigKey): string {
+    const d = defaultOf(key);
+    return typeof d === "object" ? JSON.stringify(d) : String(d);
 }
 
 /** Raw stack config: key (without the project prefix) to the string Pulumi stores. */
@@ -424,13 +440,29 @@ export class Reader {
         this.problems.push(msg);
     }
 
+    /**
+     * Whether the stack sets the key to something other than its default. The CLI passes every
+     * declared default as a value, so a value equal to the default is indistinguishable from an
+     * unset key, and counts as unset (it is never wrong to state a default).
+     */
     has(key: ConfigKey): boolean {
         const v = this.raw[key];
-        return v !== undefined && v !== "";
+        if (v === undefined || v === "") {
+            return false;
+        }
+        const d = defaultOf(key);
+        if (typeof d === "object") {
+            try {
+                return JSON.stringify(JSON.parse(v)) !== JSON.stringify(d);
+            } catch {
+                return true;
+            }
+        }
+        return v.trim() !== String(d);
     }
 
     string(key: ConfigKey): string {
-        return this.raw[key] ?? String(defaultOf(key) ?? "");
+        return this.raw[key] ?? String(defaultOf(key));
     }
 
     oneOf<T extends string>(key: ConfigKey, allowed: readonly T[]): T {

@@ -20,12 +20,9 @@ function pulumiYaml(): void {
         if (spec.type === "array") {
             d.items = { type: "string" };
         }
-        if (spec.secret === true) {
-            d.secret = true;
-        }
-        if (spec.default !== undefined) {
-            d.default = spec.default;
-        }
+        // No `secret: true`: the CLI refuses it beside a default, and a key without a default is
+        // required. The program refuses a plain value for its secret keys instead.
+        d.default = spec.default;
         config[key] = d;
     }
     doc.set("config", doc.createNode(config));
@@ -34,9 +31,6 @@ function pulumiYaml(): void {
 
 /** The README's rendering of a default; tests/stacks.spec.ts uses the same. */
 export function readmeDefault(spec: ConfigKeySpec): string {
-    if (spec.default === undefined) {
-        return "—";
-    }
     // An empty string shows as `""`; an empty code span would not render.
     return `\`${typeof spec.default === "string" && spec.default !== "" ? spec.default : JSON.stringify(spec.default)}\``;
 }

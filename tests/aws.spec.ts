@@ -415,7 +415,7 @@ describe("AWS configuration", () => {
             config: { storageKind: "s3", s3CreateBucket: false, s3Bucket: "images", s3Versioning: true },
             problem: "`s3Versioning` configures a bucket the program creates; with `s3CreateBucket` false the existing bucket is left as it is",
         },
-        { name: "a PVC size for a bucket", config: { storageKind: "s3", storageSize: "10Gi" }, problem: "`storageSize` is not used with `storageKind` `s3`: a bucket has no size or storage class" },
+        { name: "a PVC size for a bucket", config: { storageKind: "s3", storageSize: "50Gi" }, problem: "`storageSize` is not used with `storageKind` `s3`: a bucket has no size or storage class" },
         { name: "S3 keys without s3 storage", config: { s3Bucket: "images" }, problem: "`s3Bucket` is only used when `storageKind` is `s3`" },
         { name: "Route53 keys without route53", config: { route53ZoneName: "example.com" }, problem: "`route53ZoneName` is only used when `dnsProvider` is `route53`" },
         {

@@ -9,7 +9,7 @@ import { buildPath, describeRgwError, errorCode, signRequest } from "../componen
 import { diffInputs, findKeys, keyIsLive, RgwCredentialsInputs } from "../components/ceph/credentials";
 import { rgwName } from "../components/ceph/storage";
 import { ConfigError, parseConfig } from "../config";
-import { problemsOf as configProblems } from "./support/config-problems";
+import { problemsOf as configProblems, raw } from "./support/config-problems";
 import { makePki } from "./support/pki";
 import { registryPod, secretValue } from "./support/pod";
 import { one, ofType, ProgramRun, runProgram, StackConfig } from "./support/program";
@@ -103,9 +103,9 @@ describe("Ceph: config validation", () => {
     });
 
     it("Swift defaults to the 2.8 line; S3 keeps 3.x", () => {
-        const swift = parseConfig({ storageKind: "cephSwift", cephRgwUrl: "http://rgw:7480", ...BASE }, (k) => SECRETS.includes(k));
+        const swift = parseConfig(raw({ storageKind: "cephSwift", cephRgwUrl: "http://rgw:7480", ...BASE }), (k) => SECRETS.includes(k));
         assert.deepStrictEqual([swift.image.tag, swift.image.line], ["2.8.3", 2]);
-        const s3 = parseConfig({ storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", ...BASE }, (k) => SECRETS.includes(k));
+        const s3 = parseConfig(raw({ storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", ...BASE }), (k) => SECRETS.includes(k));
         assert.deepStrictEqual([s3.image.tag, s3.image.line], ["3.1.2", 3]);
     });
 });

@@ -98,7 +98,7 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
 
 describe("config validation", () => {
     it("accepts an empty stack config and applies the defaults", () => {
-        const cfg = parseConfig({});
+        const cfg = parseConfig(raw({}));
         assert.strictEqual(cfg.registryName, "registry");
         assert.strictEqual(cfg.namespace, "registry");
         assert.deepStrictEqual(cfg.storage, { kind: "filesystem", size: "10Gi", storageClass: undefined, accessMode: "ReadWriteOnce", existingClaim: undefined });

@@ -72,7 +72,7 @@ describe("GCP configuration", () => {
             problem:
                 "`storageKind` `gcs` needs the distribution 3.x line, but `imageTag` is `2.8.3`; the 2.8 images have no gcs driver: leave `imageTag` empty (3.1.2) or set a 3.x version, or use `storageKind` `gcePersistentDisk`",
         },
-        { name: "a size for a bucket", config: { storageKind: "gcs", storageSize: "10Gi" }, problem: "`storageSize` is not used with `storageKind` `gcs`: a bucket has no size" },
+        { name: "a size for a bucket", config: { storageKind: "gcs", storageSize: "50Gi" }, problem: "`storageSize` is not used with `storageKind` `gcs`: a bucket has no size" },
         {
             name: "a bucket name with capitals",
             config: { storageKind: "gcs", gcsBucketName: "My_Bucket" },

@@ -15,7 +15,7 @@ import { validateObject } from "./support/k8s-schema";
 import { registryPod, secretValue } from "./support/pod";
 import { ofType, one, ProgramRun, ROOT, runProgram, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
-import { problemsOf } from "./support/config-problems";
+import { problemsOf, raw } from "./support/config-problems";
 
 const PROMTOOL = path.join(process.env.REGISTRY_E2E_CACHE ?? path.join(os.homedir(), ".cache", "registry-e2e"), "bin", "promtool");
 
@@ -116,7 +116,7 @@ describe("operations: config validation", () => {
     });
 
     it("defaults: soft anti-affinity, zone spread, inmemory cache, no GC, proxy, autoscaler, ServiceMonitor or rules", () => {
-        const ops = parseConfig({}).operations;
+        const ops = parseConfig(raw({})).operations;
         assert.deepStrictEqual(ops, {
             antiAffinity: "soft",
             spreadZones: true,

@@ -37,7 +37,10 @@ describe("stack files and Pulumi.yaml", () => {
             assert.strictEqual(d.type, spec.type, `${key}: type`);
             assert.deepStrictEqual(d.default, spec.default, `${key}: default`);
             assert.strictEqual(d.description, spec.description, `${key}: description`);
-            assert.strictEqual(d.secret ?? false, spec.secret ?? false, `${key}: secret`);
+            // The CLI requires every declared key without a default, and refuses `secret: true`
+            // beside one; the program itself refuses plain values of its secret keys.
+            assert.ok("default" in d, `${key}: a declaration without a default is required by the CLI`);
+            assert.strictEqual(d.secret, undefined, `${key}: \`secret: true\` cannot have a default`);
             if (spec.type === "array") {
                 assert.deepStrictEqual(d.items, { type: "string" }, `${key}: items`);
             }

@@ -14,35 +14,18 @@
 // the chosen port and the simulated load balancer gets 127.0.0.1, so `registryHost` is the
 // address the test connects to. Storage endpoints of local object stores come in through the
 // program's own config keys; `extraEnv` exists for what has no config key (an emulator address).
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-import { registryPod, RegistryPod, secretValue } from "../support/pod";
+import { registryPod, RegistryPod } from "../support/pod";
 import { ProgramRun, runProgram, RunOptions, StackConfig } from "../support/program";
 import { request } from "./http";
 import { startRoundRobin, RoundRobin } from "./nginx";
 import type { RegistryAccess } from "./oci";
-import { CACHE_BIN, freePort, Proc, startProc, waitFor, workDir } from "./procs";
+import { containerCommand, materialise, registryBinary, resolveEnv } from "./container";
+import { freePort, Proc, startProc, waitFor, workDir } from "./procs";
 
-import peers from "./peers.json";
-
-/** Debian's 2.8 build; the 2.8.x images run the same line. */
-export const DEBIAN_REGISTRY = "/usr/bin/docker-registry";
-
-/** The registry binary that runs an image: the pinned `go install` build for 3.x, Debian's for 2.8. */
-export function registryBinary(pod: RegistryPod): string {
-    const image = String(pod.container.image);
-    const tag = /:([^:@/]+)(@sha256:[a-f0-9]+)?$/.exec(image)?.[1] ?? "";
-    if (tag.startsWith("2.8.")) {
-        return DEBIAN_REGISTRY;
-    }
-    const pinned = peers.go.registry3;
-    if (`v${tag}` !== pinned.version) {
-        throw new Error(`the pod runs ${image}; the e2e tests build only ${pinned.module}@${pinned.version} (tests/e2e/peers.json)`);
-    }
-    return path.join(CACHE_BIN, pinned.binary);
-}
+export { DEBIAN_REGISTRY, mountNamespaces, registryBinary } from "./container";
 
 export interface StartOptions {
     /** Stack config (the program's own keys), e.g. from a Pulumi.<stack>.yaml or a variant. */
@@ -113,208 +96,6 @@ export interface RegistryDeployment {
      * created, not ones shared through `claimDirs`), certificates and logs.
      */
     remove(): Promise<void>;
-}
-
-interface Mount {
-    readonly source: string;
-    readonly target: string;
-    readonly readOnly: boolean;
-}
-
-/**
- * Whether registry processes run in private mount namespaces as the pod's user (root with
- * CAP_SYS_ADMIN). REGISTRY_E2E_MOUNT_NS=0 forces the path-rewriting fallback.
- */
-export const mountNamespaces = (() => {
-    let ok: boolean | undefined;
-    return (): boolean => {
-        if (ok === undefined && process.env.REGISTRY_E2E_MOUNT_NS === "0") {
-            ok = false;
-        }
-        if (ok === undefined) {
-            try {
-                execFileSync("unshare", ["--mount", "--propagation", "private", "true"], { stdio: "ignore" });
-                ok = true;
-            } catch {
-                ok = false;
-            }
-        }
-        return ok;
-    };
-})();
-
-function writeFile(file: string, content: string, mode: number, gid: number | undefined): void {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, content, { mode });
-    fs.chmodSync(file, mode);
-    if (gid !== undefined && process.getuid?.() === 0) {
-        fs.chownSync(file, 0, gid);
-    }
-}
-
-/**
- * Materialises the pod's volumes for one replica the way the kubelet does: ConfigMap and Secret
- * keys (or `items`) as files with `defaultMode` and the fsGroup, emptyDirs fresh, PVCs shared by
- * every replica. Returns the bind mounts for the container's volumeMounts.
- */
-function materialise(pod: RegistryPod, root: string, claimDirs: Record<string, string>, sharedRoot: string): Mount[] {
-    const fsGroup: number | undefined = pod.podSpec.securityContext?.fsGroup;
-    const volumes = new Map<string, Record<string, any>>((pod.podSpec.volumes as Record<string, any>[]).map((v) => [v.name, v]));
-    const volumeDirs = new Map<string, string>();
-    for (const [name, v] of volumes) {
-        const dir = path.join(root, "volumes", name);
-        if (v.configMap !== undefined || v.secret !== undefined) {
-            fs.mkdirSync(dir, { recursive: true });
-            const isSecret = v.secret !== undefined;
-            const ref = isSecret ? v.secret.secretName : v.configMap.name;
-            const obj = (isSecret ? pod.secrets : pod.configMaps).get(ref);
-            if (obj === undefined) {
-                throw new Error(`volume ${name} references ${isSecret ? "Secret" : "ConfigMap"} ${ref}, which the program does not declare`);
-            }
-            const data: Record<string, string> = isSecret
-                ? Object.fromEntries([...Object.keys(obj.inputs.stringData ?? {}), ...Object.keys(obj.inputs.data ?? {})].map((k) => [k, secretValue(obj, k) ?? ""]))
-                : { ...(obj.inputs.data ?? {}) };
-            const items: { key: string; path: string; mode?: number }[] = (isSecret ? v.secret.items : v.configMap.items) ?? Object.keys(data).map((k) => ({ key: k, path: k }));
-            const mode: number = (isSecret ? v.secret.defaultMode : v.configMap.defaultMode) ?? 0o644;
-            for (const item of items) {
-                if (!(item.key in data)) {
-                    throw new Error(`volume ${name}: key ${item.key} is not in ${ref}`);
-                }
-                writeFile(path.join(dir, item.path), data[item.key], item.mode ?? mode, fsGroup);
-            }
-        } else if (v.emptyDir !== undefined) {
-            fs.mkdirSync(dir, { recursive: true });
-        } else if (v.persistentVolumeClaim !== undefined) {
-            const claim: string = v.persistentVolumeClaim.claimName;
-            claimDirs[claim] ??= path.join(sharedRoot, "claims", claim);
-            fs.mkdirSync(claimDirs[claim], { recursive: true });
-            volumeDirs.set(name, claimDirs[claim]);
-            continue;
-        } else {
-            throw new Error(`volume ${name}: the harness does not know how to materialise ${Object.keys(v).join(",")}`);
-        }
-        volumeDirs.set(name, dir);
-    }
-    // Writable volumes belong to the fsGroup, setgid, as the kubelet leaves them.
-    for (const [name, v] of volumes) {
-        if ((v.emptyDir !== undefined || v.persistentVolumeClaim !== undefined) && fsGroup !== undefined && process.getuid?.() === 0) {
-            const dir = volumeDirs.get(name) ?? "";
-            fs.chownSync(dir, 0, fsGroup);
-            fs.chmodSync(dir, 0o2775);
-        }
-    }
-    return (pod.container.volumeMounts as Record<string, any>[]).map((m) => {
-        const source = volumeDirs.get(m.name);
-        if (source === undefined) {
-            throw new Error(`volumeMount ${m.name} has no volume`);
-        }
-        return { source: m.subPath === undefined ? source : path.join(source, m.subPath), target: m.mountPath, readOnly: m.readOnly === true };
-    });
-}
-
-/** The container's env with every valueFrom resolved against the program's objects. */
-function resolveEnv(pod: RegistryPod, podName: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const e of (pod.container.env ?? []) as Record<string, any>[]) {
-        if (e.value !== undefined) {
-            env[e.name] = String(e.value);
-            continue;
-        }
-        const from = e.valueFrom ?? {};
-        let value: string | undefined;
-        if (from.secretKeyRef !== undefined) {
-            const s = pod.secrets.get(from.secretKeyRef.name);
-            value = s === undefined ? undefined : secretValue(s, from.secretKeyRef.key);
-        } else if (from.configMapKeyRef !== undefined) {
-            value = pod.configMaps.get(from.configMapKeyRef.name)?.inputs.data?.[from.configMapKeyRef.key];
-        } else if (from.fieldRef !== undefined) {
-            value = ({ "metadata.name": podName, "metadata.namespace": pod.deployment.state.metadata.namespace, "status.podIP": "127.0.0.1" } as Record<string, string>)[
-                from.fieldRef.fieldPath
-            ];
-        }
-        if (value === undefined) {
-            const optional = from.secretKeyRef?.optional === true || from.configMapKeyRef?.optional === true;
-            if (optional) {
-                continue;
-            }
-            throw new Error(`env ${e.name}: cannot resolve ${JSON.stringify(from)}`);
-        }
-        env[e.name] = value;
-    }
-    return env;
-}
-
-/** Shell-quotes one word. */
-function q(s: string): string {
-    return `'${s.replace(/'/g, "'\\''")}'`;
-}
-
-/**
- * The command that runs the container: in a private mount namespace, bind-mount each volume at
- * its mountPath, make the root read-only if asked, drop to the pod's user and capabilities,
- * exec the binary. Without mount namespaces, paths in args and ConfigMap files are rewritten to
- * the materialised directories instead.
- */
-function containerCommand(pod: RegistryPod, binary: string, mounts: Mount[]): { cmd: string; args: string[] } {
-    const c = pod.container;
-    if (c.command?.[0] !== "/bin/registry") {
-        throw new Error(`the harness runs the registry binary as /bin/registry; the container's command is ${JSON.stringify(c.command)}`);
-    }
-    const args: string[] = [...(c.command.slice(1) as string[]), ...((c.args ?? []) as string[])];
-    const psc = pod.podSpec.securityContext ?? {};
-    const sc = c.securityContext ?? {};
-    const uid: number | undefined = sc.runAsUser ?? psc.runAsUser;
-    const gid: number | undefined = sc.runAsGroup ?? psc.runAsGroup;
-    const isRoot = process.getuid?.() === 0;
-    if (!mountNamespaces()) {
-        const byLength = [...mounts].sort((a, b) => b.target.length - a.target.length);
-        const rewrite = (s: string) => byLength.reduce((acc, m) => acc.split(m.target).join(m.source), s);
-        for (const m of mounts.filter((x) => x.readOnly)) {
-            for (const f of fs.readdirSync(m.source).filter((n) => n.endsWith(".yml") || n.endsWith(".yaml"))) {
-                const file = path.join(m.source, f);
-                fs.writeFileSync(file, rewrite(fs.readFileSync(file, "utf8")));
-            }
-        }
-        return { cmd: binary, args: args.map(rewrite) };
-    }
-    // A mount can hide the source of a later one (an emptyDir on /tmp hides a work directory
-    // under /tmp), so every source, and the binary, is first bound into a private tmpfs on
-    // STAGE, then from there to its target. The binary may also sit where the pod's user cannot
-    // reach it (/root/.cache); from the stage it is reachable, as /bin/registry is in the image.
-    const STAGE = "/mnt";
-    for (const m of mounts) {
-        if (m.target === "/" || m.target === STAGE || m.target.startsWith(`${STAGE}/`)) {
-            throw new Error(`volumeMount at ${m.target} collides with the harness's staging directory ${STAGE}`);
-        }
-    }
-    const script: string[] = ["set -e", `mount -t tmpfs -o mode=0755 e2e-stage ${STAGE}`];
-    mounts.forEach((m, i) => {
-        script.push(`mkdir ${STAGE}/v${i}`, `mount --bind ${q(m.source)} ${STAGE}/v${i}`);
-    });
-    script.push(`touch ${STAGE}/registry`, `mount --bind ${q(binary)} ${STAGE}/registry`);
-    mounts.forEach((m, i) => {
-        script.push(`mkdir -p ${q(m.target)}`, `mount --bind ${STAGE}/v${i} ${q(m.target)}`);
-        if (m.readOnly) {
-            script.push(`mount -o remount,bind,ro ${q(m.target)}`);
-        }
-    });
-    if (sc.readOnlyRootFilesystem === true) {
-        script.push("mount -o remount,bind,ro /");
-    }
-    const setpriv: string[] = [];
-    if (isRoot && uid !== undefined) {
-        setpriv.push("setpriv", `--reuid=${uid}`, `--regid=${gid ?? uid}`);
-        setpriv.push(psc.fsGroup !== undefined ? `--groups=${psc.fsGroup}` : "--clear-groups");
-        if (sc.allowPrivilegeEscalation === false) {
-            setpriv.push("--no-new-privs");
-        }
-        if ((sc.capabilities?.drop ?? []).includes("ALL")) {
-            setpriv.push("--inh-caps=-all", "--bounding-set=-all");
-        }
-        setpriv.push("--");
-    }
-    script.push(`exec ${[...setpriv, `${STAGE}/registry`].map(q).join(" ")} "$@"`);
-    return { cmd: "unshare", args: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.join("\n"), "registry", ...args] };
 }
 
 /** The port a probe names, on this replica. */

@@ -1,11 +1,19 @@
 // Config validation in unit tests: values as Pulumi passes them, and the problems they raise.
 import * as assert from "assert";
 
-import { ConfigError, parseConfig, RawConfig } from "../../config";
+import { CONFIG_KEYS, ConfigError, ConfigKey, cliDefaultString, parseConfig, RawConfig } from "../../config";
 
-/** Raw config the way Pulumi passes it: every value a string, lists as JSON. */
+/**
+ * Every key Pulumi.yaml declares, at its default, as the Pulumi CLI hands them to the program
+ * when the stack sets none (tests/engine shows the real CLI doing it).
+ */
+export function cliDefaults(): Record<string, string> {
+    return Object.fromEntries((Object.keys(CONFIG_KEYS) as ConfigKey[]).map((k) => [k, cliDefaultString(k)]));
+}
+
+/** Raw config the way the Pulumi CLI passes it: every declared key, every value a string, lists as JSON. */
 export function raw(values: Record<string, unknown>): RawConfig {
-    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    return { ...cliDefaults(), ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])) };
 }
 
 /** The problems `parseConfig` reports for these values (none: []); `secretKeys` count as set with --secret. */

@@ -5,8 +5,10 @@ import * as YAML from "yaml";
 import type { RecordedResource } from "./mocks";
 import type { ProgramRun } from "./program";
 
+/** The registry pod as the program declares it (under mocks); a PodSource for tests/e2e/container.ts. */
 export interface RegistryPod {
     readonly deployment: RecordedResource;
+    readonly namespace: string;
     readonly podSpec: Record<string, any>;
     readonly container: Record<string, any>;
     /** ConfigMaps and Secrets in the pod's namespace, by object name. */
@@ -15,6 +17,8 @@ export interface RegistryPod {
     /** The ConfigMap holding config.yml, and the parsed file. */
     readonly configMap: RecordedResource;
     readonly config: Record<string, any>;
+    secretData(name: string): Record<string, string> | undefined;
+    configMapData(name: string): Record<string, string> | undefined;
 }
 
 function byName(run: ProgramRun, kind: string, namespace: string): Map<string, RecordedResource> {
@@ -55,5 +59,24 @@ export function registryPod(run: ProgramRun, deploymentName = "registry"): Regis
     if (configMap === undefined) {
         throw new Error(`the config volume references ConfigMap ${String(configVolume?.configMap?.name)}, which the program does not create`);
     }
-    return { deployment, podSpec, container, configMaps, secrets, configMap, config: YAML.parse(configMap.inputs.data["config.yml"]) };
+    return {
+        deployment,
+        namespace,
+        podSpec,
+        container,
+        configMaps,
+        secrets,
+        configMap,
+        config: YAML.parse(configMap.inputs.data["config.yml"]),
+        secretData(name) {
+            const obj = secrets.get(name);
+            return obj === undefined
+                ? undefined
+                : Object.fromEntries([...Object.keys(obj.inputs.stringData ?? {}), ...Object.keys(obj.inputs.data ?? {})].map((k) => [k, secretValue(obj, k) ?? ""]));
+        },
+        configMapData(name) {
+            const obj = configMaps.get(name);
+            return obj === undefined ? undefined : { ...(obj.inputs.data ?? {}) };
+        },
+    };
 }

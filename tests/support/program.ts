@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 
 import { defaultCalls, defaultResourceState } from "./cloud-mocks";
+import { cliDefaults } from "./config-problems";
 import { installMocks, MockEnvironment, RecordedResource, recorder } from "./mocks";
 import { SecretConfig, STACK_SECRETS } from "./stack-secrets";
 
@@ -88,7 +89,12 @@ export async function runProgram(config: StackConfig, opts: RunOptions = {}): Pr
             resourceState: (type, name, inputs) => opts.resourceState?.(type, name, inputs) ?? defaultResourceState(type, name, inputs),
         };
         await installMocks(PROJECT, stack, env, opts.preview ?? false);
+        // As the Pulumi CLI does: every key Pulumi.yaml declares reaches the program, with its
+        // declared default where the stack sets none (tests/engine shows the real CLI doing it).
         const full: Record<string, string> = {};
+        for (const [key, value] of Object.entries(cliDefaults())) {
+            full[`${PROJECT}:${key}`] = value;
+        }
         for (const [k, v] of Object.entries(config)) {
             full[k.includes(":") ? k : `${PROJECT}:${k}`] = configString(v);
         }

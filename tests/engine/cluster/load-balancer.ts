@@ -1,0 +1,264 @@
+// A stand-in for a cloud load-balancer controller: each Service of type LoadBalancer gets an
+// address 127.0.0.<n> in `status.loadBalancer.ingress`, and a TCP listener on that address for
+// each of its TCP ports that forwards every connection to one of the Service's ready endpoints,
+// round-robin. With no ready endpoint a connection is closed at once, so a Service whose selector
+// matches no ready pod fails whatever uses it, as behind a real cloud load balancer.
+// NodePort and ClusterIP Services need nothing from it.
+import * as k8s from "@kubernetes/client-node";
+import * as net from "net";
+
+import { WorkQueue, Watched, errorMessage, watch } from "./control-plane";
+
+/** The label the EndpointSlice controller puts on a Service's slices. */
+const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+/** Where a connection to a Service port goes. */
+export interface Backend {
+    readonly ip: string;
+    readonly port: number;
+}
+
+/**
+ * The ready endpoints of one Service port, sorted (so round-robin visits each in turn): IPv4
+ * endpoints whose `conditions.ready` is true, on the slice port named like the Service port
+ * (the EndpointSlice controller copies the Service port's name, "" when unnamed).
+ */
+export function readyBackends(servicePort: k8s.V1ServicePort, slices: readonly k8s.V1EndpointSlice[]): Backend[] {
+    const seen = new Map<string, Backend>();
+    for (const slice of slices) {
+        const port = slice.ports?.find((p) => (p.name ?? "") === (servicePort.name ?? ""))?.port;
+        if (slice.addressType !== "IPv4" || port === undefined) {
+            continue;
+        }
+        for (const ep of slice.endpoints ?? []) {
+            const ip = ep.addresses[0];
+            // The API says a nil `ready` may be read as ready; the controller-manager always sets
+            // it, so only an explicit true counts and a hand-made slice can't send traffic by accident.
+            if (ep.conditions?.ready === true && ip !== undefined) {
+                // An endpoint moving between slices is in both for a moment.
+                seen.set(`${ip}:${port}`, { ip, port });
+            }
+        }
+    }
+    return [...seen.values()].sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true }) || a.port - b.port);
+}
+
+export interface LoadBalancerOptions {
+    /** First host number n of 127.0.0.<n>. Default 2 (127.0.0.1 is the control plane's). */
+    readonly firstHost?: number;
+    /** Where to say what it does. Default: nowhere. */
+    readonly log?: (line: string) => void;
+}
+
+interface Listener {
+    readonly server: net.Server;
+    /** The Service port, updated when the Service changes (its name picks the slice port). */
+    port: k8s.V1ServicePort;
+    /** Round-robin position. */
+    next: number;
+    /** Open connections, both sides: closing the listener drops them. */
+    readonly sockets: Set<net.Socket>;
+}
+
+interface Balancer {
+    readonly uid: string;
+    readonly ip: string;
+    readonly listeners: Map<number, Listener>;
+}
+
+/** Watches Services and EndpointSlices and serves each LoadBalancer Service on 127.0.0.<n>. */
+export class LoadBalancerController {
+    private readonly balancers = new Map<string, Balancer>();
+    /** Every address ever handed out: none is reused while the controller runs. */
+    private readonly given = new Set<string>();
+    private nextHost: number;
+
+    private constructor(
+        private readonly kc: k8s.KubeConfig,
+        private readonly services: Watched<k8s.V1Service>,
+        private readonly slices: Watched<k8s.V1EndpointSlice>,
+        private readonly queue: WorkQueue,
+        private readonly log: (line: string) => void,
+        firstHost: number,
+    ) {
+        this.nextHost = firstHost;
+    }
+
+    /** Starts watching; resolves once every existing Service has been looked at once. */
+    static async start(kc: k8s.KubeConfig, opts: LoadBalancerOptions = {}): Promise<LoadBalancerController> {
+        const log = opts.log ?? (() => undefined);
+        let self: LoadBalancerController | undefined;
+        // The queue is paused until queue.start(), by which time `self` is set.
+        const queue = new WorkQueue(
+            (key) => self!.sync(key),
+            (key, err) => log(`load-balancer: ${key}: ${errorMessage(err)} (retrying)`),
+        );
+        const core = kc.makeApiClient(k8s.CoreV1Api);
+        const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+        const services = await watch<k8s.V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces(), (svc) => queue.add(keyOf(svc.metadata)));
+        // Backends are looked up in this cache at each connection, so endpoint changes need no sync.
+        const slices = await watch<k8s.V1EndpointSlice>(kc, "/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces(), () => undefined).catch(async (err: unknown) => {
+            await services.stop();
+            throw err;
+        });
+        self = new LoadBalancerController(kc, services, slices, queue, log, opts.firstHost ?? 2);
+        queue.start();
+        return self;
+    }
+
+    /** The address given to a Service, if it has one. */
+    addressOf(namespace: string, name: string): string | undefined {
+        return this.balancers.get(`${namespace}/${name}`)?.ip;
+    }
+
+    /** Stops watching, closes every listener and open connection. Services keep their status. */
+    async stop(): Promise<void> {
+        await this.queue.stop();
+        await Promise.all([this.services.stop(), this.slices.stop()]);
+        await Promise.all([...this.balancers.values()].map((b) => closeAll(b)));
+        this.balancers.clear();
+    }
+
+    private async sync(key: string): Promise<void> {
+        const [namespace, name] = key.split("/");
+        const svc = this.services.cache.get(name, namespace);
+        let lb = this.balancers.get(key);
+        if (lb !== undefined && (svc?.spec?.type !== "LoadBalancer" || svc.metadata?.uid !== lb.uid)) {
+            // Deleted, recreated or no longer a LoadBalancer: its address goes away with it.
+            await closeAll(lb);
+            this.balancers.delete(key);
+            this.log(`load-balancer: ${key}: released ${lb.ip}`);
+            if (svc !== undefined && svc.status?.loadBalancer?.ingress?.some((i) => i.ip === lb?.ip)) {
+                await this.patchIngress(svc, null);
+            }
+            lb = undefined;
+        }
+        if (svc === undefined || svc.spec?.type !== "LoadBalancer") {
+            return;
+        }
+        if (lb === undefined) {
+            lb = { uid: svc.metadata?.uid ?? "", ip: this.allocate(svc), listeners: new Map() };
+            this.balancers.set(key, lb);
+            this.log(`load-balancer: ${key}: ${lb.ip}`);
+        }
+        // UDP and SCTP ports are not served: nothing in this project uses them.
+        const wanted = new Map((svc.spec.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => [p.port, p]));
+        for (const [port, l] of lb.listeners) {
+            if (!wanted.has(port)) {
+                lb.listeners.delete(port);
+                await close(l);
+            }
+        }
+        for (const [port, servicePort] of wanted) {
+            const l = lb.listeners.get(port);
+            if (l !== undefined) {
+                l.port = servicePort;
+            } else {
+                lb.listeners.set(port, await this.listen(namespace, name, lb.ip, servicePort));
+            }
+        }
+        // Published only once every port listens, so whoever waits for the address can connect.
+        const ingress = svc.status?.loadBalancer?.ingress ?? [];
+        if (ingress.length !== 1 || ingress[0].ip !== lb.ip) {
+            await this.patchIngress(svc, [{ ip: lb.ip }]);
+        }
+    }
+
+    /** The Service's current address if it has one of ours nobody else holds, else the next unused. */
+    private allocate(svc: k8s.V1Service): string {
+        const claimed = new Set(
+            this.services.cache
+                .list()
+                .filter((s) => s.metadata?.uid !== svc.metadata?.uid)
+                .flatMap((s) => (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)),
+        );
+        // A Service keeps the address a previous run of this controller gave it.
+        const current = svc.status?.loadBalancer?.ingress?.[0]?.ip;
+        if (current !== undefined && /^127\.0\.0\.\d+$/.test(current) && !this.given.has(current) && !claimed.has(current)) {
+            this.given.add(current);
+            return current;
+        }
+        for (;;) {
+            if (this.nextHost > 254) {
+                throw new Error("no address left in 127.0.0.0/24");
+            }
+            const ip = `127.0.0.${this.nextHost++}`;
+            if (!this.given.has(ip) && !claimed.has(ip)) {
+                this.given.add(ip);
+                return ip;
+            }
+        }
+    }
+
+    private async patchIngress(svc: k8s.V1Service, ingress: k8s.V1LoadBalancerIngress[] | null): Promise<void> {
+        const core = this.kc.makeApiClient(k8s.CoreV1Api);
+        await core.patchNamespacedServiceStatus(
+            svc.metadata?.name ?? "",
+            svc.metadata?.namespace ?? "",
+            { status: { loadBalancer: { ingress } } },
+            undefined,
+            undefined,
+            "e2e-load-balancer",
+            undefined,
+            undefined,
+            { headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH } },
+        );
+    }
+
+    private async listen(namespace: string, name: string, ip: string, servicePort: k8s.V1ServicePort): Promise<Listener> {
+        const server = net.createServer((client) => this.forward(namespace, name, listener, client));
+        const listener: Listener = { server, port: servicePort, next: 0, sockets: new Set() };
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen({ host: ip, port: servicePort.port }, () => {
+                server.off("error", reject);
+                resolve();
+            });
+        });
+        server.on("error", (err) => this.log(`load-balancer: ${namespace}/${name} ${ip}:${servicePort.port}: ${errorMessage(err)}`));
+        return listener;
+    }
+
+    private forward(namespace: string, name: string, listener: Listener, client: net.Socket): void {
+        track(listener, client);
+        const slices = this.slices.cache.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === name);
+        const backends = readyBackends(listener.port, slices);
+        if (backends.length === 0) {
+            client.destroy();
+            return;
+        }
+        const backend = backends[listener.next++ % backends.length];
+        const upstream = net.connect({ host: backend.ip, port: backend.port });
+        track(listener, upstream);
+        // Ends travel through the pipes (half-close included); an error on either side drops both.
+        const drop = (): void => {
+            client.destroy();
+            upstream.destroy();
+        };
+        client.on("error", drop);
+        upstream.on("error", drop);
+        client.pipe(upstream);
+        upstream.pipe(client);
+    }
+}
+
+function keyOf(meta: k8s.V1ObjectMeta | undefined): string {
+    return `${meta?.namespace ?? ""}/${meta?.name ?? ""}`;
+}
+
+function track(listener: Listener, socket: net.Socket): void {
+    listener.sockets.add(socket);
+    socket.on("close", () => listener.sockets.delete(socket));
+}
+
+/** Stops listening and drops the listener's connections (server.close alone waits for them). */
+function close(listener: Listener): Promise<void> {
+    listener.sockets.forEach((s) => s.destroy());
+    return new Promise((resolve) => listener.server.close(() => resolve()));
+}
+
+async function closeAll(lb: Balancer): Promise<void> {
+    const listeners = [...lb.listeners.values()];
+    lb.listeners.clear();
+    await Promise.all(listeners.map(close));
+}

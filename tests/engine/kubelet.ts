@@ -1,0 +1,742 @@
+// A stand-in kubelet for one node of the test cluster: it registers a Node, keeps its Lease fresh,
+// and runs the pods the scheduler binds to it, reporting their status to the API server.
+//
+// Containers run for real where this machine has their program, from the API server's own
+// objects (the pod, its Secrets, ConfigMaps, claims' PersistentVolumes, service account tokens),
+// through tests/e2e/container.ts (volumes materialised, env resolved, a private mount namespace,
+// the pod's user, a read-only root):
+//   - the registry image (command /bin/registry): the registry binary of the image's line;
+//   - the GC procedure's kubectl image (alpine/k8s): /bin/sh and kubectl of this machine.
+// Pods have no network namespace of their own: each gets a loopback address 127.0.1.<n> as its
+// IP, and a registry container listens on that address (REGISTRY_HTTP_ADDR and
+// REGISTRY_HTTP_DEBUG_ADDR name it, with the container's own ports); in-cluster clients get
+// KUBERNETES_SERVICE_HOST/PORT pointing at the API server, as the kubelet injects them.
+// The Ready condition follows the container's real readiness probe (httpGet, its period and
+// thresholds); a failing liveness probe or an exit restarts the container.
+//
+// Pods whose images cannot run here (the node DaemonSets' busybox and nginx, Redis, skopeo) are
+// faked, as kwok does: a long-running pod is reported Running and Ready without a process; a pod
+// that should run to completion is reported Failed, so nothing waits on work that was not done.
+import * as k8s from "@kubernetes/client-node";
+import * as fs from "fs";
+import * as https from "https";
+import * as http from "http";
+import * as path from "path";
+
+import { containerCommand, materialise, Mount, PodSource, registryBinary, resolveEnv } from "../e2e/container";
+import { Proc, startProc } from "../e2e/procs";
+import { errorMessage, watch, Watched } from "./cluster/control-plane";
+
+import * as tools from "./tools.json";
+
+/** How a container of an image runs here; undefined: it cannot, and is faked. */
+type Runner = { readonly kind: "registry" } | { readonly kind: "host" };
+
+/** The images this node runs for real. */
+function runnerFor(container: k8s.V1Container): Runner | undefined {
+    const image = container.image ?? "";
+    if (container.command?.[0] === "/bin/registry" && /(^|\/)registry:[0-9]/.test(image)) {
+        return { kind: "registry" };
+    }
+    // The GC procedure's image: a POSIX shell and kubectl, which this machine has.
+    if (/(^|\/)alpine\/k8s:/.test(image)) {
+        return { kind: "host" };
+    }
+    return undefined;
+}
+
+export interface KubeletOptions {
+    readonly kc: k8s.KubeConfig;
+    /** API server URL, for in-cluster clients (https://127.0.0.1:<port>). */
+    readonly server: string;
+    /** Where pods' volumes and logs go. */
+    readonly workDir: string;
+    /** Node name. Default "e2e-node". */
+    readonly nodeName?: string;
+    /** Where to say what it does. Default: nowhere. */
+    readonly log?: (line: string) => void;
+}
+
+/** One container this node runs, for tests to look at. */
+export interface RunningContainer {
+    readonly namespace: string;
+    readonly pod: string;
+    readonly container: string;
+    readonly ip: string;
+    /** False for a faked pod. */
+    readonly real: boolean;
+    readonly proc?: Proc;
+    readonly logFile?: string;
+    readonly restarts: number;
+}
+
+interface ProbeState {
+    successes: number;
+    failures: number;
+}
+
+interface PodState {
+    readonly uid: string;
+    readonly namespace: string;
+    readonly name: string;
+    readonly ip: string;
+    readonly dir: string;
+    readonly startedAt: string;
+    readonly real: boolean;
+    readonly restartPolicy: string;
+    container: k8s.V1Container;
+    proc?: Proc;
+    logFile?: string;
+    env?: Record<string, string>;
+    command?: { cmd: string; args: string[] };
+    restarts: number;
+    ready: boolean;
+    started: boolean;
+    phase: "Pending" | "Running" | "Succeeded" | "Failed";
+    terminated?: { exitCode: number; reason: string; message?: string };
+    readiness: ProbeState;
+    liveness: ProbeState;
+    timers: NodeJS.Timeout[];
+    stopping: boolean;
+    /** Serialises status writes of this pod. */
+    writing: Promise<void>;
+}
+
+const NODE_LEASE_NAMESPACE = "kube-node-lease";
+const LEASE_SECONDS = 40;
+const HEARTBEAT_MS = 10_000;
+
+/** The stand-in kubelet; `Kubelet.start` registers the node. */
+export class Kubelet {
+    private readonly pods = new Map<string, PodState>();
+    private readonly nodeName: string;
+    private nextIp = 1;
+    private heartbeat?: NodeJS.Timeout;
+    private watched?: Watched<k8s.V1Pod>;
+    private stopped = false;
+
+    private constructor(private readonly opts: KubeletOptions) {
+        this.nodeName = opts.nodeName ?? "e2e-node";
+    }
+
+    static async start(opts: KubeletOptions): Promise<Kubelet> {
+        const k = new Kubelet(opts);
+        await k.register();
+        const core = opts.kc.makeApiClient(k8s.CoreV1Api);
+        const selector = `spec.nodeName=${k.nodeName}`;
+        k.watched = await watch<k8s.V1Pod>(
+            opts.kc,
+            `/api/v1/pods?fieldSelector=${encodeURIComponent(selector)}`,
+            () => core.listPodForAllNamespaces(undefined, undefined, selector),
+            (pod, verb) => k.onPod(pod, verb),
+        );
+        return k;
+    }
+
+    /** The containers this node runs (real and faked), for tests. */
+    containers(): RunningContainer[] {
+        return [...this.pods.values()].map((p) => ({
+            namespace: p.namespace,
+            pod: p.name,
+            container: p.container.name,
+            ip: p.ip,
+            real: p.real,
+            proc: p.proc,
+            logFile: p.logFile,
+            restarts: p.restarts,
+        }));
+    }
+
+    /** Stops every container and the heartbeat; the Node object stays (the cluster goes next). */
+    async stop(): Promise<void> {
+        this.stopped = true;
+        clearInterval(this.heartbeat);
+        await this.watched?.stop();
+        await Promise.all([...this.pods.values()].map((p) => this.kill(p)));
+    }
+
+    private log(line: string): void {
+        this.opts.log?.(`kubelet: ${line}`);
+    }
+
+    // --- the node
+
+    private async register(): Promise<void> {
+        const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+        const now = new Date();
+        const node: k8s.V1Node = {
+            metadata: {
+                name: this.nodeName,
+                labels: {
+                    "kubernetes.io/hostname": this.nodeName,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "topology.kubernetes.io/zone": "e2e-a",
+                },
+            },
+        };
+        await core.createNode(node);
+        await core.patchNodeStatus(this.nodeName, { status: this.nodeStatus(now) }, undefined, undefined, "e2e-kubelet", undefined, undefined, {
+            headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_STRATEGIC_MERGE_PATCH },
+        });
+        const coordination = this.opts.kc.makeApiClient(k8s.CoordinationV1Api);
+        await coordination.createNamespacedLease(NODE_LEASE_NAMESPACE, {
+            metadata: { name: this.nodeName, namespace: NODE_LEASE_NAMESPACE },
+            spec: { holderIdentity: this.nodeName, leaseDurationSeconds: LEASE_SECONDS, renewTime: microTime(now) as unknown as Date },
+        });
+        // The node lifecycle controller marks a node whose Lease is not renewed NotReady (and
+        // taints it) after its grace period; renew it, and the Ready condition, like a kubelet.
+        this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    }
+
+    private nodeStatus(now: Date): k8s.V1NodeStatus {
+        const cond = (type: string, status: string, reason: string): k8s.V1NodeCondition => ({
+            type,
+            status,
+            reason,
+            message: reason,
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+        });
+        const resources = { cpu: "4", memory: "16Gi", pods: "110", "ephemeral-storage": "100Gi" };
+        return {
+            capacity: resources,
+            allocatable: resources,
+            addresses: [
+                { type: "InternalIP", address: "127.0.0.1" },
+                { type: "Hostname", address: this.nodeName },
+            ],
+            conditions: [
+                cond("Ready", "True", "KubeletReady"),
+                cond("MemoryPressure", "False", "KubeletHasSufficientMemory"),
+                cond("DiskPressure", "False", "KubeletHasNoDiskPressure"),
+                cond("PIDPressure", "False", "KubeletHasSufficientPID"),
+            ],
+            nodeInfo: {
+                architecture: "amd64",
+                bootID: "e2e",
+                containerRuntimeVersion: "e2e://stand-in",
+                kernelVersion: "",
+                kubeProxyVersion: "",
+                kubeletVersion: tools.kubernetes.version,
+                machineID: "e2e",
+                operatingSystem: "linux",
+                osImage: "e2e stand-in kubelet",
+                systemUUID: "e2e",
+            },
+        };
+    }
+
+    private async beat(): Promise<void> {
+        if (this.stopped) {
+            return;
+        }
+        const now = new Date();
+        try {
+            const coordination = this.opts.kc.makeApiClient(k8s.CoordinationV1Api);
+            await coordination.patchNamespacedLease(
+                this.nodeName,
+                NODE_LEASE_NAMESPACE,
+                { spec: { renewTime: microTime(now) } },
+                undefined,
+                undefined,
+                "e2e-kubelet",
+                undefined,
+                undefined,
+                { headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH } },
+            );
+            const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+            await core.patchNodeStatus(this.nodeName, { status: { conditions: this.nodeStatus(now).conditions } }, undefined, undefined, "e2e-kubelet", undefined, undefined, {
+                headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_STRATEGIC_MERGE_PATCH },
+            });
+        } catch (err) {
+            this.log(`heartbeat failed: ${errorMessage(err)}`);
+        }
+    }
+
+    // --- pods
+
+    private onPod(pod: k8s.V1Pod, verb: "add" | "update" | "delete"): void {
+        const uid = pod.metadata?.uid ?? "";
+        const state = this.pods.get(uid);
+        if (verb === "delete") {
+            if (state !== undefined) {
+                void this.kill(state).then(() => this.forget(state));
+            }
+            return;
+        }
+        if (pod.metadata?.deletionTimestamp !== undefined) {
+            if (state !== undefined && !state.stopping) {
+                void this.terminate(pod, state);
+            } else if (state === undefined) {
+                void this.finalDelete(pod);
+            }
+            return;
+        }
+        if (state === undefined && !this.stopped) {
+            void this.admit(pod).catch((err) => this.log(`pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${errorMessage(err)}`));
+        }
+    }
+
+    private allocateIp(): string {
+        const n = this.nextIp++;
+        return `127.0.${1 + Math.floor((n - 1) / 254)}.${1 + ((n - 1) % 254)}`;
+    }
+
+    private async admit(pod: k8s.V1Pod): Promise<void> {
+        const meta = pod.metadata ?? {};
+        const spec = pod.spec as k8s.V1PodSpec;
+        if (spec.containers.length !== 1) {
+            throw new Error(`pods with ${spec.containers.length} containers are not supported by the stand-in kubelet`);
+        }
+        const container = spec.containers[0];
+        const runner = runnerFor(container);
+        const ip = spec.hostNetwork === true ? "127.0.0.1" : this.allocateIp();
+        const state: PodState = {
+            uid: meta.uid ?? "",
+            namespace: meta.namespace ?? "",
+            name: meta.name ?? "",
+            ip,
+            dir: path.join(this.opts.workDir, "pods", `${meta.namespace}_${meta.name}`),
+            startedAt: new Date().toISOString(),
+            real: runner !== undefined,
+            restartPolicy: spec.restartPolicy ?? "Always",
+            container,
+            restarts: 0,
+            ready: false,
+            started: false,
+            phase: "Pending",
+            readiness: { successes: 0, failures: 0 },
+            liveness: { successes: 0, failures: 0 },
+            timers: [],
+            stopping: false,
+            writing: Promise.resolve(),
+        };
+        this.pods.set(state.uid, state);
+        if (runner === undefined) {
+            if (state.restartPolicy === "Always") {
+                state.phase = "Running";
+                state.started = true;
+                state.ready = true;
+                this.log(`${state.namespace}/${state.name}: faked (${container.image} cannot run here): Running, Ready`);
+            } else {
+                state.phase = "Failed";
+                state.terminated = { exitCode: 127, reason: "NotRunnableHere", message: `the stand-in kubelet cannot run ${container.image}` };
+                this.log(`${state.namespace}/${state.name}: ${container.image} cannot run here: Failed`);
+            }
+            await this.writeStatus(state);
+            return;
+        }
+        fs.mkdirSync(state.dir, { recursive: true });
+        try {
+            const source = await this.podSource(pod, container);
+            const mounts = materialise(source, state.dir, await this.claimDirs(pod), state.dir);
+            state.command = containerCommand(source, runner.kind === "registry" ? registryBinary(source) : undefined, mounts as Mount[]);
+            state.env = {
+                PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                HOSTNAME: state.name,
+                ...this.serviceEnv(),
+                ...resolveEnv(source, state.name, ip),
+                ...(runner.kind === "registry" ? registryListenEnv(container, ip) : {}),
+            };
+        } catch (err) {
+            state.phase = "Failed";
+            state.terminated = { exitCode: 128, reason: "CreateContainerError", message: errorMessage(err) };
+            this.log(`${state.namespace}/${state.name}: ${errorMessage(err)}`);
+            await this.writeStatus(state);
+            return;
+        }
+        this.startContainer(state);
+        this.startProbes(state);
+        await this.writeStatus(state);
+    }
+
+    /** What the kubelet injects for the `kubernetes` Service; here it is the API server itself. */
+    private serviceEnv(): Record<string, string> {
+        const u = new URL(this.opts.server);
+        return { KUBERNETES_SERVICE_HOST: u.hostname, KUBERNETES_SERVICE_PORT: u.port, KUBERNETES_SERVICE_PORT_HTTPS: u.port };
+    }
+
+    /** The pod's referenced objects, read from the API server now (a kubelet reads them at start). */
+    private async podSource(pod: k8s.V1Pod, container: k8s.V1Container): Promise<PodSource> {
+        const ns = pod.metadata?.namespace ?? "";
+        const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+        const secrets = new Map<string, Record<string, string> | undefined>();
+        const configMaps = new Map<string, Record<string, string> | undefined>();
+        const projected = new Map<string, Record<string, string>>();
+        const secretNames = new Set<string>();
+        const configMapNames = new Set<string>();
+        for (const v of pod.spec?.volumes ?? []) {
+            if (v.secret?.secretName !== undefined) {
+                secretNames.add(v.secret.secretName);
+            }
+            if (v.configMap?.name !== undefined) {
+                configMapNames.add(v.configMap.name);
+            }
+        }
+        for (const e of container.env ?? []) {
+            if (e.valueFrom?.secretKeyRef?.name !== undefined) {
+                secretNames.add(e.valueFrom.secretKeyRef.name);
+            }
+            if (e.valueFrom?.configMapKeyRef?.name !== undefined) {
+                configMapNames.add(e.valueFrom.configMapKeyRef.name);
+            }
+        }
+        for (const name of secretNames) {
+            secrets.set(name, await readOrUndefined(async () => decodeSecret((await core.readNamespacedSecret(name, ns)).body)));
+        }
+        for (const name of configMapNames) {
+            configMaps.set(name, await readOrUndefined(async () => ({ ...((await core.readNamespacedConfigMap(name, ns)).body.data ?? {}) })));
+        }
+        for (const v of pod.spec?.volumes ?? []) {
+            if (v.projected !== undefined) {
+                projected.set(v.name, await this.projectedFiles(pod, v.projected));
+            }
+        }
+        return {
+            namespace: ns,
+            podSpec: pod.spec as Record<string, any>,
+            container: container as Record<string, any>,
+            secretData: (name) => secrets.get(name),
+            configMapData: (name) => configMaps.get(name),
+            projectedFiles: (name) => projected.get(name),
+        };
+    }
+
+    /** A projected volume's files: a bound service account token, ConfigMap keys, the namespace. */
+    private async projectedFiles(pod: k8s.V1Pod, projected: k8s.V1ProjectedVolumeSource): Promise<Record<string, string>> {
+        const ns = pod.metadata?.namespace ?? "";
+        const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+        const files: Record<string, string> = {};
+        for (const src of projected.sources ?? []) {
+            if (src.serviceAccountToken !== undefined) {
+                const sa = pod.spec?.serviceAccountName ?? "default";
+                const req = await core.createNamespacedServiceAccountToken(sa, ns, {
+                    spec: {
+                        audiences: src.serviceAccountToken.audience === undefined ? [] : [src.serviceAccountToken.audience],
+                        expirationSeconds: src.serviceAccountToken.expirationSeconds ?? 3607,
+                        boundObjectRef: { kind: "Pod", apiVersion: "v1", name: pod.metadata?.name, uid: pod.metadata?.uid },
+                    },
+                });
+                files[src.serviceAccountToken.path] = req.body.status?.token ?? "";
+            } else if (src.configMap !== undefined) {
+                const data = (await core.readNamespacedConfigMap(src.configMap.name ?? "", ns)).body.data ?? {};
+                for (const item of src.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
+                    files[item.path] = data[item.key] ?? "";
+                }
+            } else if (src.downwardAPI !== undefined) {
+                for (const item of src.downwardAPI.items ?? []) {
+                    const field = item.fieldRef?.fieldPath;
+                    if (field !== "metadata.namespace" && field !== "metadata.name") {
+                        throw new Error(`projected downwardAPI field ${String(field)} is not supported by the stand-in kubelet`);
+                    }
+                    files[item.path] = field === "metadata.namespace" ? ns : (pod.metadata?.name ?? "");
+                }
+            } else if (src.secret !== undefined) {
+                const data = decodeSecret((await core.readNamespacedSecret(src.secret.name ?? "", ns)).body);
+                for (const item of src.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
+                    files[item.path] = data[item.key] ?? "";
+                }
+            }
+        }
+        return files;
+    }
+
+    /** Each claim's directory: the hostPath of the PersistentVolume bound to it. */
+    private async claimDirs(pod: k8s.V1Pod): Promise<Record<string, string>> {
+        const ns = pod.metadata?.namespace ?? "";
+        const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+        const dirs: Record<string, string> = {};
+        for (const v of pod.spec?.volumes ?? []) {
+            const claim = v.persistentVolumeClaim?.claimName;
+            if (claim === undefined) {
+                continue;
+            }
+            const pvc = (await core.readNamespacedPersistentVolumeClaim(claim, ns)).body;
+            const pvName = pvc.spec?.volumeName;
+            if (pvName === undefined || pvc.status?.phase !== "Bound") {
+                throw new Error(`claim ${ns}/${claim} is not bound`);
+            }
+            const hostPath = (await core.readPersistentVolume(pvName)).body.spec?.hostPath?.path;
+            if (hostPath === undefined) {
+                throw new Error(`PersistentVolume ${pvName} is not a hostPath volume; the stand-in kubelet mounts only those`);
+            }
+            dirs[claim] = hostPath;
+        }
+        return dirs;
+    }
+
+    private startContainer(state: PodState): void {
+        if (state.command === undefined || state.env === undefined) {
+            return;
+        }
+        state.logFile = path.join(state.dir, `${state.container.name}.log`);
+        const proc = startProc(`${state.namespace}/${state.name}`, state.command.cmd, state.command.args, { env: state.env, logFile: state.logFile });
+        state.proc = proc;
+        state.phase = "Running";
+        state.started = true;
+        state.terminated = undefined;
+        state.readiness = { successes: 0, failures: 0 };
+        state.liveness = { successes: 0, failures: 0 };
+        this.log(`${state.namespace}/${state.name}: started ${state.container.name} (pid ${proc.pid}, ip ${state.ip})`);
+        void proc.exit.then((code) => this.onExit(state, proc, code));
+    }
+
+    private async onExit(state: PodState, proc: Proc, code: number | null): Promise<void> {
+        if (state.proc !== proc || state.stopping) {
+            return;
+        }
+        state.ready = false;
+        state.started = false;
+        const exitCode = code ?? 137;
+        state.terminated = { exitCode, reason: exitCode === 0 ? "Completed" : "Error" };
+        this.log(`${state.namespace}/${state.name}: ${state.container.name} exited ${exitCode}`);
+        const restart = state.restartPolicy === "Always" || (state.restartPolicy === "OnFailure" && exitCode !== 0);
+        if (!restart) {
+            state.phase = exitCode === 0 ? "Succeeded" : "Failed";
+            this.stopProbes(state);
+            await this.writeStatus(state);
+            return;
+        }
+        await this.writeStatus(state);
+        // The kubelet backs off from 10 s; one second keeps tests short and still shows the restart.
+        state.timers.push(
+            setTimeout(() => {
+                if (!state.stopping && !this.stopped) {
+                    state.restarts++;
+                    this.startContainer(state);
+                    void this.writeStatus(state);
+                }
+            }, 1000),
+        );
+    }
+
+    private startProbes(state: PodState): void {
+        const readiness = state.container.readinessProbe;
+        const liveness = state.container.livenessProbe;
+        if (readiness === undefined) {
+            state.ready = true;
+        } else {
+            this.schedule(state, readiness, (ok) => this.onReadiness(state, readiness, ok));
+        }
+        if (liveness !== undefined) {
+            this.schedule(state, liveness, (ok) => this.onLiveness(state, liveness, ok));
+        }
+    }
+
+    private stopProbes(state: PodState): void {
+        for (const t of state.timers) {
+            clearTimeout(t);
+            clearInterval(t);
+        }
+        state.timers.length = 0;
+    }
+
+    /** Runs a probe after its initial delay, then every period, as the kubelet's prober does. */
+    private schedule(state: PodState, probe: k8s.V1Probe, onResult: (ok: boolean) => void): void {
+        const run = (): void => {
+            if (state.stopping || this.stopped || state.proc === undefined || !state.proc.running) {
+                return;
+            }
+            void this.probe(state, probe).then(onResult);
+        };
+        state.timers.push(
+            setTimeout(
+                () => {
+                    run();
+                    state.timers.push(setInterval(run, (probe.periodSeconds ?? 10) * 1000));
+                },
+                (probe.initialDelaySeconds ?? 0) * 1000,
+            ),
+        );
+    }
+
+    private onReadiness(state: PodState, probe: k8s.V1Probe, ok: boolean): void {
+        const p = state.readiness;
+        if (ok) {
+            p.successes++;
+            p.failures = 0;
+        } else {
+            p.failures++;
+            p.successes = 0;
+        }
+        const ready = state.ready ? p.failures < (probe.failureThreshold ?? 3) : p.successes >= (probe.successThreshold ?? 1);
+        if (ready !== state.ready) {
+            state.ready = ready;
+            this.log(`${state.namespace}/${state.name}: ${ready ? "Ready" : "not Ready"}`);
+            void this.writeStatus(state);
+        }
+    }
+
+    private onLiveness(state: PodState, probe: k8s.V1Probe, ok: boolean): void {
+        const p = state.liveness;
+        p.failures = ok ? 0 : p.failures + 1;
+        if (p.failures >= (probe.failureThreshold ?? 3)) {
+            p.failures = 0;
+            this.log(`${state.namespace}/${state.name}: liveness probe failed ${probe.failureThreshold ?? 3} times; restarting`);
+            void state.proc?.stop();
+        }
+    }
+
+    /** An httpGet probe against the pod's IP: 200-399 within timeoutSeconds; certificates are not checked, as by the kubelet. */
+    private probe(state: PodState, probe: k8s.V1Probe): Promise<boolean> {
+        const g = probe.httpGet;
+        if (g === undefined) {
+            return Promise.resolve(false);
+        }
+        const port = typeof g.port === "number" ? g.port : state.container.ports?.find((p) => p.name === g.port)?.containerPort;
+        if (port === undefined) {
+            return Promise.resolve(false);
+        }
+        const scheme = (g.scheme ?? "HTTP").toUpperCase();
+        const options: https.RequestOptions = {
+            host: state.ip,
+            port,
+            path: g.path ?? "/",
+            method: "GET",
+            timeout: (probe.timeoutSeconds ?? 1) * 1000,
+            rejectUnauthorized: false,
+            headers: { "User-Agent": `kube-probe/${tools.kubernetes.version.replace(/^v/, "")}` },
+        };
+        return new Promise((resolve) => {
+            const req = (scheme === "HTTPS" ? https : http).request(options, (res) => {
+                res.resume();
+                const code = res.statusCode ?? 0;
+                resolve(code >= 200 && code < 400);
+            });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", () => resolve(false));
+            req.end();
+        });
+    }
+
+    /** Deletion with a grace period: stop the container, then remove the pod object, as the kubelet does. */
+    private async terminate(pod: k8s.V1Pod, state: PodState): Promise<void> {
+        const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+        await this.kill(state, grace * 1000);
+        await this.finalDelete(pod);
+        this.forget(state);
+    }
+
+    private async kill(state: PodState, graceMs = 5000): Promise<void> {
+        state.stopping = true;
+        this.stopProbes(state);
+        await state.proc?.stop(graceMs);
+    }
+
+    private forget(state: PodState): void {
+        this.pods.delete(state.uid);
+        fs.rmSync(state.dir, { recursive: true, force: true });
+    }
+
+    private async finalDelete(pod: k8s.V1Pod): Promise<void> {
+        const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+        try {
+            await core.deleteNamespacedPod(pod.metadata?.name ?? "", pod.metadata?.namespace ?? "", undefined, undefined, 0, undefined, undefined, {
+                gracePeriodSeconds: 0,
+                preconditions: { uid: pod.metadata?.uid },
+            });
+        } catch (err) {
+            if ((err as { statusCode?: number }).statusCode !== 404) {
+                this.log(`deleting ${pod.metadata?.namespace}/${pod.metadata?.name}: ${errorMessage(err)}`);
+            }
+        }
+    }
+
+    /** Reports the pod's status (serialised per pod; the last state wins). */
+    private writeStatus(state: PodState): Promise<void> {
+        state.writing = state.writing.then(async () => {
+            if (this.stopped && !state.stopping) {
+                return;
+            }
+            const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+            try {
+                await core.patchNamespacedPodStatus(state.name, state.namespace, { status: this.podStatus(state) }, undefined, undefined, "e2e-kubelet", undefined, undefined, {
+                    headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
+                });
+            } catch (err) {
+                if ((err as { statusCode?: number }).statusCode !== 404) {
+                    this.log(`status of ${state.namespace}/${state.name}: ${errorMessage(err)}`);
+                }
+            }
+        });
+        return state.writing;
+    }
+
+    private podStatus(state: PodState): k8s.V1PodStatus {
+        const now = new Date();
+        const running = state.phase === "Running";
+        const cond = (type: string, ok: boolean): k8s.V1PodCondition => ({ type, status: ok ? "True" : "False", lastTransitionTime: now });
+        const c = state.container;
+        const containerState: k8s.V1ContainerState =
+            running && state.started
+                ? { running: { startedAt: new Date(state.startedAt) } }
+                : state.terminated !== undefined
+                  ? { terminated: { exitCode: state.terminated.exitCode, reason: state.terminated.reason, message: state.terminated.message } }
+                  : { waiting: { reason: "ContainerCreating" } };
+        const done = state.phase === "Succeeded" || state.phase === "Failed";
+        return {
+            phase: state.phase,
+            hostIP: "127.0.0.1",
+            hostIPs: [{ ip: "127.0.0.1" }],
+            podIP: state.ip,
+            podIPs: [{ ip: state.ip }],
+            startTime: new Date(state.startedAt),
+            message: state.terminated?.message,
+            conditions: [
+                cond("PodScheduled", true),
+                cond("PodReadyToStartContainers", !done),
+                cond("Initialized", true),
+                cond("ContainersReady", state.ready && running),
+                cond("Ready", state.ready && running),
+            ],
+            containerStatuses: [
+                {
+                    name: c.name,
+                    image: c.image ?? "",
+                    imageID: c.image ?? "",
+                    containerID: state.proc === undefined ? undefined : `e2e://${state.proc.pid}`,
+                    ready: state.ready && running,
+                    started: state.started,
+                    restartCount: state.restarts,
+                    state: containerState,
+                },
+            ],
+        };
+    }
+}
+
+/** The registry listens on the pod's address, on the container's own ports (config.yml says `:port`). */
+function registryListenEnv(container: k8s.V1Container, ip: string): Record<string, string> {
+    const port = (name: string): number => {
+        const p = container.ports?.find((x) => x.name === name)?.containerPort;
+        if (p === undefined) {
+            throw new Error(`the registry container has no port named ${name}`);
+        }
+        return p;
+    };
+    return { REGISTRY_HTTP_ADDR: `${ip}:${port("https")}`, REGISTRY_HTTP_DEBUG_ADDR: `${ip}:${port("metrics")}` };
+}
+
+function decodeSecret(secret: k8s.V1Secret): Record<string, string> {
+    return {
+        ...Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])),
+        ...(secret.stringData ?? {}),
+    };
+}
+
+async function readOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+    try {
+        return await read();
+    } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) {
+            return undefined;
+        }
+        throw err;
+    }
+}
+
+/** RFC 3339 with microseconds, the form Lease's MicroTime fields take. */
+function microTime(d: Date): string {
+    return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}

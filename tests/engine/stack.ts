@@ -1,0 +1,173 @@
+// The project as a user deploys it, through the real Pulumi CLI (tests/engine/tools.json), in a
+// directory of its own: a copy of Pulumi.yaml and of the Pulumi.<stack>.yaml files (so the CLI
+// validates and merges config exactly as for a user's checkout), a file backend, PULUMI_HOME with
+// the kubernetes provider registered, and the stand-in tls/random plugins first on PATH.
+//
+// `pulumi config`, `pulumi stack` and `pulumi stack output` are the CLI's own commands;
+// up/preview/refresh/destroy run the program inline through the Automation API (tests/engine/op.ts).
+import { execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+import { ROOT } from "../support/program";
+import { CACHE_BIN, workDir as makeWorkDir } from "../e2e/procs";
+import type { OpRequest, OpResult } from "./op";
+import { installStandInProviders } from "./providers";
+import { EngineEnv, engineEnv, pulumiCliPath } from "./workspace";
+
+import * as tools from "./tools.json";
+
+/** A CLI run's outcome. */
+export interface CliResult {
+    readonly code: number;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+export interface EngineProjectOptions {
+    /** kubeconfig the kubernetes provider uses (KUBECONFIG). */
+    readonly kubeconfig: string;
+    /** Extra environment for the CLI and the program. Default none. */
+    readonly env?: Record<string, string>;
+}
+
+/** The pinned kubernetes provider build, registered under the version @pulumi/kubernetes asks for. */
+function kubernetesProviderBinary(): string {
+    return path.join(CACHE_BIN, tools.kubernetesProvider.binary);
+}
+
+/** The project in a directory of its own, driven by the real CLI. */
+export class EngineProject {
+    private constructor(
+        /** The project's directory (Pulumi.yaml and the stack files). */
+        readonly dir: string,
+        readonly env: EngineEnv,
+        private readonly extraEnv: Record<string, string>,
+    ) {}
+
+    static async create(opts: EngineProjectOptions): Promise<EngineProject> {
+        const root = makeWorkDir("engine");
+        const dir = path.join(root, "project");
+        fs.mkdirSync(dir);
+        for (const f of fs.readdirSync(ROOT).filter((n) => n === "Pulumi.yaml" || /^Pulumi\.[^.]+\.yaml$/.test(n))) {
+            fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+        }
+        const plugins = path.join(root, "plugins");
+        installStandInProviders(plugins);
+        // Dynamic providers (the Ceph resources) run as pulumi-resource-pulumi-nodejs, which ships
+        // in @pulumi/pulumi.
+        const env = await engineEnv(root, { pathPrepend: [plugins, path.join(ROOT, "node_modules", "@pulumi", "pulumi")] });
+        const project = new EngineProject(dir, env, { KUBECONFIG: opts.kubeconfig, ...opts.env });
+        const install = await project.cli(["plugin", "install", "resource", "kubernetes", tools.kubernetesProvider.registerAs, "--file", kubernetesProviderBinary()]);
+        if (install.code !== 0) {
+            throw new Error(`registering the kubernetes provider failed:\n${install.stderr}`);
+        }
+        return project;
+    }
+
+    /** The environment of every CLI run and of the program. */
+    get envVars(): Record<string, string> {
+        return { ...this.env.envVars, ...this.extraEnv };
+    }
+
+    /** Runs the real CLI in the project's directory: `pulumi <args>`. */
+    cli(args: readonly string[], timeoutMs = 120_000): Promise<CliResult> {
+        return new Promise((resolve) => {
+            execFile(
+                pulumiCliPath(),
+                [...args],
+                { cwd: this.dir, env: { ...process.env, ...this.envVars }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+                (err, stdout, stderr) => {
+                    const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1;
+                    resolve({ code, stdout, stderr });
+                },
+            );
+        });
+    }
+
+    /** `pulumi <args>`, which must succeed. */
+    async cliOk(args: readonly string[], timeoutMs?: number): Promise<string> {
+        const r = await this.cli(args, timeoutMs);
+        if (r.code !== 0) {
+            throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+        }
+        return r.stdout;
+    }
+
+    /** `pulumi config set [--secret] <key> <value> --stack <stack>` (a list as --path items is not needed: JSON values go through --json). */
+    async setConfig(stack: string, key: string, value: unknown, secret = false): Promise<void> {
+        const args = ["config", "set", "--stack", stack];
+        if (secret) {
+            args.push("--secret");
+        }
+        if (typeof value === "string") {
+            args.push(key, value);
+        } else {
+            args.push("--json", key, JSON.stringify(value));
+        }
+        await this.cliOk(args);
+    }
+
+    /** `pulumi stack output --json --show-secrets`, parsed. */
+    async outputs(stack: string): Promise<Record<string, unknown>> {
+        return JSON.parse(await this.cliOk(["stack", "output", "--json", "--show-secrets", "--stack", stack])) as Record<string, unknown>;
+    }
+
+    /** One operation through the Automation API in a fresh process (tests/engine/op.ts). */
+    async op(op: OpRequest["op"], stack: string, opts: { expectNoChanges?: boolean; timeoutMs?: number } = {}): Promise<OpResult> {
+        const io = fs.mkdtempSync(path.join(path.dirname(this.dir), `${op}-`));
+        const req: OpRequest = {
+            op,
+            stack,
+            workDir: this.dir,
+            root: ROOT,
+            envVars: this.envVars,
+            pulumiHome: this.env.pulumiHome,
+            cliRoot: path.dirname(path.dirname(this.env.pulumiCommand.command)),
+            expectNoChanges: opts.expectNoChanges,
+        };
+        fs.writeFileSync(path.join(io, "request.json"), JSON.stringify(req));
+        const log = fs.openSync(path.join(io, "op.log"), "w");
+        const child = spawn(
+            process.execPath,
+            ["-r", path.join(ROOT, "node_modules", "ts-node", "register", "transpile-only"), path.join(__dirname, "op.ts"), path.join(io, "request.json"), path.join(io, "result.json")],
+            { cwd: this.dir, env: { ...process.env, ...this.envVars, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") }, stdio: ["ignore", log, log], detached: true },
+        );
+        fs.closeSync(log);
+        const timeoutMs = opts.timeoutMs ?? 900_000;
+        const code = await new Promise<number | null>((resolve) => {
+            const timer = setTimeout(() => {
+                try {
+                    process.kill(-(child.pid ?? 0), "SIGKILL");
+                } catch {
+                    // gone
+                }
+            }, timeoutMs);
+            child.on("exit", (c) => {
+                clearTimeout(timer);
+                resolve(c);
+            });
+        });
+        const resultFile = path.join(io, "result.json");
+        if (!fs.existsSync(resultFile)) {
+            throw new Error(`pulumi ${op} (${stack}) ended with ${String(code)} and no result:\n${fs.readFileSync(path.join(io, "op.log"), "utf8").slice(-4000)}`);
+        }
+        const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as OpResult;
+        fs.writeFileSync(path.join(io, "stdout.log"), result.stdout + result.stderr);
+        return result;
+    }
+
+    /** An operation that must succeed; its output is in the error otherwise. */
+    async opOk(op: OpRequest["op"], stack: string, opts: { expectNoChanges?: boolean; timeoutMs?: number } = {}): Promise<OpResult> {
+        const r = await this.op(op, stack, opts);
+        if (!r.ok) {
+            throw new Error(`pulumi ${op} (${stack}) failed: ${r.error ?? ""}\n${(r.stdout + r.stderr).slice(-6000)}`);
+        }
+        return r;
+    }
+
+    /** Deletes the project's directory: state, plugins, PULUMI_HOME. */
+    remove(): void {
+        fs.rmSync(path.dirname(this.dir), { recursive: true, force: true });
+    }
+}
