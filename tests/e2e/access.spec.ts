@@ -5,7 +5,6 @@
 // - the localhost proxy's nginx.conf, run by Debian's nginx in front of the registry: plain HTTP on
 //   "localhost", TLS to the registry verified with its CA; and refused with the wrong CA.
 import * as assert from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -16,6 +15,7 @@ import { secretValue } from "../support/pod";
 import { ROOT } from "../support/program";
 import { request } from "./http";
 import { mountNamespaces, RegistryDeployment, startRegistry } from "./harness";
+import { run, workstation } from "./workstation";
 import { buildImage, compareImage, MiB, OciImage, pull, push } from "./oci";
 import { CACHE_BIN, freePort, Proc, startProc, stopAll, waitFor, workDir } from "./procs";
 
@@ -24,57 +24,6 @@ import peers from "./peers.json";
 after(stopAll);
 
 const SCRIPT = path.join(ROOT, "scripts", "registry-login.sh");
-
-interface Result {
-    readonly code: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
-
-function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs = 120000): Promise<Result> {
-    return new Promise((resolve) => {
-        execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
-            const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
-            resolve({ code, stdout, stderr });
-        });
-    });
-}
-
-/** A workstation: its own HOME and session dir, and its own /etc/containers (a copy of this machine's, without certs.d). */
-interface Workstation {
-    readonly home: string;
-    readonly etcContainers: string;
-    readonly etcDocker: string;
-    readonly env: Record<string, string>;
-    /** Runs a command with the workstation's /etc/containers mounted over the real one. */
-    exec(cmd: string, args: string[]): Promise<Result>;
-}
-
-function workstation(binDir?: string): Workstation {
-    const root = workDir("workstation");
-    const home = path.join(root, "home");
-    const runtime = path.join(home, "run");
-    fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
-    const etcContainers = path.join(root, "etc", "containers");
-    fs.cpSync("/etc/containers", etcContainers, { recursive: true, filter: (src) => !src.includes("certs.d") });
-    const etcDocker = path.join(root, "etc", "docker", "certs.d");
-    const env = {
-        PATH: `${binDir === undefined ? "" : `${binDir}:`}${path.dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-        HOME: home,
-        // skopeo keeps its login in $XDG_RUNTIME_DIR/containers/auth.json, as in a user's session.
-        XDG_RUNTIME_DIR: runtime,
-        // dockerd's directory is not read by skopeo; keep the script off this machine's /etc/docker.
-        DOCKER_SYSTEM_CERTS_D: etcDocker,
-    };
-    return {
-        home,
-        etcContainers,
-        etcDocker,
-        env,
-        exec: (cmd, args) =>
-            run("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", 'mount --bind "$0" /etc/containers && exec "$@"', etcContainers, cmd, ...args], env),
-    };
-}
 
 describe("access end to end: scripts/registry-login.sh, then skopeo with no flags", () => {
     let reg: RegistryDeployment;

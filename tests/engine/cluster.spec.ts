@@ -3,8 +3,10 @@
 // kubelet would add (load balancer, volume provisioner, a Node kept alive by its Lease).
 import * as k8s from "@kubernetes/client-node";
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
 
 import { waitFor } from "../e2e/procs";
 import { ControlPlane, errorMessage, startControlPlane } from "./cluster/control-plane";
@@ -32,18 +34,24 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
     });
 
     after(async function () {
-        if (cp !== undefined) {
-            console.log(`      RSS at the end (MiB): ${JSON.stringify(cp.rssMiB())}`);
+        try {
+            if (cp !== undefined) {
+                console.log(`      RSS at the end (MiB): ${JSON.stringify(cp.rssMiB())}`);
+            }
+            await node?.stop();
+            await lb?.stop();
+            await provisioner?.stop();
+        } finally {
+            await cp?.stop();
         }
-        await node?.stop();
-        await lb?.stop();
-        await provisioner?.stop();
-        await cp?.stop();
     });
 
     it("the apiserver is v1.34.4 and enforces PodSecurity", async () => {
         const version = await cp!.kc.makeApiClient(k8s.VersionApi).getCode();
         assert.strictEqual(version.body.gitVersion, "v1.34.4");
+        // The kubeconfig file works on its own, as the Pulumi provider and kubectl will read it.
+        const kubectl = JSON.parse(execFileSync("kubectl", ["--kubeconfig", cp!.kubeconfig, "version", "-o", "json"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { serverVersion?: { gitVersion?: string } };
+        assert.strictEqual(kubectl.serverVersion?.gitVersion, "v1.34.4");
 
         await namespace(core, "e2e-restricted", { "pod-security.kubernetes.io/enforce": "restricted" });
         const privileged: k8s.V1Pod = {
@@ -125,20 +133,22 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
         assert.ok(!fs.existsSync(dir), `${dir} is left`);
     });
 
-    it("a LoadBalancer Service gets 127.0.0.x and forwards to its Ready pods only", async () => {
+    it("a LoadBalancer Service gets 127.0.0.x and forwards to its Ready pods only, round-robin", async () => {
         await namespace(core, "e2e-lb");
-        const podIp = "127.0.1.10";
-        const pod = await tcpGreeter(podIp, 8443);
+        // Two "pods" on one address (see podAddress), told apart by port: the Service's named
+        // targetPort resolves to each pod's own containerPort, so each gets a slice of its own.
+        const podIp = podAddress();
+        const pods = { a: await tcpGreeter(podIp), b: await tcpGreeter(podIp) };
         try {
             const labels = { app: "echo" };
-            await core.createNamespacedPod("e2e-lb", {
-                metadata: { name: "echo", labels },
-                spec: { nodeName: NODE, containers: [{ name: "echo", image: "registry.test/none:1", ports: [{ name: "https", containerPort: 8443 }] }] },
-            });
-            await core.createNamespacedService("e2e-lb", {
-                metadata: { name: "echo" },
-                spec: { type: "LoadBalancer", selector: labels, ports: [{ name: "https", port: 443, targetPort: 8443 as unknown as k8s.IntOrString }] },
-            });
+            for (const [name, pod] of Object.entries(pods)) {
+                await core.createNamespacedPod("e2e-lb", {
+                    metadata: { name, labels },
+                    spec: { nodeName: NODE, containers: [{ name: "echo", image: "registry.test/none:1", ports: [{ name: "https", containerPort: pod.port }] }] },
+                });
+            }
+            const spec: k8s.V1ServiceSpec = { type: "LoadBalancer", selector: labels, ports: [{ name: "https", port: 443, targetPort: "https" }] };
+            await core.createNamespacedService("e2e-lb", { metadata: { name: "echo" }, spec });
             let ip = "";
             await waitFor(
                 "Service e2e-lb/echo's load-balancer address",
@@ -151,59 +161,77 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
             );
             assert.match(ip, /^127\.0\.0\.([2-9]|[1-9]\d+)$/);
             assert.strictEqual(lb!.addressOf("e2e-lb", "echo"), ip);
+            const closed = { connected: true, data: "" };
 
             // No endpoint at all yet: accepted, then closed with nothing said.
-            assert.deepStrictEqual(await exchange(ip, 443), { connected: true, data: "" });
+            assert.deepStrictEqual(await exchange(ip, 443), closed);
 
-            // The kubelet's part: an IP and Running, not Ready. The slice lists it as not ready.
-            await setPodStatus(core, "e2e-lb", "echo", podIp, false);
-            await waitFor("a not-ready endpoint in the Service's slice", async () => (await endpoints(cp!.kc, "e2e-lb", "echo")).includes(`${podIp}:8443 ready=false`), 30000, 100);
-            assert.deepStrictEqual(await exchange(ip, 443), { connected: true, data: "" });
+            // The kubelet's part: an IP and Running, not Ready. The slices list them as not ready.
+            await setPodStatus(core, "e2e-lb", "a", podIp, false);
+            await setPodStatus(core, "e2e-lb", "b", podIp, false);
+            const notReady = [`${podIp}:${pods.a.port} ready=false`, `${podIp}:${pods.b.port} ready=false`].sort();
+            await waitFor("two not-ready endpoints in the Service's slices", async () => JSON.stringify((await endpoints(cp!.kc, "e2e-lb", "echo")).sort()) === JSON.stringify(notReady), 30000, 100);
+            assert.deepStrictEqual(await exchange(ip, 443), closed);
 
-            await setPodStatus(core, "e2e-lb", "echo", podIp, true);
-            await waitFor("the pod's greeting through the load balancer", async () => (await exchange(ip, 443)).data === `hello from ${podIp}\n`, 30000, 100);
-            assert.ok(pod.connections > 0);
+            await setPodStatus(core, "e2e-lb", "a", podIp, true);
+            await waitFor("pod a's greeting through the load balancer", async () => (await exchange(ip, 443)).data === pods.a.greeting, 30000, 100);
+            assert.deepStrictEqual(
+                await Promise.all([1, 2, 3].map(() => exchange(ip, 443))),
+                [1, 2, 3].map(() => ({ connected: true, data: pods.a.greeting })),
+            );
 
-            // Changing type gives the address back (never reused); deleting the Service stops the listener.
-            await core.createNamespacedService("e2e-lb", {
-                metadata: { name: "second" },
-                spec: { type: "LoadBalancer", selector: labels, ports: [{ name: "https", port: 443, targetPort: 8443 as unknown as k8s.IntOrString }] },
-            });
+            await setPodStatus(core, "e2e-lb", "b", podIp, true);
+            await waitFor("pod b's greeting through the load balancer", async () => (await exchange(ip, 443)).data === pods.b.greeting, 30000, 100);
+            const turns: string[] = [];
+            for (let i = 0; i < 4; i++) {
+                turns.push((await exchange(ip, 443)).data);
+            }
+            assert.deepStrictEqual(turns, turns[0] === pods.a.greeting ? [pods.a, pods.b, pods.a, pods.b].map((p) => p.greeting) : [pods.b, pods.a, pods.b, pods.a].map((p) => p.greeting));
+
+            // A second Service gets another address; made a ClusterIP, it gives it up (not to be reused).
+            await core.createNamespacedService("e2e-lb", { metadata: { name: "second" }, spec });
             await waitFor("Service e2e-lb/second's address", async () => lb!.addressOf("e2e-lb", "second") !== undefined, 30000, 100);
             const second = lb!.addressOf("e2e-lb", "second") ?? "";
             assert.notStrictEqual(second, ip);
-            await waitFor("the second Service reaches the same pod", async () => (await exchange(second, 443)).data === `hello from ${podIp}\n`, 30000, 100);
-            await core.patchNamespacedService(
-                "second",
-                "e2e-lb",
-                { spec: { type: "ClusterIP" } },
-                undefined,
-                undefined,
-                undefined,
-                undefined,
-                undefined,
-                { headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH } },
-            );
+            // Its own EndpointSlices come a moment after the Service: until then it closes connections.
+            await waitFor("the second Service reaches a pod", async () => /^hello from /.test((await exchange(second, 443)).data), 30000, 100);
+            await core.patchNamespacedService("second", "e2e-lb", { spec: { type: "ClusterIP" } }, undefined, undefined, undefined, undefined, undefined, {
+                headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
+            });
             await waitFor("Service e2e-lb/second's address cleared", async () => (await core.readNamespacedServiceStatus("second", "e2e-lb")).body.status?.loadBalancer?.ingress === undefined, 30000, 100);
             assert.deepStrictEqual(await exchange(second, 443), { connected: false, data: "" });
+
+            // No ready pod again: closed again.
+            await setPodStatus(core, "e2e-lb", "a", podIp, false);
+            await setPodStatus(core, "e2e-lb", "b", podIp, false);
+            await waitFor("connections closed with no ready pod", async () => JSON.stringify(await exchange(ip, 443)) === JSON.stringify(closed), 30000, 100);
 
             await core.deleteNamespacedService("echo", "e2e-lb");
             await waitFor("the listener of the deleted Service closed", async () => !(await exchange(ip, 443)).connected, 30000, 100);
         } finally {
-            await pod.close();
+            await Promise.all(Object.values(pods).map((p) => p.close()));
         }
     });
 });
 
-/** A Node as a kubelet would register it, kept alive like a kubelet does: its Lease renewed every 10 s. */
+/**
+ * A Node as a kubelet registers it, kept Ready as a kubelet keeps it. The node lifecycle
+ * controller marks a node whose Lease (kube-node-lease/<node>) has not been renewed for 50 s
+ * (--node-monitor-grace-period) Ready=Unknown, taints it unreachable (NoSchedule, and NoExecute
+ * when another node is healthy) and sets its pods' Ready condition to False — which takes them
+ * out of their Services' endpoints. Renewing the Lease alone is enough; the Node's own status
+ * need not change (a kubelet updates it every 5 minutes).
+ */
 interface FakeNode {
     stop(): Promise<void>;
 }
 
 async function registerNode(kc: k8s.KubeConfig, name: string): Promise<FakeNode> {
     const core = kc.makeApiClient(k8s.CoreV1Api);
+    const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
     const now = new Date();
-    await core.createNode({
+    // Unlike most objects, a Node keeps the status it is created with (a kubelet registers that way).
+    const node = await core.createNode({
         metadata: { name, labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux" } },
         status: {
             capacity: { cpu: "2", memory: "8Gi", pods: "110" },
@@ -212,7 +240,20 @@ async function registerNode(kc: k8s.KubeConfig, name: string): Promise<FakeNode>
             conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "fake", lastHeartbeatTime: now, lastTransitionTime: now }],
         },
     });
-    return { stop: async () => undefined };
+    await coordination.createNamespacedLease("kube-node-lease", {
+        metadata: { name, ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: node.body.metadata?.uid ?? "" }] },
+        spec: { holderIdentity: name, leaseDurationSeconds: 40 },
+    });
+    // client-node 0.22 writes a Date with milliseconds, and the apiserver wants MicroTime's six
+    // digits ("cannot parse .889Z as .000000"): the renewal is a merge patch of a string.
+    const renew = () =>
+        coordination.patchNamespacedLease(name, "kube-node-lease", { spec: { renewTime: new Date().toISOString().replace(/Z$/, "000Z") } }, undefined, undefined, undefined, undefined, undefined, {
+            headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
+        });
+    await renew();
+    // A kubelet renews every 10 s (a quarter of the 40 s lease).
+    const timer = setInterval(() => void renew().catch(() => undefined), 10_000);
+    return { stop: async () => clearInterval(timer) };
 }
 
 async function namespace(core: k8s.CoreV1Api, name: string, labels: Record<string, string> = {}): Promise<void> {
@@ -257,23 +298,29 @@ async function endpoints(kc: k8s.KubeConfig, ns: string, service: string): Promi
     return slices.flatMap((s) => (s.endpoints ?? []).flatMap((e) => (s.ports ?? []).map((p) => `${e.addresses[0]}:${p.port} ready=${e.conditions?.ready}`)));
 }
 
-/** The "pod": says hello with its address to each connection, then closes. */
-async function tcpGreeter(host: string, port: number): Promise<{ connections: number; close(): Promise<void> }> {
-    const state = { connections: 0 };
-    const server = net.createServer((s) => {
-        state.connections++;
-        s.end(`hello from ${host}\n`);
-    });
+/**
+ * The "pod"'s address: one of this machine's own non-loopback addresses, because a pod at
+ * 127.0.1.x never gets into an EndpointSlice (see load-balancer.ts).
+ */
+function podAddress(): string {
+    const ip = Object.values(os.networkInterfaces())
+        .flat()
+        .find((a) => a?.family === "IPv4" && !a.internal)?.address;
+    if (ip === undefined) {
+        throw new Error("this machine has no non-loopback IPv4 address for the test pod");
+    }
+    return ip;
+}
+
+/** The "pod": greets each connection with its address and port, then closes. On a free port. */
+async function tcpGreeter(host: string): Promise<{ port: number; greeting: string; close(): Promise<void> }> {
+    const server = net.createServer((s) => s.end(`hello from ${host}:${(server.address() as net.AddressInfo).port}\n`));
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, host, resolve);
+        server.listen(0, host, resolve);
     });
-    return {
-        get connections() {
-            return state.connections;
-        },
-        close: () => new Promise((resolve) => server.close(() => resolve())),
-    };
+    const port = (server.address() as net.AddressInfo).port;
+    return { port, greeting: `hello from ${host}:${port}\n`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** Connects, reads until the other side closes; whether it connected and what it said. */

@@ -7,10 +7,10 @@
 // the pod's user, a read-only root):
 //   - the registry image (command /bin/registry): the registry binary of the image's line;
 //   - the GC procedure's kubectl image (alpine/k8s): /bin/sh and kubectl of this machine.
-// Pods have no network namespace of their own: each gets a loopback address 127.0.1.<n> as its
-// IP, and a registry container listens on that address (REGISTRY_HTTP_ADDR and
-// REGISTRY_HTTP_DEBUG_ADDR name it, with the container's own ports); in-cluster clients get
-// KUBERNETES_SERVICE_HOST/PORT pointing at the API server, as the kubelet injects them.
+// Pods have no network namespace of their own: each gets an IP from the pod network's stand-in
+// (tests/engine/pod-network.ts) and listens on its loopback twin (a registry container through
+// REGISTRY_HTTP_ADDR and REGISTRY_HTTP_DEBUG_ADDR, with the container's own ports); in-cluster
+// clients get KUBERNETES_SERVICE_HOST/PORT pointing at the API server, as the kubelet injects them.
 // The Ready condition follows the container's real readiness probe (httpGet, its period and
 // thresholds); a failing liveness probe or an exit restarts the container.
 //
@@ -26,6 +26,8 @@ import * as path from "path";
 import { containerCommand, materialise, Mount, PodSource, registryBinary, resolveEnv } from "../e2e/container";
 import { Proc, startProc } from "../e2e/procs";
 import { errorMessage, watch, Watched } from "./cluster/control-plane";
+
+import { listenAddress, podIp } from "./pod-network";
 
 import * as tools from "./tools.json";
 
@@ -279,8 +281,7 @@ export class Kubelet {
     }
 
     private allocateIp(): string {
-        const n = this.nextIp++;
-        return `127.0.${1 + Math.floor((n - 1) / 254)}.${1 + ((n - 1) % 254)}`;
+        return podIp(this.nextIp++);
     }
 
     private async admit(pod: k8s.V1Pod): Promise<void> {
@@ -291,7 +292,7 @@ export class Kubelet {
         }
         const container = spec.containers[0];
         const runner = runnerFor(container);
-        const ip = spec.hostNetwork === true ? "127.0.0.1" : this.allocateIp();
+        const ip = this.allocateIp();
         const state: PodState = {
             uid: meta.uid ?? "",
             namespace: meta.namespace ?? "",
@@ -337,7 +338,7 @@ export class Kubelet {
                 HOSTNAME: state.name,
                 ...this.serviceEnv(),
                 ...resolveEnv(source, state.name, ip),
-                ...(runner.kind === "registry" ? registryListenEnv(container, ip) : {}),
+                ...(runner.kind === "registry" ? registryListenEnv(container, listenAddress(ip)) : {}),
             };
         } catch (err) {
             state.phase = "Failed";
@@ -590,7 +591,7 @@ export class Kubelet {
         }
         const scheme = (g.scheme ?? "HTTP").toUpperCase();
         const options: https.RequestOptions = {
-            host: state.ip,
+            host: listenAddress(state.ip),
             port,
             path: g.path ?? "/",
             method: "GET",
@@ -707,7 +708,7 @@ export class Kubelet {
 }
 
 /** The registry listens on the pod's address, on the container's own ports (config.yml says `:port`). */
-function registryListenEnv(container: k8s.V1Container, ip: string): Record<string, string> {
+function registryListenEnv(container: k8s.V1Container, address: string): Record<string, string> {
     const port = (name: string): number => {
         const p = container.ports?.find((x) => x.name === name)?.containerPort;
         if (p === undefined) {
@@ -715,7 +716,7 @@ function registryListenEnv(container: k8s.V1Container, ip: string): Record<strin
         }
         return p;
     };
-    return { REGISTRY_HTTP_ADDR: `${ip}:${port("https")}`, REGISTRY_HTTP_DEBUG_ADDR: `${ip}:${port("metrics")}` };
+    return { REGISTRY_HTTP_ADDR: `${address}:${port("https")}`, REGISTRY_HTTP_DEBUG_ADDR: `${address}:${port("metrics")}` };
 }
 
 function decodeSecret(secret: k8s.V1Secret): Record<string, string> {

@@ -7,6 +7,7 @@
 // up/preview/refresh/destroy run the program inline through the Automation API (tests/engine/op.ts).
 import { execFile, spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 import { ROOT } from "../support/program";
@@ -36,6 +37,32 @@ function kubernetesProviderBinary(): string {
     return path.join(CACHE_BIN, tools.kubernetesProvider.binary);
 }
 
+/**
+ * Replaces the link to the pinned CLI at `wrapper` by a script that runs it with `home` mounted
+ * on the user's home directory (from the passwd entry, where the CLI looks), in a private mount
+ * namespace: state, credentials and logs the CLI keeps under ~ stay in `home`.
+ */
+function writeCliWrapper(wrapper: string, home: string): void {
+    const userHome = os.userInfo().homedir;
+    // The binary may live under the user's home (~/.cache), which the mount hides: it is first
+    // bound onto a file beside the wrapper.
+    const stage = path.join(path.dirname(wrapper), "pulumi-pinned");
+    fs.writeFileSync(stage, "");
+    fs.rmSync(wrapper, { force: true });
+    const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+    fs.writeFileSync(
+        wrapper,
+        [
+            "#!/bin/sh",
+            `# The pinned Pulumi CLI (tests/engine/tools.json) with ${home} as the user's home ${userHome}.`,
+            `exec unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" "$1" && mount --bind "$2" "$3" && s=$1 && shift 3 && exec "$s" "$@"' \\`,
+            `  ${q(pulumiCliPath())} ${q(stage)} ${q(home)} ${q(userHome)} "$@"`,
+            "",
+        ].join("\n"),
+        { mode: 0o755 },
+    );
+}
+
 /** The project in a directory of its own, driven by the real CLI. */
 export class EngineProject {
     private constructor(
@@ -43,7 +70,14 @@ export class EngineProject {
         readonly dir: string,
         readonly env: EngineEnv,
         private readonly extraEnv: Record<string, string>,
+        /** The user's HOME, where `pulumi login --local` keeps the state (~/.pulumi). */
+        readonly home: string,
     ) {}
+
+    /** The backend the README's `pulumi login` selects, for other clients of the same state (CI). */
+    get backendUrl(): string {
+        return `file://${this.home}`;
+    }
 
     static async create(opts: EngineProjectOptions): Promise<EngineProject> {
         const root = makeWorkDir("engine");
@@ -57,24 +91,36 @@ export class EngineProject {
         // Dynamic providers (the Ceph resources) run as pulumi-resource-pulumi-nodejs, which ships
         // in @pulumi/pulumi.
         const env = await engineEnv(root, { pathPrepend: [plugins, path.join(ROOT, "node_modules", "@pulumi", "pulumi")] });
-        const project = new EngineProject(dir, env, { KUBECONFIG: opts.kubeconfig, ...opts.env });
-        const install = await project.cli(["plugin", "install", "resource", "kubernetes", tools.kubernetesProvider.registerAs, "--file", kubernetesProviderBinary()]);
+        // A user's home. `pulumi login --local` keeps the state in ~/.pulumi, and the CLI finds
+        // ~ in the passwd entry, not in $HOME; so the CLI runs in a private mount namespace with
+        // this directory mounted on the user's home (cli/bin/pulumi is that wrapper), and the
+        // README's commands run as written without touching this machine's home.
+        const home = path.join(root, "user");
+        fs.mkdirSync(home);
+        writeCliWrapper(env.pulumiCommand.command, home);
+        const project = new EngineProject(dir, env, { KUBECONFIG: opts.kubeconfig, HOME: home, ...opts.env }, home);
+        // Run without the home mount: the provider's build is under the user's home (~/.cache).
+        const install = await project.cli(["plugin", "install", "resource", "kubernetes", tools.kubernetesProvider.registerAs, "--file", kubernetesProviderBinary()], 300_000, pulumiCliPath());
         if (install.code !== 0) {
             throw new Error(`registering the kubernetes provider failed:\n${install.stderr}`);
         }
         return project;
     }
 
-    /** The environment of every CLI run and of the program. */
+    /**
+     * The environment of every CLI run and of the program: the backend is the one `pulumi login`
+     * chose (no PULUMI_BACKEND_URL), as on a user's machine.
+     */
     get envVars(): Record<string, string> {
-        return { ...this.env.envVars, ...this.extraEnv };
+        const { PULUMI_BACKEND_URL: _backend, ...env } = this.env.envVars;
+        return { ...env, ...this.extraEnv };
     }
 
     /** Runs the real CLI in the project's directory: `pulumi <args>`. */
-    cli(args: readonly string[], timeoutMs = 120_000): Promise<CliResult> {
+    cli(args: readonly string[], timeoutMs = 120_000, binary = this.env.pulumiCommand.command): Promise<CliResult> {
         return new Promise((resolve) => {
             execFile(
-                pulumiCliPath(),
+                binary,
                 [...args],
                 { cwd: this.dir, env: { ...process.env, ...this.envVars }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
                 (err, stdout, stderr) => {
@@ -82,6 +128,16 @@ export class EngineProject {
                     resolve({ code, stdout, stderr });
                 },
             );
+        });
+    }
+
+    /** Runs a shell command line (e.g. one of the README's) in the project's directory, with the CLI on PATH. */
+    sh(line: string, timeoutMs = 120_000): Promise<CliResult> {
+        return new Promise((resolve) => {
+            execFile("bash", ["-c", line], { cwd: this.dir, env: { ...process.env, ...this.envVars }, timeout: timeoutMs }, (err, stdout, stderr) => {
+                const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1;
+                resolve({ code, stdout, stderr });
+            });
         });
     }
 
@@ -94,18 +150,20 @@ export class EngineProject {
         return r.stdout;
     }
 
-    /** `pulumi config set [--secret] <key> <value> --stack <stack>` (a list as --path items is not needed: JSON values go through --json). */
-    async setConfig(stack: string, key: string, value: unknown, secret = false): Promise<void> {
-        const args = ["config", "set", "--stack", stack];
-        if (secret) {
-            args.push("--secret");
-        }
+    /**
+     * `pulumi config set [--secret] <key> <value> --stack <stack>`; a list is written item by item
+     * with `--path <key>[i]`, after `pulumi config rm <key>`, as a user would.
+     */
+    async setConfig(stack: string, key: string, value: string | readonly string[], secret = false): Promise<void> {
+        const flags = ["--stack", stack, ...(secret ? ["--secret"] : [])];
         if (typeof value === "string") {
-            args.push(key, value);
-        } else {
-            args.push("--json", key, JSON.stringify(value));
+            await this.cliOk(["config", "set", ...flags, key, value]);
+            return;
         }
-        await this.cliOk(args);
+        await this.cliOk(["config", "rm", "--stack", stack, key]);
+        for (const [i, item] of value.entries()) {
+            await this.cliOk(["config", "set", ...flags, "--path", `${key}[${i}]`, item]);
+        }
     }
 
     /** `pulumi stack output --json --show-secrets`, parsed. */

@@ -4,6 +4,12 @@
 // round-robin. With no ready endpoint a connection is closed at once, so a Service whose selector
 // matches no ready pod fails whatever uses it, as behind a real cloud load balancer.
 // NodePort and ClusterIP Services need nothing from it.
+//
+// Pod IPs must not be loopback addresses: the apiserver refuses loopback (and link-local)
+// addresses in EndpointSlices and Endpoints ("may not be in the loopback range"), so for a Service
+// selecting a pod at 127.0.1.x the controller-manager makes no slice at all, retries forever, and
+// this forwards nothing. The test cluster's pods have IPs the API accepts and listen on loopback
+// twins of them (tests/engine/pod-network.ts); `dial` maps one to the other.
 import * as k8s from "@kubernetes/client-node";
 import * as net from "net";
 
@@ -48,6 +54,8 @@ export interface LoadBalancerOptions {
     readonly firstHost?: number;
     /** Where to say what it does. Default: nowhere. */
     readonly log?: (line: string) => void;
+    /** The address to connect to for an endpoint's IP (the pod network's routing). Default: the IP. */
+    readonly dial?: (ip: string) => string;
 }
 
 interface Listener {
@@ -80,11 +88,12 @@ export class LoadBalancerController {
         private readonly queue: WorkQueue,
         private readonly log: (line: string) => void,
         firstHost: number,
+        private readonly dial: (ip: string) => string,
     ) {
         this.nextHost = firstHost;
     }
 
-    /** Starts watching; resolves once every existing Service has been looked at once. */
+    /** Starts watching; resolves once Services and EndpointSlices are listed (synced in the background from then on). */
     static async start(kc: k8s.KubeConfig, opts: LoadBalancerOptions = {}): Promise<LoadBalancerController> {
         const log = opts.log ?? (() => undefined);
         let self: LoadBalancerController | undefined;
@@ -101,7 +110,7 @@ export class LoadBalancerController {
             await services.stop();
             throw err;
         });
-        self = new LoadBalancerController(kc, services, slices, queue, log, opts.firstHost ?? 2);
+        self = new LoadBalancerController(kc, services, slices, queue, log, opts.firstHost ?? 2, opts.dial ?? ((ip) => ip));
         queue.start();
         return self;
     }
@@ -128,12 +137,13 @@ export class LoadBalancerController {
             await closeAll(lb);
             this.balancers.delete(key);
             this.log(`load-balancer: ${key}: released ${lb.ip}`);
-            if (svc !== undefined && svc.status?.loadBalancer?.ingress?.some((i) => i.ip === lb?.ip)) {
-                await this.patchIngress(svc, null);
-            }
             lb = undefined;
         }
         if (svc === undefined || svc.spec?.type !== "LoadBalancer") {
+            // The address it published goes from the status too (a cloud's controller does the same).
+            if (svc?.status?.loadBalancer?.ingress?.some((i) => i.ip !== undefined && this.given.has(i.ip))) {
+                await this.patchIngress(svc, null);
+            }
             return;
         }
         if (lb === undefined) {
@@ -154,7 +164,17 @@ export class LoadBalancerController {
             if (l !== undefined) {
                 l.port = servicePort;
             } else {
-                lb.listeners.set(port, await this.listen(namespace, name, lb.ip, servicePort));
+                try {
+                    lb.listeners.set(port, await this.listen(namespace, name, lb.ip, servicePort));
+                } catch (err) {
+                    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+                        // Another process on this machine (another test run's controller) serves this
+                        // address: give it up; the retry allocates the next one.
+                        await closeAll(lb);
+                        this.balancers.delete(key);
+                    }
+                    throw err;
+                }
             }
         }
         // Published only once every port listens, so whoever waits for the address can connect.
@@ -228,7 +248,7 @@ export class LoadBalancerController {
             return;
         }
         const backend = backends[listener.next++ % backends.length];
-        const upstream = net.connect({ host: backend.ip, port: backend.port });
+        const upstream = net.connect({ host: this.dial(backend.ip), port: backend.port });
         track(listener, upstream);
         // Ends travel through the pipes (half-close included); an error on either side drops both.
         const drop = (): void => {

@@ -85,7 +85,7 @@ export class HostPathProvisioner {
         private readonly log: (line: string) => void,
     ) {}
 
-    /** Starts watching; existing claims and volumes are looked at first. */
+    /** Starts watching; resolves once claims and volumes are listed (synced in the background from then on). */
     static async start(kc: k8s.KubeConfig, opts: ProvisionerOptions): Promise<HostPathProvisioner> {
         const log = opts.log ?? (() => undefined);
         const root = path.resolve(opts.root);

@@ -160,7 +160,10 @@ function kindError(kind: Kind, v: unknown, fields?: Readonly<Record<string, Kind
     }
 }
 
-/** Empty lists and maps, null object fields and empty objects are "not set", as the provider sees them. */
+/**
+ * Null, empty lists, empty maps and empty objects (after dropping their null fields) all count as
+ * "not set" (the stand-in's choice: a program switching between [] and undefined changes nothing).
+ */
 function normalize(v: unknown): unknown {
     if (v === null || v === undefined) {
         return undefined;

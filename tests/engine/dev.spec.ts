@@ -1,0 +1,251 @@
+// The `dev` stack's whole life under the real engine: the README's deploy commands with the real
+// Pulumi CLI (up through the Automation API, program inline), against a real API server; the
+// registry pod the controller-manager makes from the program's Deployment, run for real by the
+// stand-in kubelet from the API server's objects; the login script and skopeo through the load
+// balancer's address with nothing but the stack outputs; updates, destroy and adoption.
+import * as assert from "assert";
+import * as k8s from "@kubernetes/client-node";
+import * as fs from "fs";
+import * as path from "path";
+
+import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, RegistryAccess } from "../e2e/oci";
+import { stopAll, waitFor, workDir } from "../e2e/procs";
+import { ROOT } from "../support/program";
+import { Workstation, workstation } from "../e2e/workstation";
+import { listenAddress } from "./pod-network";
+import { EngineProject } from "./stack";
+import { startTestCluster, TestCluster } from "./test-cluster";
+
+const STACK = "dev";
+const SCRIPT = path.join(ROOT, "scripts", "registry-login.sh");
+
+interface Outputs {
+    readonly registryHost: string;
+    readonly registryUrl: string;
+    readonly caCertificate: string;
+    readonly username: string;
+    readonly password: string;
+    readonly passwords: Record<string, string>;
+    readonly dockerConfigJson: string;
+    readonly namespace: string;
+    readonly deploymentName: string;
+    readonly loadBalancerAddress: string;
+}
+
+/** The command lines of the README's Deploy section (`npm ci` is what the test run did first). */
+function readmeDeployCommands(): string[] {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const block = /^## Deploy\n\n```sh\n([\s\S]*?)```/m.exec(readme);
+    assert.ok(block !== null, "README has a Deploy section with a sh block");
+    return block[1]
+        .split("\n")
+        .map((l) => l.replace(/\s+#.*$/, "").trim())
+        .filter((l) => l !== "");
+}
+
+describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the registry pod run from the API server's objects)", function () {
+    let cluster: TestCluster;
+    let project: EngineProject;
+    let core: k8s.CoreV1Api;
+    let apps: k8s.AppsV1Api;
+    let image: OciImage;
+    let outputs: Outputs;
+    let certDir: string;
+
+    const access = (user: string, password: string): RegistryAccess => ({ certDir, creds: { username: user, password } });
+    const registryPods = async (): Promise<k8s.V1Pod[]> =>
+        (await core.listNamespacedPod("registry", undefined, undefined, undefined, undefined, "app.kubernetes.io/name=registry")).body.items;
+    const readOutputs = async (): Promise<Outputs> => {
+        const o = (await project.outputs(STACK)) as unknown as Outputs;
+        certDir = workDir("engine-certs");
+        fs.writeFileSync(path.join(certDir, "ca.crt"), o.caCertificate);
+        return o;
+    };
+    /** The workstation of the login script's tests, with the CLI and the project's state. */
+    const ciBox = (): Workstation => {
+        const ws = workstation(path.dirname(project.env.pulumiCommand.command));
+        Object.assign(ws.env, {
+            PULUMI_HOME: project.env.pulumiHome,
+            PULUMI_BACKEND_URL: project.backendUrl,
+            PULUMI_CONFIG_PASSPHRASE: project.envVars.PULUMI_CONFIG_PASSPHRASE,
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+        });
+        return ws;
+    };
+
+    before(async () => {
+        cluster = await startTestCluster();
+        core = cluster.controlPlane.kc.makeApiClient(k8s.CoreV1Api);
+        apps = cluster.controlPlane.kc.makeApiClient(k8s.AppsV1Api);
+        project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
+        image = buildImage([4096, 17 * MiB]);
+    });
+    after(async () => {
+        await cluster?.stop();
+        project?.remove();
+        await stopAll();
+    });
+
+    it("the README's deploy commands, as written (`pulumi up` through the Automation API)", async () => {
+        const commands = readmeDeployCommands();
+        assert.deepStrictEqual(
+            commands.map((c) => c.split(" ").slice(0, 2).join(" ")),
+            ["npm ci", "pulumi login", "pulumi stack", "pulumi up"],
+        );
+        for (const line of commands.slice(1, -1)) {
+            const r = await project.sh(line);
+            assert.strictEqual(r.code, 0, `${line}: ${r.stderr}`);
+        }
+        assert.ok(fs.existsSync(path.join(project.home, ".pulumi", "stacks", "registry", `${STACK}.json`)), "the stack is in ~/.pulumi");
+        const up = await project.opOk("up", STACK);
+        assert.ok((up.changes?.create ?? 0) >= 25, `up created ${JSON.stringify(up.changes)}`);
+        assert.match(up.stdout, /warning: using pulumi-resource-tls from \$PATH/, "the tls stand-in is named as such");
+    });
+
+    it("every object is in the API server, the namespace enforces the restricted Pod Security Standard, and it does refuse a privileged pod", async () => {
+        const ns = (await core.readNamespace("registry")).body;
+        assert.strictEqual(ns.metadata?.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+        const dep = (await apps.readNamespacedDeployment("registry", "registry")).body;
+        assert.strictEqual(dep.status?.availableReplicas, 1);
+        const svc = (await core.readNamespacedService("registry", "registry")).body;
+        assert.strictEqual(svc.spec?.type, "LoadBalancer");
+        assert.match(svc.status?.loadBalancer?.ingress?.[0]?.ip ?? "", /^127\.0\.0\.\d+$/);
+        const pvc = (await core.readNamespacedPersistentVolumeClaim("registry-data", "registry")).body;
+        assert.strictEqual(pvc.status?.phase, "Bound");
+        await assert.rejects(
+            core.createNamespacedPod("registry", {
+                metadata: { name: "privileged" },
+                spec: { containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] },
+            }),
+            (e: { body?: { message?: string } }) => /violates PodSecurity "restricted:latest"/.test(e.body?.message ?? ""),
+        );
+    });
+
+    it("the registry pod runs the real registry from the API server's objects, Ready by its own readiness probe", async () => {
+        const pods = await registryPods();
+        assert.strictEqual(pods.length, 1);
+        const pod = pods[0];
+        assert.strictEqual(pod.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
+        const running = cluster.kubelet.containers().find((c) => c.pod === pod.metadata?.name);
+        assert.ok(running?.real && running.proc?.running, "a real registry process");
+        assert.strictEqual(running.ip, pod.status?.podIP);
+        assert.match(fs.readFileSync(running.logFile ?? "", "utf8"), new RegExp(`listening on ${listenAddress(running.ip).replace(/\./g, "\\.")}:5000`));
+    });
+
+    it("`pulumi stack output --json --show-secrets` gives CI the address, CA and credentials; secrets stay secret without --show-secrets", async () => {
+        outputs = await readOutputs();
+        const lb = (await core.readNamespacedService("registry", "registry")).body.status?.loadBalancer?.ingress?.[0]?.ip;
+        assert.strictEqual(outputs.registryHost, lb);
+        assert.strictEqual(outputs.registryUrl, `https://${lb}`);
+        assert.deepStrictEqual(Object.keys(outputs.passwords).sort(), ["admin", "ci"]);
+        assert.strictEqual(outputs.password, outputs.passwords.admin);
+        const plain = JSON.parse(await project.cliOk(["stack", "output", "--json", "--stack", STACK])) as Record<string, unknown>;
+        for (const k of ["password", "passwords", "dockerConfigJson"]) {
+            assert.strictEqual(plain[k], "[secret]", `${k} is a secret`);
+        }
+    });
+
+    it("scripts/registry-login.sh with the real CLI, then skopeo pushes and pulls through the load balancer with only those files", async () => {
+        const ws = ciBox();
+        const login = await ws.exec(SCRIPT, ["--stack", STACK, "--cwd", project.dir, "--user", "ci", "--client", "skopeo"]);
+        assert.strictEqual(login.code, 0, login.stderr);
+        const ref = `docker://${outputs.registryHost}/team/app:v1`;
+        const pushed = await ws.exec("skopeo", ["copy", "-q", "--preserve-digests", `oci:${image.dir}:${image.tag}`, ref]);
+        assert.strictEqual(pushed.code, 0, pushed.stderr);
+        const out = workDir("engine-pull");
+        const pulled = await ws.exec("skopeo", ["copy", "-q", "--preserve-digests", ref, `oci:${out}:pulled`]);
+        assert.strictEqual(pulled.code, 0, pulled.stderr);
+        assert.deepStrictEqual(compareImage(image, out), []);
+    });
+
+    it("a wrong password, an unknown CA and no credentials are refused", async () => {
+        const ref = `${outputs.registryHost}/team/app:v1`;
+        const wrong = await pull(ref, access("ci", `${outputs.passwords.ci}x`));
+        assert.notStrictEqual(wrong.result.code, 0);
+        assert.match(wrong.result.stderr, /unauthorized|authentication required/i);
+        const anonymous = await pull(ref, { certDir });
+        assert.notStrictEqual(anonymous.result.code, 0);
+        assert.match(anonymous.result.stderr, /unauthorized|authentication required/i);
+        const otherCa = workDir("engine-other-ca");
+        fs.writeFileSync(path.join(otherCa, "ca.crt"), fs.readFileSync("/etc/ssl/certs/ca-certificates.crt"));
+        const untrusted = await pull(ref, { certDir: otherCa, creds: { username: "ci", password: outputs.passwords.ci } });
+        assert.notStrictEqual(untrusted.result.code, 0);
+        assert.match(untrusted.result.stderr, /x509|certificate signed by unknown authority/);
+    });
+
+    it("`pulumi preview --expect-no-changes` is clean right after up, and after a refresh", async () => {
+        await project.opOk("preview", STACK, { expectNoChanges: true });
+        await project.opOk("refresh", STACK);
+        await project.opOk("preview", STACK, { expectNoChanges: true });
+    });
+
+    it("a new user and a rotated password roll the pods: the new credentials work, the old password is refused, the old pod is gone", async () => {
+        const before = (await registryPods()).map((p) => p.metadata?.name);
+        await project.setConfig(STACK, "registry:users", ["admin", "ci", "deploy"]);
+        await project.setConfig(STACK, "registry:passwordRotation", ["ci=2"]);
+        await project.opOk("up", STACK);
+        const previous = outputs;
+        outputs = await readOutputs();
+        assert.deepStrictEqual(Object.keys(outputs.passwords).sort(), ["admin", "ci", "deploy"]);
+        assert.notStrictEqual(outputs.passwords.ci, previous.passwords.ci, "ci has a new password");
+        assert.strictEqual(outputs.passwords.admin, previous.passwords.admin, "admin keeps its password");
+        const now = await registryPods();
+        assert.strictEqual(now.length, 1, `pods: ${now.map((p) => p.metadata?.name).join(", ")}`);
+        assert.ok(!before.includes(now[0].metadata?.name), "the pod was replaced");
+        for (const old of before) {
+            assert.ok(!cluster.kubelet.containers().some((c) => c.pod === old), `${old} no longer runs`);
+        }
+        const ref = `${outputs.registryHost}/team/app:v1`;
+        assert.deepStrictEqual(await pullAndCompare(image, ref, access("deploy", outputs.passwords.deploy)), []);
+        const stale = await pull(ref, access("ci", previous.passwords.ci));
+        assert.match(stale.result.stderr, /unauthorized|authentication required/i);
+        assert.strictEqual((await pull(ref, access("ci", outputs.passwords.ci))).result.code, 0);
+    });
+
+    it("`pulumi destroy` keeps exactly the namespace and the claim with the images; everything else goes", async () => {
+        await project.opOk("destroy", STACK);
+        const state = JSON.parse(await project.cliOk(["stack", "export", "--stack", STACK])) as { deployment: { resources?: unknown[] } };
+        assert.strictEqual((state.deployment.resources ?? []).length, 0, "Pulumi forgot every resource");
+        assert.strictEqual((await core.readNamespace("registry")).body.status?.phase, "Active");
+        assert.strictEqual((await core.readNamespacedPersistentVolumeClaim("registry-data", "registry")).body.status?.phase, "Bound");
+        const left = await Promise.all([
+            core.listNamespacedSecret("registry"),
+            core.listNamespacedConfigMap("registry"),
+            core.listNamespacedService("registry"),
+            apps.listNamespacedDeployment("registry"),
+        ]);
+        assert.deepStrictEqual(
+            left.flatMap((l) => l.body.items.map((o: k8s.KubernetesObject) => o.metadata?.name)).filter((n) => n !== "kube-root-ca.crt"),
+            [],
+            "no Secret, ConfigMap (but the cluster's own CA bundle), Service or Deployment of the stack remains",
+        );
+        await waitFor("the registry pod to go", async () => (await registryPods()).length === 0, 60_000, 500);
+        await assert.rejects(core.readNamespace("registry-node"), (e: { statusCode?: number }) => e.statusCode === 404);
+    });
+
+    it("`pulumi up` again adopts the kept namespace and claim (server-side apply), and the image pushed before still pulls", async () => {
+        const up = await project.opOk("up", STACK);
+        assert.ok((up.changes?.create ?? 0) >= 25);
+        outputs = await readOutputs();
+        assert.deepStrictEqual(await pullAndCompare(image, `${outputs.registryHost}/team/app:v1`, access("admin", outputs.passwords.admin)), []);
+    });
+
+    it("with deleteStorageOnDestroy, `pulumi destroy` removes the namespace and the claim, and the provisioner the volume", async () => {
+        const pvName = (await core.readNamespacedPersistentVolumeClaim("registry-data", "registry")).body.spec?.volumeName ?? "";
+        const volumeDir = (await core.readPersistentVolume(pvName)).body.spec?.hostPath?.path ?? "";
+        assert.ok(fs.existsSync(volumeDir));
+        await project.setConfig(STACK, "registry:deleteStorageOnDestroy", "true");
+        await project.opOk("up", STACK);
+        await project.opOk("destroy", STACK);
+        await waitFor("namespace registry to go", async () => {
+            try {
+                await core.readNamespace("registry");
+                return false;
+            } catch (e) {
+                return (e as { statusCode?: number }).statusCode === 404;
+            }
+        }, 120_000, 1000);
+        await waitFor("the volume's directory to go", async () => !fs.existsSync(volumeDir), 60_000, 500);
+    });
+});
+
