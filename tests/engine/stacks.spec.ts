@@ -1,0 +1,114 @@
+// Every shipped stack file, and bad configuration, through the real Pulumi CLI: the CLI validates
+// the stack's config against Pulumi.yaml and hands the program every declared default, exactly as
+// for a user; the program validates what it gets. (This is where the CLI once refused the `dev`
+// stack, and where the program once refused every stack, while every test under mocks passed.)
+import * as assert from "assert";
+import * as k8s from "@kubernetes/client-node";
+
+import { STACK_SECRETS } from "../support/stack-secrets";
+import { stackFiles } from "../support/program";
+import { stopAll } from "../e2e/procs";
+import { EngineProject } from "./stack";
+import { startTestCluster, TestCluster } from "./test-cluster";
+
+/** Stacks whose resources need providers that cannot be obtained here (their Go modules are not served). */
+const UNBUILDABLE_PROVIDER: Readonly<Record<string, string>> = { aws: "aws", gcp: "gcp" };
+
+describe("the shipped stacks and bad configuration through the real Pulumi CLI", function () {
+    let cluster: TestCluster;
+    let project: EngineProject;
+    let core: k8s.CoreV1Api;
+
+    before(async () => {
+        cluster = await startTestCluster();
+        core = cluster.controlPlane.kc.makeApiClient(k8s.CoreV1Api);
+        project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
+        await project.cliOk(["login", "--local"]);
+    });
+    after(async () => {
+        await cluster?.stop();
+        project?.remove();
+        await stopAll();
+    });
+
+    /** `pulumi stack select <stack> --create`, and the secrets the stack file's comments ask for, set with --secret. */
+    const select = async (stack: string): Promise<void> => {
+        await project.cliOk(["stack", "select", stack, "--create"]);
+        for (const [key, value] of Object.entries(STACK_SECRETS[stack] ?? {})) {
+            await project.setConfig(stack, key, value.value, true);
+        }
+    };
+
+    for (const stack of Object.keys(stackFiles())) {
+        const missing = UNBUILDABLE_PROVIDER[stack];
+        const title =
+            missing === undefined
+                ? `${stack}: the CLI and the program accept the stack file, and \`pulumi preview\` plans it against the API server`
+                : `${stack}: the CLI and the program accept the stack file; preview stops only where the ${missing} provider plugin is needed`;
+        it(title, async () => {
+            await select(stack);
+            const r = await project.op("preview", stack);
+            const text = `${r.error ?? ""}\n${r.stdout}\n${r.stderr}`;
+            assert.doesNotMatch(text, /missing configuration value|Invalid stack configuration|ConfigError/);
+            if (missing === undefined) {
+                assert.ok(r.ok, text.slice(-4000));
+                assert.ok((r.changes?.create ?? 0) > 20, JSON.stringify(r.changes));
+            } else {
+                // The program got past its config validation and registered its first resource of
+                // that provider: only then does the engine look for the plugin.
+                assert.ok(!r.ok);
+                assert.match(text, new RegExp(`no resource plugin 'pulumi-resource-${missing}' found`));
+            }
+        });
+    }
+
+    describe("bad configuration: the program's message through the CLI, and nothing created", () => {
+        const cases: { name: string; set: [string, string, boolean?][]; message: string }[] = [
+            {
+                name: "a storage kind that does not exist",
+                set: [["registry:storageKind", "nfs"]],
+                message: "`storageKind` must be one of `filesystem`, `emptyDir`, `gcePersistentDisk`, `gcs`, `s3`, `cephSwift`, `cephS3`; got `nfs`",
+            },
+            {
+                name: "two replicas on a ReadWriteOnce claim",
+                set: [["registry:replicas", "2"]],
+                message: "`replicas` > 1 needs storage that several pods can share",
+            },
+            {
+                name: "a credential set without --secret",
+                set: [
+                    ["registry:storageKind", "cephS3"],
+                    ["registry:cephRgwUrl", "http://rgw.example.com:7480"],
+                    ["registry:cephAdminAccessKey", "PLAINADMINKEY"],
+                    ["registry:cephAdminSecretKey", "plain-admin-secret", true],
+                ],
+                message: "`cephAdminAccessKey` must be stored as a secret: `pulumi config set --secret cephAdminAccessKey <value>`",
+            },
+        ];
+        cases.forEach((c, i) => {
+            it(`${c.name}: \`pulumi up\` fails with "${c.message.slice(0, 60)}…" and creates nothing`, async () => {
+                const stack = `bad${i}`;
+                await project.cliOk(["stack", "select", stack, "--create"]);
+                for (const [key, value, secret] of c.set) {
+                    await project.setConfig(stack, key, value, secret === true);
+                }
+                const r = await project.op("up", stack);
+                assert.ok(!r.ok, "up must fail");
+                assert.ok(`${r.stdout}${r.stderr}${r.error ?? ""}`.includes(c.message), `${r.stdout}${r.stderr}`.slice(-3000));
+                const state = JSON.parse(await project.cliOk(["stack", "export", "--stack", stack])) as { deployment: { resources?: { type: string }[] } };
+                const made = (state.deployment.resources ?? []).map((res) => res.type).filter((t) => t !== "pulumi:pulumi:Stack");
+                assert.deepStrictEqual(made, [], "no resource in the state but the stack itself");
+                await assert.rejects(core.readNamespace("registry"), (e: { statusCode?: number }) => e.statusCode === 404);
+            });
+        });
+
+        it("a value of the wrong type is refused by the CLI against Pulumi.yaml, before the program runs", async () => {
+            const stack = "badtype";
+            await project.cliOk(["stack", "select", stack, "--create"]);
+            await project.setConfig(stack, "registry:replicas", "two");
+            const r = await project.op("preview", stack);
+            assert.ok(!r.ok);
+            assert.match(`${r.stdout}${r.stderr}${r.error ?? ""}`, /Stack 'badtype' with configuration key 'replicas' must be of type 'integer'/);
+        });
+    });
+});
