@@ -25,6 +25,7 @@ import * as path from "path";
 
 import { containerCommand, materialise, Mount, PodSource, registryBinary, resolveEnv } from "../e2e/container";
 import { Proc, startProc } from "../e2e/procs";
+import { makePki } from "../support/pki";
 import { errorMessage, watch, Watched } from "./cluster/control-plane";
 
 import { listenAddress, podIp } from "./pod-network";
@@ -115,6 +116,8 @@ export class Kubelet {
     private nextIp = 1;
     private heartbeat?: NodeJS.Timeout;
     private watched?: Watched<k8s.V1Pod>;
+    private logServer?: https.Server;
+    private logPort = 0;
     private stopped = false;
 
     private constructor(private readonly opts: KubeletOptions) {
@@ -123,6 +126,7 @@ export class Kubelet {
 
     static async start(opts: KubeletOptions): Promise<Kubelet> {
         const k = new Kubelet(opts);
+        await k.serveLogs();
         await k.register();
         const core = opts.kc.makeApiClient(k8s.CoreV1Api);
         const selector = `spec.nodeName=${k.nodeName}`;
@@ -155,6 +159,38 @@ export class Kubelet {
         clearInterval(this.heartbeat);
         await this.watched?.stop();
         await Promise.all([...this.pods.values()].map((p) => this.kill(p)));
+        await new Promise<void>((resolve) => (this.logServer === undefined ? resolve() : this.logServer.close(() => resolve())));
+    }
+
+    /**
+     * The kubelet API's container logs (`GET /containerLogs/<ns>/<pod>/<container>?tailLines=N`),
+     * which the API server calls for `kubectl logs`; on 127.0.0.1, with a certificate of its own
+     * (the API server does not verify kubelets unless told to) and no authentication of the
+     * caller, which a real kubelet has. Nothing else of the kubelet API is served.
+     */
+    private async serveLogs(): Promise<void> {
+        const pki = await makePki([this.nodeName], ["127.0.0.1"]);
+        this.logServer = https.createServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
+            const url = new URL(req.url ?? "/", "https://kubelet");
+            const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+            const pod = m === null ? undefined : [...this.pods.values()].find((p) => p.namespace === m[1] && p.name === m[2] && p.container.name === m[3]);
+            if (req.method !== "GET" || pod?.logFile === undefined || !fs.existsSync(pod.logFile)) {
+                res.writeHead(404).end();
+                return;
+            }
+            let lines = fs.readFileSync(pod.logFile, "utf8").split("\n");
+            const tail = Number(url.searchParams.get("tailLines") ?? "-1");
+            if (tail >= 0) {
+                lines = lines.slice(-(tail + 1));
+            }
+            res.writeHead(200, { "Content-Type": "text/plain" }).end(lines.join("\n"));
+        });
+        await new Promise<void>((resolve, reject) => {
+            this.logServer?.once("error", reject);
+            this.logServer?.listen(0, "127.0.0.1", () => resolve());
+        });
+        const addr = this.logServer.address();
+        this.logPort = typeof addr === "object" && addr !== null ? addr.port : 0;
     }
 
     private log(line: string): void {
@@ -204,10 +240,10 @@ export class Kubelet {
         return {
             capacity: resources,
             allocatable: resources,
-            addresses: [
-                { type: "InternalIP", address: "127.0.0.1" },
-                { type: "Hostname", address: this.nodeName },
-            ],
+            // Only the IP: the API server reaches a kubelet by the first address type it prefers
+            // that the node has (Hostname first), and the node's name resolves nowhere.
+            addresses: [{ type: "InternalIP", address: "127.0.0.1" }],
+            daemonEndpoints: { kubeletEndpoint: { Port: this.logPort } },
             conditions: [
                 cond("Ready", "True", "KubeletReady"),
                 cond("MemoryPressure", "False", "KubeletHasSufficientMemory"),
@@ -707,16 +743,20 @@ export class Kubelet {
     }
 }
 
-/** The registry listens on the pod's address, on the container's own ports (config.yml says `:port`). */
+/**
+ * A serving registry listens on the pod's address, on the container's own ports (config.yml says
+ * `:port`); a registry container without ports (`garbage-collect`) listens on nothing.
+ */
 function registryListenEnv(container: k8s.V1Container, address: string): Record<string, string> {
-    const port = (name: string): number => {
-        const p = container.ports?.find((x) => x.name === name)?.containerPort;
-        if (p === undefined) {
-            throw new Error(`the registry container has no port named ${name}`);
-        }
-        return p;
-    };
-    return { REGISTRY_HTTP_ADDR: `${address}:${port("https")}`, REGISTRY_HTTP_DEBUG_ADDR: `${address}:${port("metrics")}` };
+    const port = (name: string): number | undefined => container.ports?.find((x) => x.name === name)?.containerPort;
+    const env: Record<string, string> = {};
+    if (port("https") !== undefined) {
+        env.REGISTRY_HTTP_ADDR = `${address}:${port("https")}`;
+    }
+    if (port("metrics") !== undefined) {
+        env.REGISTRY_HTTP_DEBUG_ADDR = `${address}:${port("metrics")}`;
+    }
+    return env;
 }
 
 function decodeSecret(secret: k8s.V1Secret): Record<string, string> {
