@@ -8,8 +8,9 @@ import { X509Certificate, createPrivateKey } from "crypto";
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { version as sdkVersion } from "@pulumi/pulumi/version";
 
-import { AccessConfig, parseAccess } from "./components/access/config";
+import { AccessConfig, LABEL_VALUE, parseAccess, QUALIFIED_NAME } from "./components/access/config";
 
 /** The kinds of value a Pulumi.yaml `config:` declaration can have. */
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
@@ -32,7 +33,7 @@ export interface ConfigKeySpec {
 
 /** Every key the program reads, with its Pulumi.yaml declaration. */
 export const CONFIG_KEYS = {
-    registryName: { type: "string", default: "registry", description: "Name of the registry's Kubernetes objects (Deployment, Service, ServiceAccount) and of its labels." },
+    registryName: { type: "string", default: "registry", description: "Name of the registry's Kubernetes objects (Deployment, Service, ServiceAccount) and of its labels: a DNS label starting with a letter, at most 52 characters, fewer where a name derived from it has a tighter limit (the error names it)." },
     namespace: { type: "string", default: "registry", description: "Kubernetes namespace the registry runs in." },
     createNamespace: { type: "boolean", default: true, description: "Create the namespace (false: it must already exist)." },
     imageRepository: { type: "string", default: "docker.io/library/registry", description: "Registry image repository (CNCF distribution)." },
@@ -72,12 +73,14 @@ export const CONFIG_KEYS = {
     logFormatter: { type: "string", default: "json", description: "Registry log format: json, text or logstash." },
     accessLog: { type: "boolean", default: true, description: "Write an access log line per request." },
     dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are), cloudDns (an A record in a Cloud DNS zone) or route53 (an alias to the load balancer)." },
-    // --- GCP: GCE persistent disk, GCS bucket and Cloud DNS (issue 5)
+    // --- GCP: GCE persistent disk, GCS bucket and Cloud DNS
     gceDiskZone: { type: "string", default: "", description: "Zone of the GCE persistent disk, the GKE nodes' zone (e.g. europe-west1-b); required when storageKind is gcePersistentDisk." },
     gceDiskType: { type: "string", default: "pd-balanced", description: "GCE persistent disk type: pd-balanced, pd-ssd or pd-standard (storageSize is its size, whole Gi)." },
     gceDiskSnapshotStartTime: { type: "string", default: "", description: "Daily snapshot schedule of the disk: start time in UTC, HH:00 (e.g. 03:00). Empty: no snapshot schedule." },
     gceDiskSnapshotRetentionDays: { type: "integer", default: 14, description: "Days the scheduled snapshots of the disk are kept." },
+    gceExistingDisk: { type: "string", default: "", description: "Use this existing GCE disk in gceDiskZone (e.g. one kept by an earlier `pulumi destroy`, named by the storageLocation output) instead of creating one; the stack never deletes or replaces it." },
     gcsBucketName: { type: "string", default: "", description: "Name of the GCS bucket (storageKind gcs). Empty: a unique name derived from the registry name." },
+    gcsExistingBucket: { type: "string", default: "", description: "Use this existing GCS bucket (e.g. one kept by an earlier `pulumi destroy`, named by the storageLocation output) instead of creating one; the registry's account is granted access to it, and the stack never deletes it." },
     gcsLocation: { type: "string", default: "US", description: "Location of the GCS bucket: a multi-region (US, EU, ASIA) or a region (e.g. europe-west1)." },
     gcsVersioning: { type: "boolean", default: false, description: "Keep noncurrent versions of overwritten or deleted objects in the bucket (object versioning)." },
     gcsNoncurrentVersionDays: { type: "integer", default: 30, description: "With gcsVersioning, delete noncurrent object versions after this many days (lifecycle rule). 0: keep them." },
@@ -88,7 +91,7 @@ export const CONFIG_KEYS = {
     cloudDnsTtl: { type: "integer", default: 300, description: "TTL of the Cloud DNS record, in seconds." },
     cloudDnsStaticIp: { type: "boolean", default: false, description: "Reserve a regional static IP (compute Address) for the load balancer, so the name keeps its address when the Service is re-created." },
     gcpRegion: { type: "string", default: "", description: "Region of the reserved static IP (the GKE cluster's region). Empty: the provider's gcp:region." },
-    // --- Access: node CA trust, localhost proxy, pull secrets, ingress (issue 7)
+    // --- Access: node CA trust, localhost proxy, pull secrets, ingress
     nodeTrust: { type: "string", default: "auto", description: "Install the registry's CA on every node for containerd (`certs.d/<host>/hosts.toml` + `ca.crt`) and Docker, with a DaemonSet: auto (when the CA is generated), true or false." },
     nodeTrustImage: { type: "string", default: "docker.io/library/busybox:1.37.0", description: "Image of the node trust DaemonSet (a shell and cp/cmp; pinned tag or digest)." },
     nodeTolerations: { type: "array", default: ["*"], description: "Tolerations of the node DaemonSets, as taints: key[=value][:Effect]; * tolerates every taint." },
@@ -104,7 +107,7 @@ export const CONFIG_KEYS = {
     ingressAnnotations: { type: "array", default: [], description: "Extra Ingress annotations as key=value strings (for controllers other than ingress-nginx)." },
     mirrorImages: { type: "array", default: [], description: "Upstream images (fully qualified, with a tag) a Job copies into the registry as `<registryHost>/<upstream name>:<tag>` after it is ready; re-run when the list changes." },
     mirrorImage: { type: "string", default: "quay.io/skopeo/stable:v1.16.1", description: "Image of the mirroring Job (skopeo; pinned tag or digest)." },
-    // --- AWS: S3 storage and Route53 (issue 4)
+    // --- AWS: S3 storage and Route53
     s3Bucket: { type: "string", default: "", description: "S3 bucket of the images. With s3CreateBucket: the name to create (empty: generated from registryName); without: an existing bucket (required)." },
     s3CreateBucket: { type: "boolean", default: true, description: "Create the bucket (encrypted, public access blocked, ACLs off, TLS-only policy). False: use the existing s3Bucket as it is." },
     s3Region: { type: "string", default: "", description: "AWS region of the bucket, also given to the registry. Empty: the provider's aws:region." },
@@ -130,9 +133,9 @@ export const CONFIG_KEYS = {
     route53RecordName: { type: "string", default: "registry", description: "Label(s) of the record inside the zone: the registry is <route53RecordName>.<zone>, the name images are tagged with." },
     route53EvaluateTargetHealth: { type: "boolean", default: true, description: "Route53 evaluates the load balancer's health for the alias." },
     route53DualStack: { type: "boolean", default: false, description: "Also an AAAA alias (needs awsLoadBalancerType nlb, which is then made dual-stack)." },
-    awsLoadBalancerType: { type: "string", default: "none", description: "Service annotations for AWS: none (as given in serviceAnnotations; a classic ELB by default), classic (classic ELB) or nlb (NLB via the AWS Load Balancer Controller, IP targets)." },
+    awsLoadBalancerType: { type: "string", default: "none", description: "Service annotations for AWS: none (as given in serviceAnnotations), classic (a classic ELB from the in-tree provider) or nlb (NLB via the AWS Load Balancer Controller, IP targets). With the AWS Load Balancer Controller 2.5+ installed, every LoadBalancer Service gets an NLB." },
     awsLoadBalancerInternal: { type: "boolean", default: false, description: "With awsLoadBalancerType: an internal load balancer (VPC only) instead of an internet-facing one." },
-    // --- Operations: HA, blob cache, garbage collection, pull-through cache, metrics, rotation (issue 8)
+    // --- Operations: HA, blob cache, garbage collection, pull-through cache, metrics, rotation
     podAntiAffinity: { type: "string", default: "soft", description: "Keep registry pods on different nodes: soft (preferred), hard (required) or none." },
     topologySpreadZones: { type: "boolean", default: true, description: "Spread registry pods evenly over zones (topology.kubernetes.io/zone), best effort, when there are several." },
     autoscalingMaxReplicas: { type: "integer", default: 0, description: "Add a HorizontalPodAutoscaler from `replicas` up to this many pods. 0: no autoscaler." },
@@ -152,6 +155,7 @@ export const CONFIG_KEYS = {
     proxyCacheSize: { type: "string", default: "20Gi", description: "Size limit of the pull-through cache's emptyDir (the cache refills from upstream)." },
     metricsServiceMonitor: { type: "boolean", default: false, description: "Create a prometheus-operator ServiceMonitor for the metrics port (needs its CRDs)." },
     metricsAlertRules: { type: "boolean", default: false, description: "Create a prometheus-operator PrometheusRule with alerts on 5xx rate, storage health, restarts (needs its CRDs)." },
+    metricsLabels: { type: "array", default: [], description: "Labels (key=value) of the ServiceMonitor and PrometheusRule, for a Prometheus that selects them by label (kube-prometheus-stack by default: release=<its Helm release>)." },
     passwordRotation: { type: "array", default: [], description: "`user=token` entries: changing a user's token gives that user a new password on the next `pulumi up` (pods roll)." },
     tlsRotation: { type: "string", default: "", description: "Change this value to re-issue the server key and certificate on the next `pulumi up` (same CA; pods roll)." },
     // --- Ceph: RGW credentials via Admin Ops, Swift or S3 storage (issue 6)
@@ -160,9 +164,9 @@ export const CONFIG_KEYS = {
     cephAdminAccessKey: { type: "string", default: "", secret: true, description: "S3 access key of an RGW user with the caps `users=*` and `buckets=*` (set with --secret)." },
     cephAdminSecretKey: { type: "string", default: "", secret: true, description: "S3 secret key of that RGW admin user (set with --secret)." },
     cephUser: { type: "string", default: "", description: "RGW user (uid) that owns the registry's bucket; created if missing. Empty: `<registryName>-<stack>`." },
-    cephSubuser: { type: "string", default: "registry", description: "Subuser the registry authenticates as (`<uid>:<subuser>`), with full access and a generated key." },
+    cephSubuser: { type: "string", default: "registry", description: "Subuser the registry authenticates as (`<uid>:<subuser>`; `<uid>:<subuser>-g<N>` when cephKeyGeneration N is not 1), with full access and a generated key." },
     cephBucket: { type: "string", default: "", description: "Swift container / S3 bucket of this registry, one per registry. Empty: `<registryName>-<stack>`." },
-    cephKeyGeneration: { type: "integer", default: 1, description: "Change (e.g. increment) to rotate the registry's RGW key on the next `pulumi up`." },
+    cephKeyGeneration: { type: "integer", default: 1, description: "Change (e.g. increment) to rotate the registry's RGW key on the next `pulumi up`: a new subuser and key; the old ones are deleted once the pods run on the new." },
     cephChunkSize: { type: "integer", default: 10485760, description: "Upload chunk size in bytes (Swift segments / S3 multipart parts), at least 5 MiB." },
     cephS3Region: { type: "string", default: "us-east-1", description: "Region the S3 driver signs requests with (cephS3); a default RGW accepts us-east-1." },
     cephRedirect: { type: "boolean", default: false, description: "Send clients to RGW for blob downloads (storage.redirect). Off: the registry serves blobs, as clients usually cannot reach RGW." },
@@ -254,6 +258,8 @@ export interface GcePersistentDiskStorageConfig {
     readonly zone: string;
     /** Daily snapshots, when scheduled. */
     readonly snapshot?: { readonly startTime: string; readonly retentionDays: number };
+    /** An existing disk in `zone` to use instead of creating one; its own size counts, not `sizeGb`. */
+    readonly existingDisk?: string;
 }
 
 /** A GCS bucket, shared by any number of registry pods. */
@@ -261,6 +267,8 @@ export interface GcsStorageConfig {
     readonly kind: "gcs";
     /** Physical bucket name; undefined: auto-named by Pulumi. */
     readonly bucketName?: string;
+    /** An existing bucket to use as it is instead of creating one. */
+    readonly existingBucket?: string;
     readonly location: string;
     readonly versioning: boolean;
     /** Days after which noncurrent versions are deleted; 0: kept. */
@@ -370,6 +378,8 @@ export interface OperationsConfig {
     readonly proxy?: ProxyConfig;
     readonly serviceMonitor: boolean;
     readonly alertRules: boolean;
+    /** Labels of the ServiceMonitor and PrometheusRule, which Prometheus selects them by. */
+    readonly metricsLabels: Readonly<Record<string, string>>;
     /** user → rotation token (users without an entry have none). */
     readonly passwordRotation: Readonly<Record<string, string>>;
     /** Rotation token of the generated server key and certificate ("" = never rotated). */
@@ -405,9 +415,86 @@ export interface RegistryConfig {
         readonly formatter: (typeof LOG_FORMATTERS)[number];
         readonly accessLog: boolean;
     };
-    /** How nodes, pods and ingresses reach the registry (issue 7). */
+    /** How nodes, pods and ingresses reach the registry. */
     readonly access: AccessConfig;
     readonly operations: OperationsConfig;
+}
+
+/** A name the program derives from `registryName`, and the limit Kubernetes or a provider puts on it. */
+export interface DerivedName {
+    readonly id: "gcCronJob" | "mirrorJob" | "s3BucketPrefix";
+    /** What carries the name, and the key that makes it exist. */
+    readonly object: string;
+    /** "name", or "name prefix" when the value is a prefix the provider completes. */
+    readonly label: string;
+    /** The name, up to the random characters the provider appends when it auto-names. */
+    readonly name: (registryName: string) => string;
+    /** How many random characters the provider appends. */
+    readonly random: number;
+    readonly limit: number;
+    /** Whose limit it is, and why. */
+    readonly why: string;
+    /** Another way out than a shorter `registryName`. */
+    readonly instead?: string;
+    /** Whether the configuration makes the object. */
+    readonly exists: (cfg: Pick<RegistryConfig, "storage" | "access" | "operations">) => boolean;
+    /** The longest `registryName` the limit allows. */
+    readonly maxRegistryName: number;
+}
+
+function derivedName(d: Omit<DerivedName, "maxRegistryName">): DerivedName {
+    return { ...d, maxRegistryName: d.limit - d.name("").length - d.random };
+}
+
+/**
+ * Every name derived from `registryName` whose limit is tighter than the 52 characters
+ * `registryName` may have, so a name that would break `pulumi up` half-way is refused before
+ * anything exists. tests/names.spec.ts checks each against the name the program registers.
+ */
+export const DERIVED_NAMES: readonly DerivedName[] = [
+    derivedName({
+        id: "gcCronJob",
+        object: "the garbage collection CronJob (`gcSchedule`)",
+        label: "name",
+        name: (n) => `${n}-gc-cronjob-`,
+        random: 8,
+        limit: 52,
+        why: "Kubernetes' limit for CronJob names: the Jobs it starts add 11 characters",
+        exists: (cfg) => cfg.operations.gc !== undefined,
+    }),
+    derivedName({
+        id: "mirrorJob",
+        object: "the image mirroring Job (`mirrorImages`)",
+        label: "name",
+        name: (n) => `${n}-mirror-`,
+        random: 8,
+        limit: 63,
+        why: "Kubernetes' limit for Job names: the Job's pods carry it in a label",
+        exists: (cfg) => cfg.access.mirror.images.length > 0,
+    }),
+    derivedName({
+        id: "s3BucketPrefix",
+        object: "the S3 bucket's generated name (`s3Bucket` empty)",
+        label: "name prefix",
+        name: (n) => `${n}-`,
+        random: 0,
+        limit: 37,
+        why: "the AWS provider's limit for `bucketPrefix`, to which it adds 26 characters",
+        instead: "name the bucket in `s3Bucket`",
+        exists: (cfg) => cfg.storage.kind === "s3" && cfg.storage.createBucket && cfg.storage.bucket === undefined,
+    }),
+];
+
+/** The derived names of this configuration that would exceed their limits, as problems naming `registryName`. */
+export function derivedNameProblems(cfg: Pick<RegistryConfig, "registryName" | "storage" | "access" | "operations">): string[] {
+    return DERIVED_NAMES.filter((d) => d.exists(cfg) && d.name(cfg.registryName).length + d.random > d.limit).map((d) => {
+        const fixed = d.name(cfg.registryName);
+        return (
+            `\`registryName\` is too long for ${d.object}: its ${d.label} \`${fixed}\`${d.random > 0 ? ` + ${d.random} random characters` : ""} ` +
+            `would be ${fixed.length + d.random} characters, over ${d.limit} (${d.why}); use a \`registryName\` of at most ${d.maxRegistryName} characters` +
+            (d.instead === undefined ? "" : `, or ${d.instead}`)
+        );
+    });
 }
 
 /** Thrown by parseConfig with every problem found, each naming its key. */
@@ -765,7 +852,7 @@ const GO_DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const HOST_PORT = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:]+\]|[0-9.]+):[0-9]{1,5}$/;
 
 /**
- * Parses the day-2 operations keys (issue 8). Runs after the storage, users and TLS are
+ * Parses the day-2 operations keys. Runs after the storage, users and TLS are
  * known, because several operations depend on them.
  */
 function parseOperations(
@@ -872,6 +959,24 @@ function parseOperations(
         }
     }
 
+    const serviceMonitor = r.boolean("metricsServiceMonitor");
+    const alertRules = r.boolean("metricsAlertRules");
+    const metricsLabels: Record<string, string> = {};
+    for (const entry of r.stringArray("metricsLabels")) {
+        const eq = entry.indexOf("=");
+        const key = eq < 0 ? entry : entry.slice(0, eq);
+        if (eq < 0 || !QUALIFIED_NAME.test(key) || !LABEL_VALUE.test(entry.slice(eq + 1))) {
+            r.problem(`\`metricsLabels\` entries must be \`key=value\` with a label key and a label value (at most 63 letters, digits, '-', '_', '.'); got \`${entry}\``);
+        } else if (key.startsWith("app.kubernetes.io/")) {
+            r.problem(`\`metricsLabels\` may not set \`${key}\`: the program sets the \`app.kubernetes.io/\` labels itself`);
+        } else {
+            metricsLabels[key] = entry.slice(eq + 1);
+        }
+    }
+    if (r.has("metricsLabels") && !serviceMonitor && !alertRules) {
+        r.problem("`metricsLabels` is only used when `metricsServiceMonitor` or `metricsAlertRules` is true");
+    }
+
     const passwordRotation: Record<string, string> = {};
     for (const entry of r.stringArray("passwordRotation")) {
         const eq = entry.indexOf("=");
@@ -896,8 +1001,9 @@ function parseOperations(
         cache,
         gc,
         proxy,
-        serviceMonitor: r.boolean("metricsServiceMonitor"),
-        alertRules: r.boolean("metricsAlertRules"),
+        serviceMonitor,
+        alertRules,
+        metricsLabels,
         passwordRotation,
         tlsRotation,
     };
@@ -916,7 +1022,7 @@ function parseDns(r: Reader): DnsConfig {
     }
 }
 
-// --- GCP (issue 5): GCE persistent disk, GCS bucket and Cloud DNS
+// --- GCP: GCE persistent disk, GCS bucket and Cloud DNS
 
 const GCP_ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
 const GCP_REGION = /^[a-z]+-[a-z]+[0-9]+$/;
@@ -924,8 +1030,9 @@ const GCS_LOCATION = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
 const GCS_BUCKET = /^(?=.{3,63}$)[a-z0-9][a-z0-9._-]*[a-z0-9]$/;
 const KMS_KEY = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
 const MANAGED_ZONE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const GCE_DISK_KEYS = ["gceDiskZone", "gceDiskType", "gceDiskSnapshotStartTime", "gceDiskSnapshotRetentionDays"] as const;
-const GCS_KEYS = ["gcsBucketName", "gcsLocation", "gcsVersioning", "gcsNoncurrentVersionDays", "gcsKmsKeyName", "gcpWorkloadIdentity"] as const;
+const GCE_DISK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const GCE_DISK_KEYS = ["gceDiskZone", "gceDiskType", "gceDiskSnapshotStartTime", "gceDiskSnapshotRetentionDays", "gceExistingDisk"] as const;
+const GCS_KEYS = ["gcsBucketName", "gcsExistingBucket", "gcsLocation", "gcsVersioning", "gcsNoncurrentVersionDays", "gcsKmsKeyName", "gcpWorkloadIdentity"] as const;
 const CLOUD_DNS_KEYS = ["cloudDnsManagedZone", "cloudDnsRecordName", "cloudDnsTtl", "cloudDnsStaticIp", "gcpRegion"] as const;
 
 /** The PVC keys mean nothing to the GCP backends, which make their own volume or none. */
@@ -963,7 +1070,41 @@ function parseGcePersistentDisk(r: Reader): GcePersistentDiskStorageConfig {
     if (startTime === "" && r.has("gceDiskSnapshotRetentionDays")) {
         r.problem("`gceDiskSnapshotRetentionDays` needs a snapshot schedule: set `gceDiskSnapshotStartTime`");
     }
-    return { kind: "gcePersistentDisk", sizeGb, diskType, zone, snapshot: startTime === "" ? undefined : { startTime, retentionDays } };
+    const existingDisk = r.string("gceExistingDisk");
+    if (existingDisk !== "") {
+        if (!GCE_DISK_NAME.test(existingDisk)) {
+            r.problem(`\`gceExistingDisk\` must be a GCE disk name: 1-63 of a-z, 0-9, '-', starting with a letter and not ending with '-'; got \`${existingDisk}\``);
+        }
+        refuseForAdopted(r, ["gceDiskType", "storageSize"], "gceExistingDisk", "disk");
+    }
+    return {
+        kind: "gcePersistentDisk",
+        sizeGb,
+        diskType,
+        zone,
+        snapshot: startTime === "" ? undefined : { startTime, retentionDays },
+        existingDisk: existingDisk === "" ? undefined : existingDisk,
+    };
+}
+
+/**
+ * What an adopted disk or bucket (one the stack uses but did not create) cannot take: settings of
+ * a disk or bucket the program creates, which would be silently ignored, and deletion on destroy.
+ */
+function refuseForAdopted(r: Reader, keys: readonly ConfigKey[], adoptKey: ConfigKey, what: "disk" | "bucket"): void {
+    for (const key of keys.filter((k) => r.has(k))) {
+        r.problem(`\`${key}\` configures a ${what} the program creates; with \`${adoptKey}\` the existing ${what} is used as it is: remove it`);
+    }
+    if (r.boolean("deleteStorageOnDestroy")) {
+        r.problem(`\`deleteStorageOnDestroy\` cannot delete \`${adoptKey}\`: the stack uses that ${what} but does not own it; delete it with gcloud after \`pulumi destroy\``);
+    }
+}
+
+/** Records a problem on `key` when `name` breaks the GCS bucket naming rules. */
+function checkGcsBucketName(r: Reader, key: ConfigKey, name: string): void {
+    if (!GCS_BUCKET.test(name) || name.startsWith("goog") || name.includes("google") || isIP(name) !== 0) {
+        r.problem(`\`${key}\` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without "goog"; got \`${name}\``);
+    }
 }
 
 function parseGcs(r: Reader): GcsStorageConfig {
@@ -972,8 +1113,16 @@ function parseGcs(r: Reader): GcsStorageConfig {
         r.problem("`storageSize` is not used with `storageKind` `gcs`: a bucket has no size");
     }
     const bucketName = r.string("gcsBucketName");
-    if (bucketName !== "" && (!GCS_BUCKET.test(bucketName) || bucketName.startsWith("goog") || bucketName.includes("google") || isIP(bucketName) !== 0)) {
-        r.problem(`\`gcsBucketName\` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without "goog"; got \`${bucketName}\``);
+    if (bucketName !== "") {
+        checkGcsBucketName(r, "gcsBucketName", bucketName);
+    }
+    const existingBucket = r.string("gcsExistingBucket");
+    if (existingBucket !== "") {
+        checkGcsBucketName(r, "gcsExistingBucket", existingBucket);
+        if (bucketName !== "") {
+            r.problem("`gcsBucketName` names a bucket the program creates; with `gcsExistingBucket` the existing bucket is used instead: set one of them");
+        }
+        refuseForAdopted(r, ["gcsLocation", "gcsVersioning", "gcsNoncurrentVersionDays"], "gcsExistingBucket", "bucket");
     }
     const location = r.string("gcsLocation");
     if (!GCS_LOCATION.test(location)) {
@@ -981,7 +1130,7 @@ function parseGcs(r: Reader): GcsStorageConfig {
     }
     const versioning = r.boolean("gcsVersioning");
     const noncurrentVersionDays = r.integer("gcsNoncurrentVersionDays", 0, 36500);
-    if (!versioning && r.has("gcsNoncurrentVersionDays")) {
+    if (!versioning && r.has("gcsNoncurrentVersionDays") && existingBucket === "") {
         r.problem("`gcsNoncurrentVersionDays` needs `gcsVersioning` true: without versioning there are no noncurrent versions");
     }
     const kmsKeyName = r.string("gcsKmsKeyName");
@@ -991,6 +1140,7 @@ function parseGcs(r: Reader): GcsStorageConfig {
     return {
         kind: "gcs",
         bucketName: bucketName === "" ? undefined : bucketName,
+        existingBucket: existingBucket === "" ? undefined : existingBucket,
         location,
         versioning,
         noncurrentVersionDays,
@@ -1190,8 +1340,11 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
     }
 
     const registryName = r.string("registryName");
-    if (!DNS_LABEL.test(registryName) || registryName.length > 52) {
+    const registryNameValid = DNS_LABEL.test(registryName) && registryName.length <= 52;
+    if (!registryNameValid) {
         r.problem(`\`registryName\` must be a lowercase DNS label of at most 52 characters (a-z, 0-9, -); got \`${registryName}\``);
+    } else if (!/^[a-z]/.test(registryName)) {
+        r.problem(`\`registryName\` must start with a letter: it names the registry's Services, and Kubernetes requires a Service name to start with one (RFC 1035); got \`${registryName}\``);
     }
     const namespace = r.string("namespace");
     if (!DNS_LABEL.test(namespace)) {
@@ -1279,6 +1432,11 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         access,
         operations: parseOperations(r, { storage, replicas, users, tls }, isSecret),
     };
+    if (registryNameValid) {
+        for (const p of derivedNameProblems(config)) {
+            r.problem(p);
+        }
+    }
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
     }
@@ -1295,13 +1453,34 @@ export function loadConfig(): RegistryConfig {
             raw[k.slice(prefix.length)] = v;
         }
     }
-    // `isConfigSecret` is what Config.get itself uses to warn about secrets; it is exported by
-    // the runtime module but left out of its typings.
-    const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret(key: string): boolean };
-    return parseConfig(raw, (key) => isConfigSecret(`${prefix}${key}`));
+    return parseConfig(raw, (key) => configIsSecret(`${prefix}${key}`));
 }
 
-// --- AWS: S3 storage and Route53 (issue 4)
+/**
+ * The @pulumi/pulumi version `configIsSecret` was verified with. package.json pins the SDK to it
+ * exactly; tests/config-secrets.spec.ts fails when the installed SDK is another, so an upgrade
+ * re-verifies secret detection before it ships.
+ */
+export const SECRET_DETECTION_SDK_VERSION = "3.248.0";
+
+/**
+ * Whether the Pulumi CLI passed a config key (`<project>:<key>`) as a secret. The SDK has no
+ * public API for it: `isConfigSecret` (runtime/config, marked internal, left out of the typings)
+ * is what its Config class uses, reading the secret keys the language host passes in
+ * PULUMI_CONFIG_SECRET_KEYS. Throws, rather than calling every key plain or secret, if an SDK
+ * no longer has it.
+ */
+export function configIsSecret(fullKey: string): boolean {
+    const isConfigSecret: unknown = (runtimeConfig as Record<string, unknown>).isConfigSecret;
+    if (typeof isConfigSecret !== "function") {
+        throw new Error(
+            `@pulumi/pulumi ${sdkVersion} has no runtime isConfigSecret, which the program uses to tell secret config values from plain ones (verified with ${SECRET_DETECTION_SDK_VERSION}); see configIsSecret in config.ts`,
+        );
+    }
+    return (isConfigSecret as (key: string) => unknown)(fullKey) === true;
+}
+
+// --- AWS: S3 storage and Route53
 
 export const S3_ENCRYPTIONS = ["SSE-S3", "SSE-KMS"] as const;
 export const S3_IDENTITIES = ["auto", "irsa", "iamUser", "accessKey"] as const;
@@ -1569,8 +1748,11 @@ export function awsLoadBalancerAnnotations(type: (typeof AWS_LOAD_BALANCER_TYPES
         case "none":
             return {};
         case "classic":
-            // The in-tree cloud provider makes a classic ELB for a plain LoadBalancer Service.
-            return internal ? { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" } : {};
+            // The in-tree cloud provider makes a classic ELB for a plain LoadBalancer Service. With
+            // the AWS Load Balancer Controller 2.5+ installed, its webhook makes the Service an NLB
+            // instead, internal unless told otherwise; both read this annotation, so the scheme
+            // is the one asked for whichever makes the load balancer.
+            return { "service.beta.kubernetes.io/aws-load-balancer-internal": internal ? "true" : "false" };
         case "nlb":
             // The AWS Load Balancer Controller's NLB with IP targets: traffic reaches the pods
             // directly, TLS stays end to end (the registry terminates it), no node hop.

@@ -159,6 +159,7 @@ if (ops.serviceMonitor || ops.alertRules) {
         selector,
         serviceMonitor: ops.serviceMonitor,
         alertRules: ops.alertRules,
+        selectionLabels: ops.metricsLabels,
     });
 }
 const mirror =

@@ -1,4 +1,4 @@
-// Access (issue 7) under Pulumi mocks: the node trust and localhost proxy DaemonSets, pull
+// Access under Pulumi mocks: the node trust and localhost proxy DaemonSets, pull
 // Secrets, the Ingress, and the access config keys' validation.
 import * as assert from "assert";
 import * as TOML from "smol-toml";
@@ -320,6 +320,13 @@ describe("access: ingress", () => {
         assert.strictEqual(secretValue(tlsSecret, "tls.crt"), secretValue(one(r, "kubernetes:core/v1:Secret", "registry-tls"), "tls.crt"));
     });
 
+    it("`pulumi up` waits for the controller's address longer than the provider's 10 minutes (cloud L7 load balancers take that long)", async () => {
+        const ing = one(await run("accessAll", VARIANTS.accessAll), "kubernetes:networking.k8s.io/v1:Ingress");
+        const t = ing.options.customTimeouts;
+        assert.ok(t !== undefined, "no customTimeouts");
+        assert.deepStrictEqual([t.create, t.update], ["1200s", "1200s"]);
+    });
+
     it("passthrough: the controller forwards TLS, no TLS Secret; the class is configurable", async () => {
         const r = await run("ingressPassthrough", VARIANTS.ingressPassthrough);
         const ing = one(r, "kubernetes:networking.k8s.io/v1:Ingress");
@@ -368,6 +375,15 @@ describe("access: image mirroring Job", () => {
         const checksum = (x: ProgramRun) => job(x).inputs.spec.template.metadata.annotations["checksum/images"];
         assert.match(checksum(r), /^[a-f0-9]{64}$/);
         assert.notStrictEqual(checksum(other), checksum(r), "a new list must change the pod template");
+    });
+
+    it("`pulumi up` waits for the Job as long as the Job may run (activeDeadlineSeconds) and five minutes more, not the provider's 10 minutes", () => {
+        const j = job(r);
+        const deadline = j.inputs.spec.activeDeadlineSeconds;
+        assert.strictEqual(deadline, 3600);
+        const t = j.options.customTimeouts;
+        assert.ok(t !== undefined, "no customTimeouts");
+        assert.deepStrictEqual([t.create, t.update], [`${deadline + 300}s`, `${deadline + 300}s`]);
     });
 
     it("pushes as the primary user through a dockerconfigjson Secret that is a Pulumi secret", () => {

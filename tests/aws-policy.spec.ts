@@ -166,7 +166,7 @@ describe("AWS load balancers", () => {
         assert.strictEqual(awsLoadBalancerAnnotations("nlb", true, true)["service.beta.kubernetes.io/aws-load-balancer-scheme"], "internal");
         assert.strictEqual(awsLoadBalancerAnnotations("nlb", true, true)["service.beta.kubernetes.io/aws-load-balancer-ip-address-type"], "dualstack");
         assert.deepStrictEqual(awsLoadBalancerAnnotations("classic", true, false), { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" });
-        assert.deepStrictEqual(awsLoadBalancerAnnotations("classic", false, false), {});
+        assert.deepStrictEqual(awsLoadBalancerAnnotations("classic", false, false), { "service.beta.kubernetes.io/aws-load-balancer-internal": "false" });
         assert.deepStrictEqual(awsLoadBalancerAnnotations("none", true, true), {});
     });
 

@@ -1,9 +1,9 @@
-// AWS (issue 4): the S3 backend, its identity and the Route53 alias, under mocks; config validation.
+// AWS: the S3 backend, its identity and the Route53 alias, under mocks; config validation.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 
-import { IRSA_ROLE_ANNOTATION, irsaTrustPolicy, s3AccessPolicy, s3DriverSection, tlsOnlyBucketPolicy } from "../components";
+import { awsLoadBalancerOfHostname, IRSA_ROLE_ANNOTATION, irsaTrustPolicy, s3AccessPolicy, s3DriverSection, tlsOnlyBucketPolicy } from "../components";
 import { ConfigError, parseConfig } from "../config";
 import { LB_ZONE_IDS, MOCK_REGION, MOCK_ZONE } from "./support/cloud-mocks-aws";
 import { validateObject } from "./support/k8s-schema";
@@ -341,6 +341,57 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
         if (cfg.storage.kind === "s3" && cfg.storage.identity.kind === "accessKey") {
             assert.strictEqual(await pulumi.isSecret(cfg.storage.identity.secretAccessKey), true);
         }
+    });
+});
+
+/** A run whose LoadBalancer Service gets this hostname, whatever its annotations ask for. */
+async function withLoadBalancerHostname(config: StackConfig, hostname: string): Promise<ProgramRun> {
+    const r = await runProgram(config, {
+        resourceState: (type) => (type === T.service ? { status: { loadBalancer: { ingress: [{ hostname }] } } } : undefined),
+    });
+    if (r.error !== undefined) {
+        throw r.error;
+    }
+    return r;
+}
+
+describe("AWS: the Route53 alias follows the load balancer that exists", () => {
+    // What the AWS Load Balancer Controller (2.5+) makes of any LoadBalancer Service: its webhook
+    // sets spec.loadBalancerClass, so the Service gets an NLB even when it asked for a classic ELB.
+    const NLB = "k8s-registry-registry-1a2b3c4d5e-0123456789abcdef.elb.eu-west-1.amazonaws.com";
+
+    it("a classic ELB asked for, but an NLB made by the AWS Load Balancer Controller: the alias takes the NLB's canonical zone id", async () => {
+        const r = await withLoadBalancerHostname(VARIANTS.awsIamUserKms, NLB);
+        const alias = one(r, T.record).inputs.aliases[0];
+        assert.deepStrictEqual({ name: alias.name, zoneId: alias.zoneId }, { name: NLB, zoneId: LB_ZONE_IDS["eu-west-1"].network });
+    });
+
+    it("the canonical zone id is the one of the load balancer's own region, read from its hostname", async () => {
+        const nlb = await withLoadBalancerHostname(VARIANTS.awsDualStackDestroyable, "k8s-registry-registry-1a2b3c4d5e-0123456789abcdef.elb.us-east-1.amazonaws.com");
+        assert.ok(ofType(nlb, T.record).every((x) => x.inputs.aliases[0].zoneId === LB_ZONE_IDS["us-east-1"].network));
+        const elb = await withLoadBalancerHostname(VARIANTS.awsIamUserKms, "internal-a1b2c3d4e5f60718293a4b5c6d7e8f90-1234567890.eu-central-1.elb.amazonaws.com");
+        assert.strictEqual(one(elb, T.record).inputs.aliases[0].zoneId, LB_ZONE_IDS["eu-central-1"].classic);
+    });
+
+    it("tells an NLB's hostname from a classic ELB's, in every partition", () => {
+        assert.deepStrictEqual(awsLoadBalancerOfHostname(NLB), { kind: "network", region: "eu-west-1" });
+        assert.deepStrictEqual(awsLoadBalancerOfHostname("a1b2-1234567890.us-east-1.elb.amazonaws.com"), { kind: "classic", region: "us-east-1" });
+        assert.deepStrictEqual(awsLoadBalancerOfHostname("internal-a1b2-1234567890.us-east-1.elb.amazonaws.com"), { kind: "classic", region: "us-east-1" });
+        assert.deepStrictEqual(awsLoadBalancerOfHostname("dualstack.a1b2-1234567890.us-east-1.elb.amazonaws.com"), { kind: "classic", region: "us-east-1" });
+        assert.deepStrictEqual(awsLoadBalancerOfHostname("net-0123456789abcdef.elb.cn-north-1.amazonaws.com.cn"), { kind: "network", region: "cn-north-1" });
+        assert.deepStrictEqual(awsLoadBalancerOfHostname("a1b2-1234567890.cn-northwest-1.elb.amazonaws.com.cn"), { kind: "classic", region: "cn-northwest-1" });
+        assert.deepStrictEqual(awsLoadBalancerOfHostname("net-0123.elb.us-gov-west-1.amazonaws.com"), { kind: "network", region: "us-gov-west-1" });
+        assert.throws(
+            () => awsLoadBalancerOfHostname("lb.example.net"),
+            new Error(
+                "`dnsProvider` `route53`: the Service's load balancer hostname `lb.example.net` is not an AWS load balancer's (`<name>.elb.<region>.amazonaws.com` for an NLB, `<name>.<region>.elb.amazonaws.com` for a classic ELB); is the cluster on AWS?",
+            ),
+        );
+    });
+
+    it("a classic ELB states its scheme in the annotation both the in-tree provider and the AWS Load Balancer Controller read", async () => {
+        const r = await run("classicPublic", { ...VARIANTS.awsIamUserKms, awsLoadBalancerInternal: false });
+        assert.strictEqual(one(r, T.service).inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-internal"], "false");
     });
 });
 

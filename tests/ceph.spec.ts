@@ -1,18 +1,23 @@
-// Ceph (issue 6) under mocks: config validation, the resource graph (dynamic resources, secrets,
+// Ceph under mocks: config validation, the resource graph (dynamic resources, secrets,
 // retainOnDelete, Secret + secretKeyRef), the driver sections, the gateway Service/EndpointSlice
 // and CA bundle; the Admin Ops client's request building, SigV4 signing (AWS's published test
-// vectors) and error mapping. The providers' create/diff/update/read/delete run against a real
-// RGW in tests/e2e/ceph.spec.ts.
+// vectors) and error mapping; the credentials provider's serialised code through replacements
+// (key type, subuser, key generation) and deletes, against an in-memory Admin Ops stand-in
+// (tests/support/fake-rgw.ts). The providers run against a real RGW in tests/e2e/ceph.spec.ts,
+// and under the real engine in tests/engine/ceph.spec.ts.
 import * as assert from "assert";
 
 import { buildPath, describeRgwError, errorCode, signRequest } from "../components/ceph/admin-ops";
-import { diffInputs, findKeys, keyIsLive, RgwCredentialsInputs } from "../components/ceph/credentials";
+import { deletionPlan, diffInputs, findKeys, generationSubuser, keyIsLive, RgwCredentialsInputs, RgwCredentialsOutputs } from "../components/ceph/credentials";
 import { rgwName } from "../components/ceph/storage";
 import { ConfigError, parseConfig } from "../config";
 import { problemsOf as configProblems, raw } from "./support/config-problems";
+import { engineCreate, engineDelete, engineUp } from "./support/dynamic-provider";
+import { FakeRgw, startFakeRgw } from "./support/fake-rgw";
 import { makePki } from "./support/pki";
 import { registryPod, secretValue } from "./support/pod";
 import { one, ofType, ProgramRun, runProgram, StackConfig } from "./support/program";
+import type { RecordedResource } from "./support/mocks";
 
 const SECRETS = ["cephAdminAccessKey", "cephAdminSecretKey"];
 const BASE = { cephAdminAccessKey: "ADMINKEY", cephAdminSecretKey: "adminsecret" };
@@ -175,6 +180,8 @@ describe("Ceph: the program under mocks", () => {
             region: "us-east-1",
             regionendpoint: "http://rgw.ceph.svc:7480",
             bucket: "registry-test",
+            // The Swift driver's layout: cephSwift and cephS3 read the same images.
+            rootdirectory: "/files",
             forcepathstyle: true,
             v4auth: true,
             secure: false,
@@ -209,6 +216,21 @@ describe("Ceph: the program under mocks", () => {
         const volume = (pod.podSpec.volumes as Record<string, any>[]).find((v) => v.name === "rgw-ca");
         assert.strictEqual(pod.configMaps.get(volume?.configMap?.name)?.inputs.data["ca.crt"], pki.caPem);
         assert.strictEqual(one(r, "pulumi-nodejs:dynamic/ceph:RgwCredentials").inputs.caBundle, pki.caPem);
+    });
+
+    it("a key generation other than 1 has a subuser of its own: the Swift username is `<uid>:registry-g<N>`", async () => {
+        const r = await run({ storageKind: "cephSwift", cephRgwUrl: "http://rgw.ceph.svc:7480", cephKeyGeneration: 2 });
+        assert.strictEqual(registryPod(r).config.storage.swift.username, "registry-test:registry-g2");
+        assert.deepStrictEqual([one(r, CREDS).inputs.subuser, one(r, CREDS).inputs.generation], ["registry-g2", 2]);
+        assert.strictEqual(registryPod(swift).config.storage.swift.username, "registry-test:registry", "generation 1 keeps the configured name");
+    });
+
+    it("the registry pods wait for the gateway Service and its EndpointSlice (the Swift driver authenticates at start)", async () => {
+        const r = await run({ storageKind: "cephSwift", cephGatewayAddresses: ["192.0.2.10"], cephAdminUrl: "http://192.0.2.10:7480" });
+        const deps = registryPod(r).deployment.options.dependencies;
+        for (const o of [one(r, "kubernetes:discovery.k8s.io/v1:EndpointSlice"), ofType(r, "kubernetes:core/v1:Service").find((x) => x.inputs.metadata.name === "registry-rgw")]) {
+            assert.ok(o !== undefined && deps.includes(o.engineUrn), `${o?.engineUrn} not in ${deps.join(", ")}`);
+        }
     });
 
     it("two stacks get two users and two buckets", async () => {
@@ -299,13 +321,126 @@ describe("Ceph: credential state logic", () => {
         assert.strictEqual(keyIsLive({ ...user, subusers: [] }, state), false);
         assert.strictEqual(keyIsLive(undefined, state), false);
     });
-    it("diff: a new uid, subuser or key type replaces; generation and admin keys update", () => {
+    it("diff: a new uid, subuser, key type or key generation replaces; admin keys update", () => {
         const base: RgwCredentialsInputs = {
             adminUrl: "http://rgw", adminAccessKey: "a", adminSecretKey: "s", caBundle: "", uid: "u", displayName: "u",
             subuser: "registry", keyType: "swift", generation: 1, purgeUserOnDelete: false,
         };
         assert.deepStrictEqual(diffInputs(base, base), { replaces: [], updates: [] });
-        assert.deepStrictEqual(diffInputs(base, { ...base, generation: 2, adminSecretKey: "t" }), { replaces: [], updates: ["adminSecretKey", "generation"] });
+        assert.deepStrictEqual(diffInputs(base, { ...base, generation: 2, adminSecretKey: "t" }), { replaces: ["generation"], updates: ["adminSecretKey"] });
         assert.deepStrictEqual(diffInputs(base, { ...base, uid: "v", keyType: "s3" }), { replaces: ["uid", "keyType"], updates: [] });
+    });
+    it("generation 1 uses the configured subuser, others `<subuser>-g<N>`", () => {
+        assert.deepStrictEqual([1, 2, 10].map((g) => generationSubuser("registry", g)), ["registry", "registry-g2", "registry-g10"]);
+    });
+    it("delete plan: only its own key; the subuser once empty; a created user only when opted in and nothing else is on it", () => {
+        const props: RgwCredentialsOutputs = {
+            adminUrl: "http://rgw", adminAccessKey: "a", adminSecretKey: "s", caBundle: "", uid: "u", displayName: "u", subuser: "registry",
+            keyType: "swift", generation: 1, purgeUserOnDelete: true, fullSubuser: "u:registry", accessKey: "u:registry", secretKey: "swiftsecret", userCreated: true,
+        };
+        const alone = { ...user, keys: [], swift_keys: [{ user: "u:registry", secret_key: "swiftsecret" }] };
+        assert.deepStrictEqual(deletionPlan(alone, props), { key: true, subuser: true, user: true });
+        assert.deepStrictEqual(deletionPlan(alone, { ...props, purgeUserOnDelete: false }), { key: true, subuser: true, user: false });
+        // The replacement's S3 key on the same subuser (cephSwift -> cephS3): the subuser and the user stay.
+        assert.deepStrictEqual(deletionPlan({ ...alone, keys: [{ user: "u:registry", access_key: "NEW", secret_key: "new" }] }, props), { key: true, subuser: false, user: false });
+        // The replacement's subuser on the same user (a new cephSubuser or key generation): the user stays.
+        const sibling = { ...alone, subusers: [...alone.subusers, { id: "u:registry-g2", permissions: "full-control" }], swift_keys: [...alone.swift_keys, { user: "u:registry-g2", secret_key: "g2" }] };
+        assert.deepStrictEqual(deletionPlan(sibling, props), { key: true, subuser: true, user: false });
+        // A Swift key that is no longer the recorded one is someone else's.
+        assert.deepStrictEqual(deletionPlan(alone, { ...props, secretKey: "other" }), { key: false, subuser: false, user: false });
+        assert.deepStrictEqual(deletionPlan(undefined, props), { key: false, subuser: false, user: false });
+    });
+});
+
+const CREDS = "pulumi-nodejs:dynamic/ceph:RgwCredentials";
+const BUCKET = "pulumi-nodejs:dynamic/ceph:RgwBucket";
+
+describe("Ceph: credentials replaced create-before-delete (the serialised provider against an Admin Ops stand-in)", () => {
+    let fake: FakeRgw;
+    const uid = "registry-test";
+    before(async () => {
+        fake = await startFakeRgw();
+    });
+    after(async () => fake?.stop());
+    beforeEach(() => fake.reset());
+
+    const runOn = (config: StackConfig): Promise<ProgramRun> => run({ cephRgwUrl: fake.url, ...config });
+    const live = (outs: Record<string, any>): boolean => keyIsLive(fake.user(uid), outs as RgwCredentialsOutputs);
+
+    /**
+     * `pulumi up` from the created `from` to the program's new `to`, as the engine runs a
+     * replacement: diff, create the new resource, (`between`: the Secret is replaced and the pods
+     * roll), then delete the old one at the end of the update.
+     */
+    async function replace(from: { res: RecordedResource; id: string; outs: Record<string, any> }, to: RecordedResource, between: (outs: Record<string, any>) => void = () => undefined) {
+        const step = await engineUp(to, from.id, from.outs);
+        assert.ok(step.replaced !== undefined, `a replacement, not ${JSON.stringify(step.diff)}`);
+        between(step.outs);
+        await engineDelete(from.res, step.replaced.id, step.replaced.outs);
+        return step;
+    }
+
+    it("cephSwift -> cephS3 on the same subuser: the old resource's delete removes its Swift key only; the new S3 key and the subuser stay", async () => {
+        const swift = one(await runOn({ storageKind: "cephSwift" }), CREDS);
+        const c1 = await engineCreate(swift);
+        const s3 = one(await runOn({ storageKind: "cephS3" }), CREDS);
+        let both = false;
+        const step = await replace({ res: swift, ...c1 }, s3, (outs) => {
+            both = live(c1.outs) && live(outs);
+        });
+        assert.deepStrictEqual(step.diff.replaces, ["keyType"]);
+        assert.ok(both, "both keys work until the old resource is deleted");
+        assert.strictEqual(step.outs.fullSubuser, `${uid}:registry`);
+        const user = fake.user(uid);
+        assert.deepStrictEqual(user?.subusers.map((s) => s.id), [`${uid}:registry`]);
+        assert.deepStrictEqual(user?.keys.map((k) => k.access_key), [step.outs.accessKey], "the replacement's S3 key survives");
+        assert.deepStrictEqual(user?.swift_keys, [], "the old Swift key is gone");
+        assert.ok(live(step.outs));
+    });
+
+    it("with deleteStorageOnDestroy, a new cephSubuser's replacement keeps the user and the bucket; a destroy then removes both", async () => {
+        const before = one(await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true }), CREDS);
+        const c1 = await engineCreate(before);
+        assert.deepStrictEqual([c1.outs.userCreated, c1.outs.purgeUserOnDelete], [true, true]);
+        fake.addBucket(uid, uid);
+        const afterRun = await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true, cephSubuser: "pusher" });
+        const step = await replace({ res: before, ...c1 }, one(afterRun, CREDS));
+        assert.deepStrictEqual(step.diff.replaces, ["subuser"]);
+        assert.deepStrictEqual(fake.user(uid)?.subusers.map((s) => s.id), [`${uid}:pusher`], "the user is still there, with the new subuser");
+        assert.strictEqual(fake.buckets().get(uid), uid, "the bucket is still there");
+        assert.ok(live(step.outs));
+        assert.ok(!fake.calls.includes("DELETE user"), fake.calls.join(", "));
+        // `pulumi destroy`: the bucket first (it depends on the credentials), then the credentials.
+        const bucket = one(afterRun, BUCKET);
+        await engineDelete(bucket, uid, bucket.inputs);
+        await engineDelete(one(afterRun, CREDS), step.id, step.outs);
+        assert.deepStrictEqual([fake.user(uid), fake.buckets().size], [undefined, 0]);
+    });
+
+    for (const kind of ["cephSwift", "cephS3"] as const) {
+        it(`${kind}: rotation replaces the credentials on the new generation's subuser; the old key works until the old resource is deleted`, async () => {
+            const g1 = one(await runOn({ storageKind: kind }), CREDS);
+            const c1 = await engineCreate(g1);
+            const g2 = one(await runOn({ storageKind: kind, cephKeyGeneration: 2 }), CREDS);
+            let both = false;
+            const step = await replace({ res: g1, ...c1 }, g2, (outs) => {
+                both = live(c1.outs) && live(outs);
+            });
+            assert.deepStrictEqual(step.diff.replaces, ["subuser", "generation"]);
+            assert.strictEqual(step.outs.fullSubuser, `${uid}:registry-g2`);
+            assert.ok(both, "old and new key both work between the replacement's create and the old resource's delete");
+            assert.ok(!live(c1.outs), "the old key is gone after the delete");
+            assert.ok(live(step.outs));
+            assert.deepStrictEqual(fake.user(uid)?.subusers.map((s) => s.id), [`${uid}:registry-g2`]);
+        });
+    }
+
+    it("a user that still owns a bucket is never deleted, even when the stack opted in", async () => {
+        const res = one(await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true }), CREDS);
+        const c = await engineCreate(res);
+        fake.addBucket(uid, "kept");
+        await engineDelete(res, c.id, c.outs);
+        assert.deepStrictEqual(fake.user(uid)?.subusers, [], "the subuser and its key went");
+        assert.strictEqual(fake.buckets().get("kept"), uid, "the bucket and its data stay");
     });
 });

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as TOML from "smol-toml";
 
+import { requireCapability } from "./support/capability";
 import { makePki } from "./support/pki";
 import { ofType, ProgramRun, runProgram } from "./support/program";
 
@@ -86,9 +87,7 @@ describe("node trust script (busybox sh, no capabilities, a temporary host)", ()
     });
 
     it("runs with no effective capabilities and no new privileges (the DaemonSet's securityContext)", function () {
-        if (!isRoot) {
-            this.skip();
-        }
+        requireCapability(this, "root", isRoot, "the script runs as root with every capability dropped, as in its DaemonSet");
         const n = node(files);
         const [cmd, args] = command(n);
         // The same command line, with the script replaced by a look at the process's status.
@@ -217,9 +216,7 @@ describe("node trust script (busybox sh, no capabilities, a temporary host)", ()
     });
 
     it("without capabilities, cannot write a host directory root does not own (the check above is real)", function () {
-        if (!isRoot) {
-            this.skip();
-        }
+        requireCapability(this, "root", isRoot, "the script runs as root with every capability dropped, as in its DaemonSet");
         const n = node(files);
         fs.mkdirSync(n.containerd, { recursive: true });
         fs.mkdirSync(n.docker, { recursive: true });

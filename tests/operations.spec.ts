@@ -1,4 +1,4 @@
-// Day-2 operations (issue 8): HA scheduling and autoscaling, the Redis cache, garbage collection
+// Day-2 operations: HA scheduling and autoscaling, the Redis cache, garbage collection
 // under maintenance, the pull-through cache, metrics and alert rules, rotation. Resource graph and
 // inputs under mocks; gc.sh run for real by /bin/sh against a recording kubectl; the alert rules
 // checked and unit-tested by promtool.
@@ -11,6 +11,7 @@ import * as YAML from "yaml";
 
 import { ConfigError, parseConfig } from "../config";
 import { GC_SCRIPT, buildAlertRules, gcArgs } from "../components/operations";
+import { requireCapability } from "./support/capability";
 import { validateObject } from "./support/k8s-schema";
 import { registryPod, secretValue } from "./support/pod";
 import { ofType, one, ProgramRun, ROOT, runProgram, StackConfig } from "./support/program";
@@ -101,6 +102,21 @@ describe("operations: config validation", () => {
         },
         { name: "proxy setting without proxy", config: { proxyTtl: "24h" }, problem: "`proxyTtl` is only used when `proxyRemoteUrl` is set" },
         { name: "rotation of an unknown user", config: { passwordRotation: ["root=1"] }, problem: "`passwordRotation` names `root`, who is not in `users`" },
+        {
+            name: "a monitoring label without a value",
+            config: { metricsServiceMonitor: true, metricsLabels: ["release"] },
+            problem: "`metricsLabels` entries must be `key=value` with a label key and a label value (at most 63 letters, digits, '-', '_', '.'); got `release`",
+        },
+        {
+            name: "monitoring labels without monitoring objects",
+            config: { metricsLabels: ["release=kube-prometheus-stack"] },
+            problem: "`metricsLabels` is only used when `metricsServiceMonitor` or `metricsAlertRules` is true",
+        },
+        {
+            name: "a monitoring label the program sets itself",
+            config: { metricsAlertRules: true, metricsLabels: ["app.kubernetes.io/name=x"] },
+            problem: "`metricsLabels` may not set `app.kubernetes.io/name`: the program sets the `app.kubernetes.io/` labels itself",
+        },
         { name: "rotation entry without token", config: { passwordRotation: ["admin="] }, problem: "`passwordRotation` entries must be `user=token`; got `admin=`" },
     ];
     for (const bad of BAD) {
@@ -126,6 +142,7 @@ describe("operations: config validation", () => {
             proxy: undefined,
             serviceMonitor: false,
             alertRules: false,
+            metricsLabels: {},
             passwordRotation: {},
             tlsRotation: "",
         });
@@ -443,6 +460,23 @@ describe("operations: metrics and alerts", () => {
         assert.deepStrictEqual(sm.inputs.spec.endpoints, [{ port: "metrics", path: "/metrics", scheme: "http", interval: "30s" }]);
     });
 
+    it("metricsLabels label the ServiceMonitor and PrometheusRule, for a Prometheus that selects by label (kube-prometheus-stack: release=<release>); the scrape selector is unchanged", async () => {
+        const r = await run("metricsLabels", { ...VARIANTS.haAutoscaled, metricsLabels: ["release=kube-prometheus-stack", "team=platform"] });
+        const sm = one(r, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "registry-monitoring-servicemonitor");
+        const rule = one(r, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "registry-monitoring-rules");
+        for (const o of [sm, rule]) {
+            assert.strictEqual(o.inputs.metadata.labels.release, "kube-prometheus-stack", o.name);
+            assert.strictEqual(o.inputs.metadata.labels.team, "platform", o.name);
+            assert.strictEqual(o.inputs.metadata.labels["app.kubernetes.io/instance"], "registry", o.name);
+        }
+        const svc = one(r, "kubernetes:core/v1:Service", "registry-monitoring-metrics");
+        assert.strictEqual(sm.inputs.spec.selector.matchLabels.release, undefined);
+        assert.ok(selects(sm.inputs.spec.selector.matchLabels, svc.inputs.metadata.labels));
+        for (const o of [sm, rule]) {
+            assert.deepStrictEqual(validateObject(o.inputs), [], o.name);
+        }
+    });
+
     it("no prometheus-operator objects unless asked for", async () => {
         assert.deepStrictEqual((await run("defaults", {})).resources.filter((x) => x.type.startsWith("kubernetes:monitoring.coreos.com/")), []);
     });
@@ -457,10 +491,8 @@ describe("operations: metrics and alerts", () => {
     }
 
     it("promtool accepts the rules, with and without a ServiceMonitor", async function () {
-        if (!fs.existsSync(PROMTOOL)) {
-            // scripts/install.d/day2.sh puts it there; `npm test` always runs that first.
-            this.skip();
-        }
+        // scripts/install.d/day2.sh puts it there; `npm test` always runs that first.
+        requireCapability(this, "promtool", fs.existsSync(PROMTOOL), `expected at ${PROMTOOL}, installed by scripts/install.d/day2.sh`);
         for (const v of ["haAutoscaled", "gcOnReadWriteOnce"]) {
             const out = execFileSync(PROMTOOL, ["check", "rules", rulesFile(await run(v))], { encoding: "utf8" });
             assert.match(out, /SUCCESS: 5 rules found/, v);
@@ -468,9 +500,7 @@ describe("operations: metrics and alerts", () => {
     });
 
     it("promtool unit tests: 5xx above 5% alerts after 10 minutes, 1% does not; a scrape target down alerts; restarts alert", async function () {
-        if (!fs.existsSync(PROMTOOL)) {
-            this.skip();
-        }
+        requireCapability(this, "promtool", fs.existsSync(PROMTOOL), `expected at ${PROMTOOL}, installed by scripts/install.d/day2.sh`);
         const file = rulesFile(await run("haAutoscaled"));
         const sel = 'namespace="registry",job="registry-metrics"';
         const defs = buildAlertRules({ namespace: "registry", deployment: "registry", job: "registry-metrics" });

@@ -66,7 +66,7 @@ export class NodeNamespace extends pulumi.ComponentResource {
 }
 
 /**
- * Creates what issue 7 adds, as configured: the `<namespace>-node` namespace with the node trust
+ * Creates the ways in the config asks for: the `<namespace>-node` namespace with the node trust
  * and localhost proxy DaemonSets, pull Secrets, the Ingress, and the mirroring Job.
  */
 export function createAccess(name: string, cfg: AccessConfig, ctx: AccessContext, opts?: pulumi.ComponentResourceOptions): RegistryAccess {

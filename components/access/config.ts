@@ -1,4 +1,4 @@
-// Parses and validates the access keys (issue 7): node CA trust, the localhost proxy, pull
+// Parses and validates the access keys: node CA trust, the localhost proxy, pull
 // secrets and the Ingress. Called from parseConfig (config.ts) with its Reader, so every problem
 // lands in the one ConfigError raised before any resource exists.
 import type { Reader } from "../../config";
@@ -48,7 +48,7 @@ export interface MirrorConfig {
     readonly image: string;
 }
 
-/** Everything issue 7 adds, validated, defaults applied. */
+/** The access settings, validated, defaults applied. */
 export interface AccessConfig {
     readonly nodeTrust: NodeTrustConfig;
     readonly localProxy: LocalProxyConfig;
@@ -73,9 +73,10 @@ export interface AccessParseContext {
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-// A qualified name as in label and annotation keys: optional DNS prefix, then a name.
-const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** A qualified name as in label and annotation keys: optional DNS prefix, then a name. */
+export const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A Kubernetes label value (possibly empty). */
+export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 // registry/repository:tag or @sha256:digest; a tag is required and may not be `latest`.
 const PINNED_IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;

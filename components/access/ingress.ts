@@ -31,6 +31,14 @@ export function ingressNginxAnnotations(args: { tls: "reencrypt" | "passthrough"
     };
 }
 
+/**
+ * How long `pulumi up` waits for the Ingress: until the controller publishes its address and the
+ * registry Service has endpoints. Cloud L7 load balancers (GKE's) take longer to appear than the
+ * provider's default 10 minutes. Controllers that never publish an address need the
+ * `pulumi.com/skipAwait: "true"` annotation (through `ingressAnnotations`).
+ */
+export const INGRESS_AWAIT_SECONDS = 1200;
+
 export interface RegistryIngressArgs {
     /** The registry's namespace (no default). */
     readonly namespace: pulumi.Input<string>;
@@ -96,7 +104,7 @@ export class RegistryIngress extends pulumi.ComponentResource {
                     rules: args.hostnames.map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend }] } })),
                 },
             },
-            { parent: this },
+            { parent: this, customTimeouts: { create: `${INGRESS_AWAIT_SECONDS}s`, update: `${INGRESS_AWAIT_SECONDS}s` } },
         );
         this.ingressName = ingress.metadata.name;
         this.registerOutputs({ ingressName: this.ingressName });

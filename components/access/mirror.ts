@@ -22,6 +22,16 @@ export function mirrorTarget(upstream: string): string {
     return `${ref.slice(0, slash).replace(":", "_")}${ref.slice(slash)}`;
 }
 
+/** Longest the mirroring Job may run (its `activeDeadlineSeconds`); then Kubernetes stops it. */
+export const MIRROR_DEADLINE_SECONDS = 3600;
+
+/**
+ * How long `pulumi up` waits for the Job: its deadline, plus time for Kubernetes to start it and
+ * record the outcome. The provider's default (10 minutes) would fail an update while a Job
+ * copying many images is still working within its deadline.
+ */
+export const MIRROR_AWAIT_SECONDS = MIRROR_DEADLINE_SECONDS + 300;
+
 /** The Job's `images` file: `<upstream> <target>` per line. */
 export function mirrorList(images: readonly string[]): string {
     return images.map((i) => `${i} ${mirrorTarget(i)}\n`).join("");
@@ -84,7 +94,7 @@ export class MirrorJob extends pulumi.ComponentResource {
                 metadata: meta,
                 spec: {
                     backoffLimit: 2,
-                    activeDeadlineSeconds: 3600,
+                    activeDeadlineSeconds: MIRROR_DEADLINE_SECONDS,
                     template: {
                         // The list's checksum (as the Helm chart does for its config): a new list
                         // changes the template even before the ConfigMap gets its new name.
@@ -130,7 +140,12 @@ export class MirrorJob extends pulumi.ComponentResource {
                 },
             },
             // A Job's pod template cannot change; a new list is a new Job.
-            { parent: this, dependsOn: args.dependsOn, replaceOnChanges: ["spec"] },
+            {
+                parent: this,
+                dependsOn: args.dependsOn,
+                replaceOnChanges: ["spec"],
+                customTimeouts: { create: `${MIRROR_AWAIT_SECONDS}s`, update: `${MIRROR_AWAIT_SECONDS}s` },
+            },
         );
         this.jobName = job.metadata.name;
         this.registerOutputs({ jobName: this.jobName });

@@ -222,9 +222,14 @@ export class RgwAdmin {
         ]);
     }
 
-    /** Deletes a user; `purgeData` also deletes its buckets and objects. */
-    async deleteUser(uid: string, purgeData: boolean): Promise<void> {
-        await this.call(`delete RGW user ${uid}`, "DELETE", "/admin/user", [["uid", uid], ["purge-data", String(purgeData)], ["format", "json"]], [404]);
+    /**
+     * Deletes a user; `purgeData` also deletes its buckets and objects. Without it RGW refuses a
+     * user that still owns a bucket (409, whose code reads `BucketAlreadyExists`): resolves false
+     * then, and the user stays.
+     */
+    async deleteUser(uid: string, purgeData: boolean): Promise<boolean> {
+        const res = await this.call(`delete RGW user ${uid}`, "DELETE", "/admin/user", [["uid", uid], ["purge-data", String(purgeData)], ["format", "json"]], [404, 409]);
+        return res.status !== 409;
     }
 
     /**
@@ -267,6 +272,17 @@ export class RgwAdmin {
             ["uid", uid],
             ["access-key", accessKey],
             ["key-type", "s3"],
+            ["format", "json"],
+        ], [404]);
+    }
+
+    /** Removes a subuser's Swift key (RGW holds at most one per subuser); the subuser stays. */
+    async deleteSwiftKey(uid: string, subuser: string): Promise<void> {
+        await this.call(`delete the Swift key of RGW subuser ${subuser}`, "DELETE", "/admin/user", [
+            ["key", undefined],
+            ["uid", uid],
+            ["subuser", subuser],
+            ["key-type", "swift"],
             ["format", "json"],
         ], [404]);
     }

@@ -1,6 +1,12 @@
 // The registry's RGW credentials as a Pulumi dynamic resource: an RGW user (created if missing),
 // a subuser `<uid>:<name>` with full access, and one generated key of the kind the storage
 // driver speaks (Swift, or an S3 key pair), through the Admin Ops API.
+//
+// A new uid, subuser, key type or key generation is a new resource, which the engine replaces
+// create-before-delete: the new key exists, the Secret holding it is replaced and the registry
+// pods roll onto it, and only then, at the end of `pulumi up`, is the old resource deleted. So
+// the old resource's delete may find its subuser or user shared with its replacement, and it
+// removes only what it alone owns.
 import * as pulumi from "@pulumi/pulumi";
 
 import { RgwAdmin, RgwUser } from "./admin-ops";
@@ -21,7 +27,7 @@ export interface RgwCredentialsInputs {
     /** Subuser name without the `<uid>:` prefix. */
     readonly subuser: string;
     readonly keyType: RgwKeyType;
-    /** Changing it generates a new key (rotation). */
+    /** Changing it makes a new resource with a new key (rotation); see generationSubuser. */
     readonly generation: number;
     /** On delete, also delete the user and its data when this resource created the user. */
     readonly purgeUserOnDelete: boolean;
@@ -35,7 +41,7 @@ export interface RgwCredentialsOutputs extends RgwCredentialsInputs {
     readonly accessKey: string;
     /** The Swift key or the S3 secret key ("" after a refresh found it gone). */
     readonly secretKey: string;
-    /** Whether this resource created the RGW user (only then may delete remove it). */
+    /** Whether the stack created the RGW user (only then may delete remove it): see reconcile. */
     readonly userCreated: boolean;
 }
 
@@ -59,9 +65,23 @@ export function keyIsLive(user: RgwUser | undefined, state: Pick<RgwCredentialsO
     return hasSubuser && findKeys(user, state.fullSubuser, state.keyType).some((k) => k.accessKey === state.accessKey && k.secretKey === state.secretKey);
 }
 
-/** Input changes that need a new resource (a different subuser); others are updates. */
-const REPLACE_ON = ["uid", "subuser", "keyType"] as const;
-const UPDATE_ON = ["adminUrl", "adminAccessKey", "adminSecretKey", "caBundle", "displayName", "generation", "purgeUserOnDelete"] as const;
+/**
+ * The subuser that holds a key generation's key: `<subuser>` for generation 1, then
+ * `<subuser>-g<generation>`. RGW keeps one Swift key per subuser and a new one replaces it at
+ * once, which would cut off the pods still running on the old key; with a subuser per
+ * generation the old key lives until the old generation's resource is deleted, after the pods
+ * moved. S3 keys follow the same rule, so both kinds rotate alike.
+ */
+export function generationSubuser(subuser: string, generation: number): string {
+    return generation === 1 ? subuser : `${subuser}-g${generation}`;
+}
+
+/**
+ * Input changes that need a new resource: another subuser, another kind of key, or a new key
+ * generation (rotation), each replaced create-before-delete. Others are updates.
+ */
+const REPLACE_ON = ["uid", "subuser", "keyType", "generation"] as const;
+const UPDATE_ON = ["adminUrl", "adminAccessKey", "adminSecretKey", "caBundle", "displayName", "purgeUserOnDelete"] as const;
 
 /** Property names whose change replaces or updates, given old outputs and new inputs (pure). */
 export function diffInputs(olds: RgwCredentialsInputs, news: RgwCredentialsInputs): { replaces: string[]; updates: string[] } {
@@ -94,14 +114,18 @@ function inputsOf(p: RgwCredentialsInputs): RgwCredentialsInputs {
 /**
  * Brings RGW to the wanted state and returns the outputs: the user exists, the subuser exists
  * with full access, and it has exactly one key of `keyType` that the stack knows. A new key is
- * generated on create, on a generation change, and when the key the stack holds is gone or was
- * changed outside the stack (the stack owns it: a key nobody recorded is replaced).
+ * generated on create and when the key the stack holds is gone or was changed outside the stack
+ * (the stack owns it: a key nobody recorded is replaced). Keys of the other kind on the same
+ * subuser are left alone: they belong to a resource being replaced by this one.
  */
 export async function reconcile(news: RgwCredentialsInputs, olds?: RgwCredentialsOutputs): Promise<RgwCredentialsOutputs> {
     const rgw = admin(news);
     const fullSubuser = `${news.uid}:${news.subuser}`;
     let user = await rgw.getUser(news.uid);
-    let userCreated = olds?.userCreated ?? false;
+    // A user with the display name this stack gives is the stack's own: made by this resource, or
+    // by the one it replaces (create-before-delete runs this before the old one's delete), or
+    // kept by an earlier `destroy`.
+    let userCreated = olds?.userCreated ?? user?.display_name === news.displayName;
     if (user === undefined) {
         await rgw.createUser(news.uid, news.displayName);
         userCreated = true;
@@ -112,10 +136,9 @@ export async function reconcile(news: RgwCredentialsInputs, olds?: RgwCredential
         fresh = true;
         user = await rgw.getUser(news.uid);
     }
-    const rotate = olds !== undefined && olds.generation !== news.generation;
     let keys = findKeys(user, fullSubuser, news.keyType);
     let mine = fresh && keys.length === 1 ? keys[0] : undefined;
-    if (mine === undefined && !rotate && olds !== undefined && keyIsLive(user, { ...olds, fullSubuser })) {
+    if (mine === undefined && olds !== undefined && keyIsLive(user, { ...olds, fullSubuser })) {
         mine = { accessKey: olds.accessKey, secretKey: olds.secretKey };
     }
     if (mine === undefined) {
@@ -129,7 +152,8 @@ export async function reconcile(news: RgwCredentialsInputs, olds?: RgwCredential
         }
     }
     if (news.keyType === "s3") {
-        // Exactly one S3 key per subuser: older ones (a rotation's predecessor, strays) go.
+        // Exactly one S3 key per subuser: strays made outside the stack go. A rotation's
+        // predecessor is on another subuser (generationSubuser), so it is not among them.
         for (const k of keys.filter((x) => x.accessKey !== mine?.accessKey)) {
             await rgw.deleteS3Key(news.uid, k.accessKey);
         }
@@ -137,11 +161,47 @@ export async function reconcile(news: RgwCredentialsInputs, olds?: RgwCredential
     return { ...news, fullSubuser, accessKey: mine.accessKey, secretKey: mine.secretKey, userCreated };
 }
 
+/** What deleting a credentials resource removes from RGW. */
+export interface DeletionPlan {
+    /** Its own key: the S3 pair it recorded, or the subuser's Swift key if it is still the recorded one. */
+    readonly key: boolean;
+    /** The subuser, once no key is left on it (none of a replacement's, none made by hand). */
+    readonly subuser: boolean;
+    /**
+     * The user, when this resource created it, the stack opted in (`purgeUserOnDelete`), and no
+     * other subuser or key is left on it. Never with its data: a bucket still owned by the user
+     * (the stack's is purged before, when opted in) makes RGW refuse, and the user stays.
+     */
+    readonly user: boolean;
+}
+
+/**
+ * What deleting `props` may remove, given the user as RGW has it now (pure). Under
+ * create-before-delete replacement the old resource is deleted after its replacement was created,
+ * possibly on the same subuser (another key type) or the same user (another subuser or key
+ * generation): whatever the replacement holds stays.
+ */
+export function deletionPlan(user: RgwUser | undefined, props: RgwCredentialsOutputs): DeletionPlan {
+    if (user === undefined) {
+        return { key: false, subuser: false, user: false };
+    }
+    const own = (k: { accessKey: string; secretKey: string }) =>
+        props.keyType === "s3" ? k.accessKey === props.accessKey : k.secretKey === props.secretKey && props.secretKey !== "";
+    const key = findKeys(user, props.fullSubuser, props.keyType).some(own);
+    const subuserKeys = [...findKeys(user, props.fullSubuser, "s3"), ...findKeys(user, props.fullSubuser, "swift")].filter((k) => !(key && own(k)));
+    // A key pair of the user's own (no subuser) authenticates as the user: someone uses the user.
+    const otherKeys = [...user.keys.filter((k) => k.user !== props.fullSubuser), ...user.swift_keys.filter((k) => k.user !== props.fullSubuser)];
+    const subuser = user.subusers.some((s) => s.id === props.fullSubuser) && subuserKeys.length === 0;
+    const otherSubusers = user.subusers.filter((s) => s.id !== props.fullSubuser || !subuser);
+    return { key, subuser, user: props.userCreated && props.purgeUserOnDelete && otherSubusers.length === 0 && otherKeys.length === 0 };
+}
+
 /**
  * The dynamic provider. create/update reconcile; diff also asks RGW whether the key the stack
  * holds still works, so a deleted or changed key is repaired by the next `pulumi up`; read
- * (refresh) reports a missing key as ""; delete removes the subuser and its keys, and the user
- * with its data only when the stack created it and opted in.
+ * (refresh) reports a missing key as ""; delete removes what `deletionPlan` says: its own key,
+ * the subuser once it holds no key, and a user the stack created only when the stack opted in
+ * and nothing else is left on it.
  */
 export const rgwCredentialsProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: RgwCredentialsInputs, news: RgwCredentialsInputs) {
@@ -178,9 +238,19 @@ export const rgwCredentialsProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, props: RgwCredentialsOutputs) {
         const rgw = admin(props);
-        await rgw.deleteSubuser(props.uid, props.fullSubuser);
-        if (props.userCreated && props.purgeUserOnDelete) {
-            await rgw.deleteUser(props.uid, true);
+        const plan = deletionPlan(await rgw.getUser(props.uid), props);
+        if (plan.key) {
+            if (props.keyType === "s3") {
+                await rgw.deleteS3Key(props.uid, props.accessKey);
+            } else {
+                await rgw.deleteSwiftKey(props.uid, props.fullSubuser);
+            }
+        }
+        if (plan.subuser) {
+            await rgw.deleteSubuser(props.uid, props.fullSubuser);
+        }
+        if (plan.user) {
+            await rgw.deleteUser(props.uid, false);
         }
     },
 };
@@ -199,11 +269,11 @@ export interface RgwCredentialsArgs {
     readonly uid: pulumi.Input<string>;
     /** Display name of a user created here. Default: the uid. */
     readonly displayName?: pulumi.Input<string>;
-    /** Subuser name without the uid (no default). */
+    /** Subuser name without the uid, that of the key generation (generationSubuser; no default). */
     readonly subuser: pulumi.Input<string>;
     /** Key kind (no default). */
     readonly keyType: RgwKeyType;
-    /** Rotation counter. Default 1. */
+    /** Rotation counter; a new value replaces the resource. Default 1. */
     readonly generation?: pulumi.Input<number>;
     /** Delete the user and its data on delete, if created here. Default false. */
     readonly purgeUserOnDelete?: pulumi.Input<boolean>;

@@ -4,11 +4,19 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CephStorageConfig } from "../../config";
 import type { RegistryStorage, StorageBackend, StorageContext } from "../storage/types";
 import { RgwBucket } from "./bucket";
-import { RgwCredentials, RgwKeyType } from "./credentials";
+import { generationSubuser, RgwCredentials, RgwKeyType } from "./credentials";
 import { RgwGateway } from "./gateway";
 
 /** Where the RGW CA bundle is mounted in the registry container. */
 export const RGW_CA_DIR = "/etc/ceph-rgw-ca";
+
+/**
+ * The S3 driver's root in the bucket: where the Swift driver keeps its objects (it always puts
+ * them under `<prefix>/files`), so `cephSwift` and `cephS3` read the same images from one bucket
+ * and a stack can switch between them. (The 3.x S3 driver reads the Swift driver's segmented
+ * blobs; 2.8's stats them as empty.)
+ */
+export const S3_ROOT_DIRECTORY = "/files";
 
 /**
  * The default RGW user and bucket name of a registry: `<registryName>-<stack>`, lowercased, with
@@ -44,7 +52,7 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
     public readonly storage: RegistryStorage;
     /** The URL the registry reaches RGW at. */
     public readonly rgwUrl: string;
-    /** The RGW user, subuser and bucket. */
+    /** The RGW user, the subuser of the key generation (`<uid>:<name>`) and the bucket. */
     public readonly user: string;
     public readonly subuser: string;
     public readonly bucketName: string;
@@ -57,13 +65,15 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
         const stack = args.stack ?? pulumi.getStack();
         const keyType: RgwKeyType = cfg.kind === "cephSwift" ? "swift" : "s3";
         this.user = cfg.user ?? rgwName(args.registryName, stack);
-        this.subuser = `${this.user}:${cfg.subuser}`;
+        const subuser = generationSubuser(cfg.subuser, cfg.keyGeneration);
+        this.subuser = `${this.user}:${subuser}`;
         this.bucketName = cfg.bucket ?? rgwName(args.registryName, stack);
         const meta = { namespace: args.namespace, labels: args.labels };
 
         let rgwUrl = cfg.rgwUrl ?? "";
+        let gateway: RgwGateway | undefined;
         if (cfg.gateway !== undefined) {
-            const gateway = new RgwGateway(
+            gateway = new RgwGateway(
                 `${name}-gateway`,
                 {
                     namespace: args.namespace,
@@ -90,7 +100,7 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
                 caBundle,
                 uid: this.user,
                 displayName: `registry ${args.registryName} (stack ${stack})`,
-                subuser: cfg.subuser,
+                subuser,
                 keyType,
                 generation: cfg.keyGeneration,
                 // Only a user this stack created, and only when the stack opted in to deleting images.
@@ -163,6 +173,7 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
                           region: cfg.s3Region,
                           regionendpoint: rgwUrl,
                           bucket: this.bucketName,
+                          rootdirectory: S3_ROOT_DIRECTORY,
                           forcepathstyle: true,
                           v4auth: true,
                           secure: rgwUrl.startsWith("https:"),
@@ -179,7 +190,9 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
             shareable: true,
             supportedLines: keyType === "swift" ? [2] : [2, 3],
             serviceAccountAnnotations: {},
-            dependsOn: [this.bucket, secret],
+            // The gateway Service too: the Swift driver authenticates at start and the registry
+            // exits when it cannot reach RGW.
+            dependsOn: [this.bucket, secret, ...(gateway === undefined ? [] : [gateway])],
         };
         this.registerOutputs({ rgwUrl: this.rgwUrl, user: this.user, subuser: this.subuser, bucket: this.bucketName });
     }

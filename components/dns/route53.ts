@@ -4,17 +4,42 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Route53DnsConfig } from "../../config";
 import type { DnsContext, RegistryDns } from "./index";
 
-/** Which kind of AWS load balancer a Service's annotations ask for. */
+/** Which kind of AWS load balancer a Service has or asks for. */
 export type AwsLoadBalancerKind = "network" | "classic";
 
 /**
- * The load balancer AWS makes for a Service with these annotations: an NLB when
- * `aws-load-balancer-type` is `nlb` (in-tree) or `external` (AWS Load Balancer Controller), else
- * a classic ELB. The alias record needs the matching canonical hosted zone id.
+ * The load balancer a Service's annotations ask for: an NLB when `aws-load-balancer-type` is
+ * `nlb` (in-tree) or `external` (AWS Load Balancer Controller), else a classic ELB. Only what was
+ * asked: the AWS Load Balancer Controller (2.5+) makes every LoadBalancer Service an NLB.
  */
 export function awsLoadBalancerKind(annotations: Readonly<Record<string, string>>): AwsLoadBalancerKind {
     const type = annotations["service.beta.kubernetes.io/aws-load-balancer-type"];
     return type === "nlb" || type === "external" ? "network" : "classic";
+}
+
+// ELB hostnames (AWS general reference, "Elastic Load Balancing endpoints"): an NLB's is
+// `<name>-<id>.elb.<region>.amazonaws.com`, a classic ELB's (and an ALB's)
+// `[internal-]<name>-<id>.<region>.elb.amazonaws.com`; China regions end in `.com.cn`.
+const NLB_HOSTNAME = /^(?:dualstack\.)?[a-z0-9-]+\.elb\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.amazonaws\.com(?:\.cn)?$/;
+const ELB_HOSTNAME = /^(?:dualstack\.)?[a-z0-9-]+\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.elb\.amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * The kind and region of the load balancer behind a hostname. The alias must use the canonical
+ * hosted zone of the load balancer that exists, which is not always the one the annotations asked
+ * for, and of the region it is in.
+ */
+export function awsLoadBalancerOfHostname(hostname: string): { kind: AwsLoadBalancerKind; region: string } {
+    const nlb = NLB_HOSTNAME.exec(hostname);
+    if (nlb !== null) {
+        return { kind: "network", region: nlb[1] };
+    }
+    const elb = ELB_HOSTNAME.exec(hostname);
+    if (elb !== null) {
+        return { kind: "classic", region: elb[1] };
+    }
+    throw new Error(
+        `\`dnsProvider\` \`route53\`: the Service's load balancer hostname \`${hostname}\` is not an AWS load balancer's (\`<name>.elb.<region>.amazonaws.com\` for an NLB, \`<name>.<region>.elb.amazonaws.com\` for a classic ELB); is the cluster on AWS?`,
+    );
 }
 
 /** `<label>.<zone>` without a trailing dot. */
@@ -47,10 +72,6 @@ export class Route53Dns extends pulumi.ComponentResource implements RegistryDns 
         const zone = aws.route53.getZoneOutput(cfg.zoneId !== undefined ? { zoneId: cfg.zoneId } : { name: cfg.zoneName, privateZone: cfg.privateZone }, parent);
         this.zoneId = zone.zoneId;
         this.fqdn = zone.name.apply((zoneName) => recordFqdn(cfg.recordName, zoneName));
-        const lbZoneId =
-            awsLoadBalancerKind(args.context.serviceAnnotations) === "network"
-                ? aws.lb.getHostedZoneIdOutput({ loadBalancerType: "network" }, parent).id
-                : aws.elb.getHostedZoneIdOutput({}, parent).id;
         const target = args.context.loadBalancerHostname.apply((hostname) => {
             if (hostname === "") {
                 // AWS load balancers have hostnames; an IP means this is not an AWS cluster.
@@ -58,6 +79,24 @@ export class Route53Dns extends pulumi.ComponentResource implements RegistryDns 
             }
             return hostname;
         });
+        const lb = target.apply((hostname) => {
+            const found = awsLoadBalancerOfHostname(hostname);
+            const asked = awsLoadBalancerKind(args.context.serviceAnnotations);
+            if (found.kind !== asked) {
+                pulumi.log.warn(
+                    `The Service asked for a ${asked === "classic" ? "classic ELB" : "NLB"} but has ${found.kind === "network" ? "an NLB" : "a classic ELB"} (${hostname}); ` +
+                        "the AWS Load Balancer Controller (2.5+) turns every LoadBalancer Service into an NLB, internal unless told otherwise. The alias points at the load balancer that exists.",
+                    this,
+                );
+            }
+            return found;
+        });
+        // One canonical zone serves Application and Classic Load Balancers, another NLBs (AWS
+        // general reference, "Elastic Load Balancing endpoints"), in the load balancer's region.
+        const lbZoneId = aws.lb.getHostedZoneIdOutput(
+            { loadBalancerType: lb.apply((l) => (l.kind === "network" ? "network" : "application")), region: lb.apply((l) => l.region) },
+            parent,
+        ).id;
         const alias = { name: target, zoneId: lbZoneId, evaluateTargetHealth: cfg.evaluateTargetHealth };
         for (const type of cfg.dualStack ? ["A", "AAAA"] : ["A"]) {
             new aws.route53.Record(`${name}-${type.toLowerCase()}`, { zoneId: this.zoneId, name: this.fqdn, type, aliases: [alias] }, parent);

@@ -82,6 +82,11 @@ export interface RegistryMonitoringArgs {
     readonly serviceMonitor?: boolean;
     /** Create a PrometheusRule. Default false. */
     readonly alertRules?: boolean;
+    /**
+     * Extra labels of the ServiceMonitor and PrometheusRule: a Prometheus picks them up only if
+     * its selectors match (kube-prometheus-stack: `release=<release>`). Default none.
+     */
+    readonly selectionLabels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -98,6 +103,9 @@ export class RegistryMonitoring extends pulumi.ComponentResource {
         this.serviceName = `${args.registryName}-metrics`;
         const labels = { ...args.labels, "app.kubernetes.io/component": "metrics" };
         const meta = { namespace: args.namespace, labels };
+        // The objects Prometheus selects carry its labels; the metrics Service and the
+        // ServiceMonitor's selector keep the program's own, so scraping does not depend on them.
+        const selectedMeta = { namespace: args.namespace, labels: { ...args.selectionLabels, ...labels } };
         if (args.serviceMonitor === true) {
             new k8s.core.v1.Service(
                 `${name}-metrics`,
@@ -112,7 +120,7 @@ export class RegistryMonitoring extends pulumi.ComponentResource {
                 {
                     apiVersion: "monitoring.coreos.com/v1",
                     kind: "ServiceMonitor",
-                    metadata: meta,
+                    metadata: selectedMeta,
                     spec: {
                         selector: { matchLabels: labels },
                         endpoints: [{ port: "metrics", path: "/metrics", scheme: "http", interval: "30s" }],
@@ -127,19 +135,19 @@ export class RegistryMonitoring extends pulumi.ComponentResource {
                 {
                     apiVersion: "monitoring.coreos.com/v1",
                     kind: "PrometheusRule",
-                    metadata: meta,
+                    metadata: selectedMeta,
                     spec: {
                         groups: [
                             {
                                 name: `${args.registryName}.rules`,
                                 rules: buildAlertRules({
-                                namespace: args.namespaceName,
-                                deployment: args.registryName,
-                                job: args.serviceMonitor === true ? this.serviceName : undefined,
-                            }),
-                        },
-                    ],
-                },
+                                    namespace: args.namespaceName,
+                                    deployment: args.registryName,
+                                    job: args.serviceMonitor === true ? this.serviceName : undefined,
+                                }),
+                            },
+                        ],
+                    },
                 },
                 { parent: this },
             );

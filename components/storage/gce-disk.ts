@@ -36,7 +36,8 @@ export interface GceDiskStorageArgs extends StorageContext {
  * on the PD CSI driver, pre-bound (`claimRef`) to a PVC that names it (`volumeName`), both with
  * a StorageClass name no provisioner serves, so no other claim can take the disk and no dynamic
  * disk is made instead. The disk is ReadWriteOnce: one pod, Recreate strategy (`shareable` false).
- * The disk is kept on `pulumi destroy` unless the stack opts in.
+ * The disk is kept on `pulumi destroy` unless the stack opts in; an existing disk
+ * (`gceExistingDisk`) is used instead of a new one, and never deleted.
  */
 export class GceDiskStorage extends pulumi.ComponentResource implements StorageBackend {
     public readonly storage: RegistryStorage;
@@ -52,33 +53,52 @@ export class GceDiskStorage extends pulumi.ComponentResource implements StorageB
         const cfg = args.config;
         // GCE labels: lowercase keys/values of [a-z0-9_-]; the Kubernetes labels mostly qualify.
         const gceLabels = gceLabelsFrom(args.labels);
-        const disk = new gcp.compute.Disk(
-            `${name}-disk`,
-            {
-                zone: cfg.zone,
-                size: cfg.sizeGb,
-                type: cfg.diskType,
-                labels: gceLabels,
-                description: `Images of the registry ${args.registryName} (namespace ${args.namespaceName})`,
-            },
-            // Retained, not protected: `pulumi destroy` still works, and the images stay.
-            { parent: this, retainOnDelete: args.retainData },
-        );
+        let project: pulumi.Output<string>;
+        let sizeGb: pulumi.Output<number>;
+        if (cfg.existingDisk !== undefined) {
+            // A disk the stack did not create (say, one a `pulumi destroy` kept): looked up, never
+            // managed, so nothing the stack does can replace or delete it. The claim takes the
+            // disk's own size, whatever storageSize says.
+            const existing = gcp.compute.getDiskOutput({ name: cfg.existingDisk, zone: cfg.zone }, { parent: this });
+            this.diskName = existing.name;
+            project = existing.apply((d) => {
+                if (d.project === undefined || d.project === "") {
+                    throw new Error(`\`gceExistingDisk\`: GCE reports no project for the disk ${cfg.existingDisk}`);
+                }
+                return d.project;
+            });
+            sizeGb = existing.size;
+        } else {
+            const disk = new gcp.compute.Disk(
+                `${name}-disk`,
+                {
+                    zone: cfg.zone,
+                    size: cfg.sizeGb,
+                    type: cfg.diskType,
+                    labels: gceLabels,
+                    description: `Images of the registry ${args.registryName} (namespace ${args.namespaceName})`,
+                },
+                // Retained, not protected: `pulumi destroy` still works, and the images stay.
+                { parent: this, retainOnDelete: args.retainData },
+            );
+            this.diskName = disk.name;
+            project = disk.project;
+            sizeGb = pulumi.output(cfg.sizeGb);
+        }
         if (cfg.snapshot !== undefined) {
             const policy = new gcp.compute.ResourcePolicy(
                 `${name}-snapshots`,
                 { region: zoneRegion(cfg.zone), snapshotSchedulePolicy: snapshotSchedulePolicy(cfg.snapshot, gceLabels) },
                 { parent: this },
             );
-            new gcp.compute.DiskResourcePolicyAttachment(`${name}-snapshots`, { disk: disk.name, zone: cfg.zone, name: policy.name }, { parent: this });
+            new gcp.compute.DiskResourcePolicyAttachment(`${name}-snapshots`, { disk: this.diskName, zone: cfg.zone, name: policy.name }, { parent: this });
         }
-        this.diskName = disk.name;
-        this.volumeHandle = pulumi.all([disk.project, disk.zone, disk.name]).apply(([p, z, d]) => gcePdVolumeHandle(p, z, d));
+        this.volumeHandle = pulumi.all([project, this.diskName]).apply(([p, d]) => gcePdVolumeHandle(p, cfg.zone, d));
 
         const claimName = `${args.registryName}-data`;
         // A class name of its own that no provisioner serves: the claim can only bind this PV.
         const storageClassName = `${args.registryName}-gce-pd`;
-        const capacity = `${cfg.sizeGb}Gi`;
+        const capacity = pulumi.interpolate`${sizeGb}Gi`;
         const pv = new k8s.core.v1.PersistentVolume(
             `${name}-pv`,
             {
@@ -124,6 +144,8 @@ export class GceDiskStorage extends pulumi.ComponentResource implements StorageB
             supportedLines: [2, 3],
             serviceAccountAnnotations: {},
             dependsOn: [pvc],
+            // The disk's path, which `gceExistingDisk` takes back after a destroy that kept it.
+            location: this.volumeHandle,
         };
         this.registerOutputs({ diskName: this.diskName, volumeHandle: this.volumeHandle, claimName: this.claimName });
     }

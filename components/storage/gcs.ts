@@ -46,7 +46,8 @@ export interface GcsStorageArgs extends StorageContext {
  * public access prevention enforced, optional versioning with a lifecycle rule and CMEK. The
  * registry acts as a Google service account that has `roles/storage.objectAdmin` on this bucket
  * only, through GKE Workload Identity or, when that is off, a key mounted from a Secret.
- * The bucket is kept on `pulumi destroy` unless the stack opts in.
+ * The bucket is kept on `pulumi destroy` unless the stack opts in; an existing bucket
+ * (`gcsExistingBucket`) is used as it is instead of a new one, and never deleted.
  */
 export class GcsStorage extends pulumi.ComponentResource implements StorageBackend {
     public readonly storage: RegistryStorage;
@@ -61,7 +62,9 @@ export class GcsStorage extends pulumi.ComponentResource implements StorageBacke
         const labels = gceLabelsFrom(args.labels);
 
         // With CMEK, GCS itself (the project's service agent) encrypts and decrypts with the
-        // key; it needs the grant before the bucket can name the key.
+        // key; it needs the grant before the bucket can name the key. The grant outlives
+        // `pulumi destroy`: the agent is the project's, shared by every bucket on that key (which
+        // may have had the grant before this stack), and a kept bucket is unreadable without it.
         const bucketDeps: pulumi.Resource[] = [];
         if (cfg.kmsKeyName !== undefined) {
             const agent = gcp.storage.getProjectServiceAccountOutput({}, { parent: this });
@@ -69,28 +72,37 @@ export class GcsStorage extends pulumi.ComponentResource implements StorageBacke
                 new gcp.kms.CryptoKeyIAMMember(
                     `${name}-kms-agent`,
                     { cryptoKeyId: cfg.kmsKeyName, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: pulumi.interpolate`serviceAccount:${agent.emailAddress}` },
-                    { parent: this },
+                    { parent: this, retainOnDelete: true },
                 ),
             );
         }
-        const bucket = new gcp.storage.Bucket(
-            `${name}-bucket`,
-            {
-                name: cfg.bucketName,
-                location: cfg.location,
-                storageClass: "STANDARD",
-                uniformBucketLevelAccess: true,
-                publicAccessPrevention: "enforced",
-                versioning: { enabled: cfg.versioning },
-                lifecycleRules: gcsLifecycleRules(cfg),
-                encryption: cfg.kmsKeyName === undefined ? undefined : { defaultKmsKeyName: cfg.kmsKeyName },
-                labels,
-                // Only a stack that opted in to deleting images may delete a non-empty bucket.
-                forceDestroy: !args.retainData,
-            },
-            { parent: this, retainOnDelete: args.retainData, dependsOn: bucketDeps },
-        );
-        this.bucketName = bucket.name;
+        const bucketResources: pulumi.Resource[] = [];
+        if (cfg.existingBucket !== undefined) {
+            // A bucket the stack did not create (say, one a `pulumi destroy` kept): looked up, so
+            // a missing one fails the preview, and never managed, so nothing the stack does can
+            // replace or delete it.
+            this.bucketName = gcp.storage.getBucketOutput({ name: cfg.existingBucket }, { parent: this }).name;
+        } else {
+            const bucket = new gcp.storage.Bucket(
+                `${name}-bucket`,
+                {
+                    name: cfg.bucketName,
+                    location: cfg.location,
+                    storageClass: "STANDARD",
+                    uniformBucketLevelAccess: true,
+                    publicAccessPrevention: "enforced",
+                    versioning: { enabled: cfg.versioning },
+                    lifecycleRules: gcsLifecycleRules(cfg),
+                    encryption: cfg.kmsKeyName === undefined ? undefined : { defaultKmsKeyName: cfg.kmsKeyName },
+                    labels,
+                    // Only a stack that opted in to deleting images may delete a non-empty bucket.
+                    forceDestroy: !args.retainData,
+                },
+                { parent: this, retainOnDelete: args.retainData, dependsOn: bucketDeps },
+            );
+            this.bucketName = bucket.name;
+            bucketResources.push(bucket);
+        }
 
         const gsa = new gcp.serviceaccount.Account(
             `${name}-gsa`,
@@ -105,15 +117,15 @@ export class GcsStorage extends pulumi.ComponentResource implements StorageBacke
         // Object access on this bucket only, nothing project-wide.
         const access = new gcp.storage.BucketIAMMember(
             `${name}-bucket-access`,
-            { bucket: bucket.name, role: "roles/storage.objectAdmin", member: pulumi.interpolate`serviceAccount:${gsa.email}` },
+            { bucket: this.bucketName, role: "roles/storage.objectAdmin", member: pulumi.interpolate`serviceAccount:${gsa.email}` },
             { parent: this },
         );
 
-        const driver: Record<string, pulumi.Input<unknown>> = { bucket: bucket.name, chunksize: GCS_CHUNK_SIZE };
+        const driver: Record<string, pulumi.Input<unknown>> = { bucket: this.bucketName, chunksize: GCS_CHUNK_SIZE };
         const volumes: k8s.types.input.core.v1.Volume[] = [];
         const volumeMounts: k8s.types.input.core.v1.VolumeMount[] = [];
         const serviceAccountAnnotations: Record<string, pulumi.Input<string>> = {};
-        const dependsOn: pulumi.Resource[] = [bucket, access];
+        const dependsOn: pulumi.Resource[] = [...bucketDeps, ...bucketResources, access];
         if (cfg.workloadIdentity) {
             // The registry's Kubernetes ServiceAccount may act as the Google service account.
             dependsOn.push(
@@ -153,6 +165,7 @@ export class GcsStorage extends pulumi.ComponentResource implements StorageBacke
             supportedLines: [3],
             serviceAccountAnnotations,
             dependsOn,
+            location: pulumi.interpolate`gs://${this.bucketName}`,
         };
         this.registerOutputs({ bucketName: this.bucketName, serviceAccountEmail: this.serviceAccountEmail });
     }

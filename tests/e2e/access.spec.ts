@@ -1,4 +1,4 @@
-// Access (issue 7) end to end, against the registry pod the program declares:
+// Access end to end, against the registry pod the program declares:
 // - scripts/registry-login.sh with a fake `pulumi` printing this run's real stack outputs, a fake
 //   HOME and a fake /etc/containers (bind-mounted in a private mount namespace); then skopeo with
 //   no flags at all pushes and pulls, trusting only the files the script wrote;
@@ -10,6 +10,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 
 import { localProxyConf, mirrorTarget } from "../../components/access";
+import { requireCapability } from "../support/capability";
 import { makePki } from "../support/pki";
 import { secretValue } from "../support/pod";
 import { ROOT } from "../support/program";
@@ -30,10 +31,8 @@ describe("access end to end: scripts/registry-login.sh, then skopeo with no flag
     let image: OciImage;
     let bin: string;
     before(async function () {
-        if (!mountNamespaces()) {
-            // The fake /etc/containers needs a private mount namespace (root).
-            this.skip();
-        }
+        // The fake /etc/containers needs a private mount namespace (root).
+        requireCapability(this, "mount namespaces", mountNamespaces(), "the fake /etc/containers is bind-mounted in a private mount namespace");
         reg = await startRegistry({ config: { users: ["admin", "ci"], storageKind: "emptyDir" } });
         image = buildImage([4096, 2 * MiB]);
         // `pulumi stack output --json --show-secrets` of this very run: the outputs the program exported.
@@ -168,10 +167,7 @@ describe("access end to end: the mirroring Job's script copies upstream images i
     let upstream: { host: string; caPem: string; proc: Proc };
     let image: OciImage;
     before(async function () {
-        if (!mountNamespaces()) {
-            // The stand-ins for the pod's /etc/hosts and system trust need a private mount namespace.
-            this.skip();
-        }
+        requireCapability(this, "mount namespaces", mountNamespaces(), "the stand-ins for the pod's /etc/hosts and system trust are bind-mounted in a private mount namespace");
         // The "upstream": a plain registry with its own CA and no auth, like a public registry.
         const dir = workDir("upstream");
         const port = await freePort();

@@ -2,7 +2,7 @@
 // updated and deleted by their serialised providers (as the Pulumi engine would run them)
 // against a Ceph peer's Admin Ops API, and the registry pod started with what they returned.
 // Used by the Ceph end-to-end tests and by the bench's native Swift backend.
-import { engineCreate, engineDelete, engineUpdate } from "../support/dynamic-provider";
+import { engineCreate, engineDelete, engineUp } from "../support/dynamic-provider";
 import { one, ProgramRun, runProgram, StackConfig } from "../support/program";
 import { RegistryDeployment, startRegistry } from "./harness";
 import type { CephPeer } from "./peers/ceph";
@@ -73,20 +73,30 @@ export async function provision(config: StackConfig, stack = "test"): Promise<Pr
     return { config, stack, state, run, creds, bucket };
 }
 
-/** `pulumi up` after a config change or drift: diff and update the credentials, then the bucket. */
+/**
+ * `pulumi up` after a config change or drift: diff and update (or replace) the credentials, then
+ * the bucket; a replaced credentials resource is deleted last, as the engine deletes replaced
+ * resources at the end of the update.
+ */
 export async function update(p: Provisioned, config: StackConfig): Promise<{ provisioned: Provisioned; credsChanged: boolean }> {
     const state = new Map(p.state);
     const run1 = await programRun(config, state, p.stack);
     const credsRes = one(run1, CREDS);
-    const c = await engineUpdate(credsRes, p.creds.id, p.creds.outs);
-    const creds = { id: p.creds.id, outs: c.outs };
+    const c = await engineUp(credsRes, p.creds.id, p.creds.outs);
+    const creds = { id: c.id, outs: c.outs };
     state.set(`${CREDS}/${credsRes.name}`, creds);
     const run2 = await programRun(config, state, p.stack);
     const bucketRes = one(run2, BUCKET);
-    const b = await engineUpdate(bucketRes, p.bucket.id, p.bucket.outs);
-    const bucket = { id: p.bucket.id, outs: b.outs };
+    const b = await engineUp(bucketRes, p.bucket.id, p.bucket.outs);
+    if (b.replaced !== undefined) {
+        throw new Error(`${bucketRes.name}: the bucket would be replaced (${(b.diff.replaces ?? []).join(", ")})`);
+    }
+    const bucket = { id: b.id, outs: b.outs };
     state.set(`${BUCKET}/${bucketRes.name}`, bucket);
     const run = await programRun(config, state, p.stack);
+    if (c.replaced !== undefined) {
+        await engineDelete(one(p.run, CREDS), c.replaced.id, c.replaced.outs);
+    }
     return { provisioned: { config, stack: p.stack, state, run, creds, bucket }, credsChanged: c.diff.changes === true };
 }
 

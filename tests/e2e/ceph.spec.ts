@@ -129,17 +129,21 @@ describe("Ceph: cephSwift on distribution 2.8, credentials through Admin Ops", (
         }
     });
 
-    it("rotation: cephKeyGeneration 2 generates a new key; the old one is refused, the registry restarted on the new Secret serves the image", async () => {
-        const oldKey = p.creds.outs.secretKey as string;
+    it("rotation: cephKeyGeneration 2 makes subuser <uid>:registry-g2 with a new key; once the old resource is deleted the old subuser is refused, and the registry restarted on the new Secret serves the image", async () => {
+        const old = { ...p.creds.outs };
         const r = await update(p, { ...p.config, cephKeyGeneration: 2 });
         assert.ok(r.credsChanged);
         p = r.provisioned;
-        const newKey = p.creds.outs.secretKey as string;
-        assert.notStrictEqual(newKey, oldKey);
-        assert.deepStrictEqual(await swiftAuth(ceph.rgwUrl, `${uid}:registry`, oldKey), { ok: false, status: 401 });
-        assert.ok((await swiftAuth(ceph.rgwUrl, `${uid}:registry`, newKey)).ok);
+        assert.strictEqual(p.creds.outs.fullSubuser, `${uid}:registry-g2`);
+        assert.notStrictEqual(p.creds.outs.secretKey, old.secretKey);
+        // RGW answers 403 for a subuser it no longer knows.
+        assert.deepStrictEqual(await swiftAuth(ceph.rgwUrl, old.fullSubuser, old.secretKey), { ok: false, status: 403 });
+        assert.ok((await swiftAuth(ceph.rgwUrl, p.creds.outs.fullSubuser, p.creds.outs.secretKey)).ok);
+        assert.deepStrictEqual((await userInfo(uid)).subusers, [{ id: `${uid}:registry-g2`, permissions: "full-control" }]);
+        assert.strictEqual(reg!.pod.config.storage.swift.username, `${uid}:registry`);
         await reg!.stop();
         reg = await startOn(p);
+        assert.strictEqual(reg.pod.config.storage.swift.username, `${uid}:registry-g2`);
         assert.deepStrictEqual(await pullAndCompare(image, `${reg.host}/team/app:v1`, reg.access()), []);
     });
 
@@ -150,19 +154,20 @@ describe("Ceph: cephSwift on distribution 2.8, credentials through Admin Ops", (
     });
 
     it("repair: a subuser deleted outside the stack shows as a missing key on refresh, and the next up recreates it", async () => {
-        await ceph.radosgwAdmin(["subuser", "rm", `--uid=${uid}`, `--subuser=${uid}:registry`, "--purge-keys"]);
+        const subuser = p.creds.outs.fullSubuser as string;
+        await ceph.radosgwAdmin(["subuser", "rm", `--uid=${uid}`, `--subuser=${subuser}`, "--purge-keys"]);
         const refreshed = await engineRead(one(p.run, CREDS), p.creds.id, p.creds.outs);
         assert.strictEqual(refreshed.secretKey, "");
         // Without a refresh, diff itself asks RGW and sees the key is gone.
         const r = await update(p, p.config);
         assert.ok(r.credsChanged);
         p = r.provisioned;
-        assert.ok((await swiftAuth(ceph.rgwUrl, `${uid}:registry`, p.creds.outs.secretKey)).ok);
-        assert.deepStrictEqual((await userInfo(uid)).subusers, [{ id: `${uid}:registry`, permissions: "full-control" }]);
+        assert.ok((await swiftAuth(ceph.rgwUrl, subuser, p.creds.outs.secretKey)).ok);
+        assert.deepStrictEqual((await userInfo(uid)).subusers, [{ id: subuser, permissions: "full-control" }]);
     });
 
     it("repair: a key changed outside the stack is replaced by one the stack records", async () => {
-        await ceph.radosgwAdmin(["key", "create", `--subuser=${uid}:registry`, "--key-type=swift", "--gen-secret"]);
+        await ceph.radosgwAdmin(["key", "create", `--subuser=${p.creds.outs.fullSubuser}`, "--key-type=swift", "--gen-secret"]);
         const r = await update(p, p.config);
         assert.ok(r.credsChanged);
         p = r.provisioned;
@@ -179,7 +184,7 @@ describe("Ceph: cephSwift on distribution 2.8, credentials through Admin Ops", (
         assert.strictEqual(one(p.run, BUCKET).options.retainOnDelete, true);
         await destroy(p);
         // RGW answers 403 for a subuser it no longer knows (401 is for a wrong key of a known one).
-        assert.deepStrictEqual(await swiftAuth(ceph.rgwUrl, `${uid}:registry`, p.creds.outs.secretKey), { ok: false, status: 403 });
+        assert.deepStrictEqual(await swiftAuth(ceph.rgwUrl, p.creds.outs.fullSubuser, p.creds.outs.secretKey), { ok: false, status: 403 });
         const info = await userInfo(uid);
         assert.deepStrictEqual(info.subusers, []);
         assert.deepStrictEqual(info.swift_keys, []);
@@ -217,6 +222,7 @@ for (const line of [
                 region: "us-east-1",
                 regionendpoint: ceph.rgwUrl,
                 bucket: uid,
+                rootdirectory: "/files",
                 forcepathstyle: true,
                 v4auth: true,
                 secure: false,
@@ -231,16 +237,17 @@ for (const line of [
             const pushed = await push(image, ref, reg.access());
             assert.strictEqual(pushed.code, 0, pushed.stderr);
             assert.deepStrictEqual(await pullAndCompare(image, ref, reg.access()), []);
-            const listing = await s3(p.creds.outs.accessKey, p.creds.outs.secretKey).call("list", "GET", `/${uid}`, [["prefix", "docker/registry/v2/blobs/"]]);
+            const listing = await s3(p.creds.outs.accessKey, p.creds.outs.secretKey).call("list", "GET", `/${uid}`, [["prefix", "files/docker/registry/v2/blobs/"]]);
             for (const layer of image.layers) {
                 assert.ok(listing.body.includes(layer.digest.slice("sha256:".length)), `layer ${layer.digest} not in bucket ${uid}`);
             }
         });
 
-        it("rotation replaces the S3 key pair: the old access key is refused (403 InvalidAccessKeyId)", async () => {
+        it("rotation replaces the S3 key pair on subuser <uid>:registry-g7: the old access key is refused (403 InvalidAccessKeyId)", async () => {
             const old = { ...p.creds.outs };
             const r = await update(p, { ...p.config, cephKeyGeneration: 7 });
             p = r.provisioned;
+            assert.strictEqual(p.creds.outs.fullSubuser, `${uid}:registry-g7`);
             assert.notStrictEqual(p.creds.outs.accessKey, old.accessKey);
             await assert.rejects(s3(old.accessKey, old.secretKey).call("list", "GET", `/${uid}`, []), /InvalidAccessKeyId/);
             const ok = await s3(p.creds.outs.accessKey, p.creds.outs.secretKey).call("list", "GET", `/${uid}`, []);

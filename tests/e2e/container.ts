@@ -228,14 +228,16 @@ export function containerCommand(pod: PodSource, binary: string | undefined, mou
         }
     }
     const script: string[] = ["set -e", `mount -t tmpfs -o mode=0755 e2e-stage ${STAGE}`];
+    // A file (e.g. a hosts file on /etc/hosts) is bound onto a file, a directory onto a directory.
+    const isFile = mounts.map((m) => fs.existsSync(m.source) && fs.statSync(m.source).isFile());
     mounts.forEach((m, i) => {
-        script.push(`mkdir ${STAGE}/v${i}`, `mount --bind ${q(m.source)} ${STAGE}/v${i}`);
+        script.push(isFile[i] ? `touch ${STAGE}/v${i}` : `mkdir ${STAGE}/v${i}`, `mount --bind ${q(m.source)} ${STAGE}/v${i}`);
     });
     if (binary !== undefined) {
         script.push(`touch ${STAGE}/registry`, `mount --bind ${q(binary)} ${STAGE}/registry`);
     }
     mounts.forEach((m, i) => {
-        script.push(`mkdir -p ${q(m.target)}`, `mount --bind ${STAGE}/v${i} ${q(m.target)}`);
+        script.push(isFile[i] ? `[ -e ${q(m.target)} ] || touch ${q(m.target)}` : `mkdir -p ${q(m.target)}`, `mount --bind ${STAGE}/v${i} ${q(m.target)}`);
         if (m.readOnly) {
             script.push(`mount -o remount,bind,ro ${q(m.target)}`);
         }

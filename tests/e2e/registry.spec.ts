@@ -4,6 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as tls from "tls";
 
+import { requireCapability } from "../support/capability";
 import { request } from "./http";
 import { mountNamespaces, probeUrls, RegistryDeployment, startRegistry } from "./harness";
 import { buildImage, MiB, OciImage, pullAndCompare, push, skopeo } from "./oci";
@@ -33,10 +34,7 @@ for (const line of LINES) {
         });
 
         it("runs as the pod's user, with a read-only root filesystem", function () {
-            if (!mountNamespaces()) {
-                // Without mount namespaces the harness cannot apply the pod's securityContext.
-                this.skip();
-            }
+            requireCapability(this, "mount namespaces", mountNamespaces(), "without them the harness cannot apply the pod's securityContext");
             const pid = reg.replicas[0].proc.pid;
             const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
             assert.match(status, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m);

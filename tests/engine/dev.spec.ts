@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, RegistryAccess } from "../e2e/oci";
+import { request } from "../e2e/http";
 import { stopAll, waitFor, workDir } from "../e2e/procs";
 import { ROOT } from "../support/program";
 import { Workstation, workstation } from "../e2e/workstation";
@@ -51,19 +52,43 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
     let image: OciImage;
     let outputs: Outputs;
     let certDir: string;
+    /** Directories the tests write (certificates, workstations, images, pulls), deleted at the end. */
+    const made: string[] = [];
+    const mark = (dir: string): string => {
+        made.push(dir);
+        return dir;
+    };
+    const pullInto = async (ref: string, a: RegistryAccess): Promise<Awaited<ReturnType<typeof pull>>> => {
+        const r = await pull(ref, a);
+        mark(r.dir);
+        return r;
+    };
 
     const access = (user: string, password: string): RegistryAccess => ({ certDir, creds: { username: user, password } });
     const registryPods = async (): Promise<k8s.V1Pod[]> =>
         (await core.listNamespacedPod("registry", undefined, undefined, undefined, undefined, "app.kubernetes.io/name=registry")).body.items;
+    /**
+     * The stack outputs, once the registry answers through the load balancer. `pulumi up` ends when
+     * the new pod is available; the controller-manager updates the Service's endpoints a moment
+     * later, and until then the load balancer may still pick the pod that was replaced (as a
+     * cloud load balancer's health checks lag too).
+     */
     const readOutputs = async (): Promise<Outputs> => {
         const o = (await project.outputs(STACK)) as unknown as Outputs;
-        certDir = workDir("engine-certs");
+        certDir = mark(workDir("engine-certs"));
         fs.writeFileSync(path.join(certDir, "ca.crt"), o.caCertificate);
+        let answered = 0;
+        await waitFor(`${o.registryUrl}/v2/ through the load balancer`, async () => {
+            const r = await request(`${o.registryUrl}/v2/`, { ca: o.caCertificate, timeoutMs: 2000 }).catch(() => undefined);
+            answered = r?.status === 401 ? answered + 1 : 0;
+            return answered >= 3;
+        }, 60_000, 250);
         return o;
     };
     /** The workstation of the login script's tests, with the CLI and the project's state. */
     const ciBox = (): Workstation => {
         const ws = workstation(path.dirname(project.env.pulumiCommand.command));
+        mark(path.dirname(ws.home));
         Object.assign(ws.env, {
             PULUMI_HOME: project.env.pulumiHome,
             PULUMI_BACKEND_URL: project.backendUrl,
@@ -79,11 +104,20 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         apps = cluster.controlPlane.kc.makeApiClient(k8s.AppsV1Api);
         project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
         image = buildImage([4096, 17 * MiB]);
+        mark(image.dir);
+    });
+    afterEach(function () {
+        if (this.currentTest?.state === "failed") {
+            console.log(`what the test cluster's stand-ins did:\n${cluster.events.slice(-40).join("\n")}`);
+        }
     });
     after(async () => {
         await cluster?.stop();
         project?.remove();
         await stopAll();
+        for (const dir of made) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("the README's deploy commands, as written (`pulumi up` through the Automation API)", async () => {
@@ -152,7 +186,7 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         const ref = `docker://${outputs.registryHost}/team/app:v1`;
         const pushed = await ws.exec("skopeo", ["copy", "-q", "--preserve-digests", `oci:${image.dir}:${image.tag}`, ref]);
         assert.strictEqual(pushed.code, 0, pushed.stderr);
-        const out = workDir("engine-pull");
+        const out = mark(workDir("engine-pull"));
         const pulled = await ws.exec("skopeo", ["copy", "-q", "--preserve-digests", ref, `oci:${out}:pulled`]);
         assert.strictEqual(pulled.code, 0, pulled.stderr);
         assert.deepStrictEqual(compareImage(image, out), []);
@@ -160,15 +194,15 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
 
     it("a wrong password, an unknown CA and no credentials are refused", async () => {
         const ref = `${outputs.registryHost}/team/app:v1`;
-        const wrong = await pull(ref, access("ci", `${outputs.passwords.ci}x`));
+        const wrong = await pullInto(ref, access("ci", `${outputs.passwords.ci}x`));
         assert.notStrictEqual(wrong.result.code, 0);
         assert.match(wrong.result.stderr, /unauthorized|authentication required/i);
-        const anonymous = await pull(ref, { certDir });
+        const anonymous = await pullInto(ref, { certDir });
         assert.notStrictEqual(anonymous.result.code, 0);
         assert.match(anonymous.result.stderr, /unauthorized|authentication required/i);
-        const otherCa = workDir("engine-other-ca");
+        const otherCa = mark(workDir("engine-other-ca"));
         fs.writeFileSync(path.join(otherCa, "ca.crt"), fs.readFileSync("/etc/ssl/certs/ca-certificates.crt"));
-        const untrusted = await pull(ref, { certDir: otherCa, creds: { username: "ci", password: outputs.passwords.ci } });
+        const untrusted = await pullInto(ref, { certDir: otherCa, creds: { username: "ci", password: outputs.passwords.ci } });
         assert.notStrictEqual(untrusted.result.code, 0);
         assert.match(untrusted.result.stderr, /x509|certificate signed by unknown authority/);
     });
@@ -197,9 +231,9 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         }
         const ref = `${outputs.registryHost}/team/app:v1`;
         assert.deepStrictEqual(await pullAndCompare(image, ref, access("deploy", outputs.passwords.deploy)), []);
-        const stale = await pull(ref, access("ci", previous.passwords.ci));
+        const stale = await pullInto(ref, access("ci", previous.passwords.ci));
         assert.match(stale.result.stderr, /unauthorized|authentication required/i);
-        assert.strictEqual((await pull(ref, access("ci", outputs.passwords.ci))).result.code, 0);
+        assert.strictEqual((await pullInto(ref, access("ci", outputs.passwords.ci))).result.code, 0);
     });
 
     it("`pulumi destroy` keeps exactly the namespace and the claim with the images; everything else goes", async () => {

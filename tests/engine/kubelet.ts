@@ -58,6 +58,8 @@ export interface KubeletOptions {
     readonly nodeName?: string;
     /** Where to say what it does. Default: nowhere. */
     readonly log?: (line: string) => void;
+    /** A hosts file bind-mounted read-only on each real container's /etc/hosts (the cluster DNS stand-in). Default: the machine's. */
+    readonly hostsFile?: string;
 }
 
 /** One container this node runs, for tests to look at. */
@@ -368,6 +370,9 @@ export class Kubelet {
         try {
             const source = await this.podSource(pod, container);
             const mounts = materialise(source, state.dir, await this.claimDirs(pod), state.dir);
+            if (this.opts.hostsFile !== undefined) {
+                mounts.push({ source: this.opts.hostsFile, target: "/etc/hosts", readOnly: true });
+            }
             state.command = containerCommand(source, runner.kind === "registry" ? registryBinary(source) : undefined, mounts as Mount[]);
             state.env = {
                 PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

@@ -2,15 +2,17 @@
 // admission, kube-controller-manager, kube-scheduler; tests/engine/cluster/control-plane.ts) and
 // the stand-ins for what a cluster's nodes and cloud provide: one node's kubelet
 // (tests/engine/kubelet.ts), a load-balancer controller (cluster/load-balancer.ts) and a PV
-// provisioner for claims without a class (cluster/provisioner.ts). Everything binds 127.0.0.1
-// (pods and load balancers: other loopback addresses) and is stopped, and its files deleted, by
-// `stop()`.
+// provisioner for claims without a class (cluster/provisioner.ts), and on request kube-proxy and
+// cluster DNS (cluster/service-proxy.ts). Everything binds 127.0.0.1 (pods, load balancers and
+// ClusterIPs: other loopback addresses) and is stopped, and its files deleted, by `stop()`.
 import * as fs from "fs";
 import * as path from "path";
 
 import { ControlPlane, startControlPlane } from "./cluster/control-plane";
 import { LoadBalancerController } from "./cluster/load-balancer";
+import { dialAddress } from "./cluster/outside-hosts";
 import { HostPathProvisioner } from "./cluster/provisioner";
+import { ServiceProxy } from "./cluster/service-proxy";
 import { Kubelet } from "./kubelet";
 import { listenAddress } from "./pod-network";
 
@@ -19,6 +21,8 @@ export interface TestCluster {
     readonly kubelet: Kubelet;
     readonly loadBalancers: LoadBalancerController;
     readonly provisioner: HostPathProvisioner;
+    /** With `serviceProxy`: ClusterIPs served and Service names resolvable in containers. */
+    readonly serviceProxy?: ServiceProxy;
     /** The admin's kubeconfig file. */
     readonly kubeconfig: string;
     /** What the stand-ins said, in order (also in stand-ins.log in the work dir). */
@@ -26,8 +30,13 @@ export interface TestCluster {
     stop(): Promise<void>;
 }
 
+export interface TestClusterOptions {
+    /** Also run the kube-proxy and cluster DNS stand-ins (pods reach Services by name). Default false. */
+    readonly serviceProxy?: boolean;
+}
+
 /** Starts the control plane and the stand-ins; on failure stops whatever started. */
-export async function startTestCluster(): Promise<TestCluster> {
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
     const controlPlane = await startControlPlane();
     const events: string[] = [];
     const logFile = path.join(controlPlane.workDir, "stand-ins.log");
@@ -41,13 +50,19 @@ export async function startTestCluster(): Promise<TestCluster> {
         started.push(provisioner);
         const loadBalancers = await LoadBalancerController.start(controlPlane.kc, { log, dial: listenAddress });
         started.push(loadBalancers);
-        const kubelet = await Kubelet.start({ kc: controlPlane.kc, server: controlPlane.server, workDir: path.join(controlPlane.workDir, "kubelet"), log });
+        const serviceProxy =
+            opts.serviceProxy === true ? await ServiceProxy.start(controlPlane.kc, { hostsFile: path.join(controlPlane.workDir, "hosts"), dial: dialAddress, log }) : undefined;
+        if (serviceProxy !== undefined) {
+            started.push(serviceProxy);
+        }
+        const kubelet = await Kubelet.start({ kc: controlPlane.kc, server: controlPlane.server, workDir: path.join(controlPlane.workDir, "kubelet"), log, hostsFile: serviceProxy?.hostsFile });
         started.push(kubelet);
         return {
             controlPlane,
             kubelet,
             loadBalancers,
             provisioner,
+            serviceProxy,
             kubeconfig: controlPlane.kubeconfig,
             events,
             async stop() {

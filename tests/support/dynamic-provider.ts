@@ -40,26 +40,40 @@ export async function engineCreate(resource: RecordedResource): Promise<{ id: st
     return { id: r.id, outs: { ...r.outs } };
 }
 
-/** check + diff (+ update when it changes), as `pulumi up` on an existing resource. */
-export async function engineUpdate(
-    resource: RecordedResource,
-    id: string,
-    olds: Record<string, any>,
-): Promise<{ diff: pulumi.dynamic.DiffResult; outs: Record<string, any> }> {
+/** What `engineUp` did to one resource. */
+export interface EngineStep {
+    readonly diff: pulumi.dynamic.DiffResult;
+    /** The resource's id and outputs now (the replacement's after a replace). */
+    readonly id: string;
+    readonly outs: Record<string, any>;
+    /** After a create-before-delete replacement: the old resource, which the engine deletes at the end of the update. */
+    readonly replaced?: { readonly id: string; readonly outs: Record<string, any> };
+}
+
+/**
+ * check + diff, then create (a replacement) or update, as `pulumi up` does for an existing
+ * resource. A replacement's old resource is not deleted here: the engine deletes it only after
+ * every other step, so the caller deletes `replaced` (engineDelete) at its own end of the update.
+ */
+export async function engineUp(resource: RecordedResource, id: string, olds: Record<string, any>): Promise<EngineStep> {
     const provider = providerOf(resource);
     const news = provider.check === undefined ? inputsOf(resource) : (await provider.check(olds, inputsOf(resource))).inputs ?? inputsOf(resource);
     const diff = provider.diff === undefined ? { changes: true } : await provider.diff(id, olds, news);
     if (diff.changes !== true) {
-        return { diff, outs: olds };
+        return { diff, id, outs: olds };
     }
     if ((diff.replaces ?? []).length > 0) {
-        throw new Error(`${resource.name}: the engine would replace it (${(diff.replaces ?? []).join(", ")})`);
+        if (diff.deleteBeforeReplace === true) {
+            throw new Error(`${resource.name}: delete-before-replace is not simulated`);
+        }
+        const created = await provider.create(news);
+        return { diff, id: created.id, outs: { ...created.outs }, replaced: { id, outs: olds } };
     }
     if (provider.update === undefined) {
         throw new Error(`${resource.name}: no update`);
     }
     const r = await provider.update(id, olds, news);
-    return { diff, outs: { ...r.outs } };
+    return { diff, id, outs: { ...r.outs } };
 }
 
 /** read, as `pulumi refresh`. */

@@ -22,6 +22,8 @@ export interface RecordedOptions {
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     /** The `replacementTrigger` option's value (undefined when not set). */
     readonly replacementTrigger?: unknown;
+    /** The `customTimeouts` option, as the engine receives it ("" where not set); undefined without one. */
+    readonly customTimeouts?: { readonly create: string; readonly update: string; readonly delete: string };
 }
 
 /** One registered resource. */
@@ -169,6 +171,13 @@ interface RegisterRequest {
     getAdditionalsecretoutputsList(): string[];
     getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
     getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
+    getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+}
+
+/** The register request's `customTimeouts`, undefined when the resource has none. */
+function customTimeoutsOf(req: RegisterRequest | undefined): RecordedOptions["customTimeouts"] {
+    const t = req?.getCustomtimeouts();
+    return t === undefined ? undefined : { create: t.getCreate(), update: t.getUpdate(), delete: t.getDelete() };
 }
 
 /** The URN the mock monitor gives a resource (same rule as @pulumi/pulumi's MockMonitor.newUrn). */
@@ -239,6 +248,7 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
                     additionalSecretOutputs: req?.getAdditionalsecretoutputsList() ?? [],
                     propertyDependencies,
                     replacementTrigger: req?.getReplacementTrigger?.()?.toJavaScript(),
+                    customTimeouts: customTimeoutsOf(req),
                 },
             });
             return { id, state };

@@ -1,0 +1,219 @@
+// Stand-ins for kube-proxy and cluster DNS, for pods that reach a Service by its name (the Ceph
+// stack's registry reaches RGW gateways outside the cluster as `<registry>-rgw.<ns>.svc`).
+//
+// - kube-proxy: every Service's ClusterIP 10.x.y.z (the apiserver's range 10.96.0.0/12) gets a
+//   TCP listener on its loopback twin 127.x.y.z, on each of the Service's TCP ports, which
+//   forwards each connection to one of the Service's ready endpoints, round-robin, dialled
+//   through `dial` (the pod network's and the outside hosts' twins). With no ready endpoint a
+//   connection is closed at once, as kube-proxy rejects it. Containers here share the machine's
+//   network namespace, so the twin is where a connection to the ClusterIP has to go.
+// - cluster DNS: a hosts file naming each Service `<name>.<ns>.svc` and
+//   `<name>.<ns>.svc.cluster.local` at its ClusterIP's twin, after this machine's own entries. The
+//   stand-in kubelet bind-mounts it on each container's /etc/hosts. It is rewritten in place (the
+//   same inode) when Services change, so a running container sees new names.
+import * as k8s from "@kubernetes/client-node";
+import * as fs from "fs";
+import * as net from "net";
+
+import { WorkQueue, Watched, errorMessage, watch } from "./control-plane";
+import { readyBackends } from "./load-balancer";
+
+/** The label the EndpointSlice controller (and the program, for its own slices) puts on a Service's slices. */
+const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+/** The loopback twin of a test-cluster address 10.x.y.z: 127.x.y.z. */
+export function loopbackTwin(ip: string): string {
+    if (!net.isIPv4(ip) || !ip.startsWith("10.")) {
+        throw new Error(`${ip} is not an address of the test cluster's networks (10.0.0.0/8)`);
+    }
+    return `127.${ip.slice("10.".length)}`;
+}
+
+export interface ServiceProxyOptions {
+    /** The hosts file to keep (created here). */
+    readonly hostsFile: string;
+    /** The address to connect to for an endpoint's IP. Default: the IP. */
+    readonly dial?: (ip: string) => string;
+    /** Where to say what it does. Default: nowhere. */
+    readonly log?: (line: string) => void;
+}
+
+interface Listener {
+    readonly server: net.Server;
+    port: k8s.V1ServicePort;
+    next: number;
+    readonly sockets: Set<net.Socket>;
+}
+
+interface Proxied {
+    readonly uid: string;
+    readonly twin: string;
+    readonly listeners: Map<number, Listener>;
+}
+
+/** Watches Services and EndpointSlices; serves every ClusterIP on its twin and keeps the hosts file. */
+export class ServiceProxy {
+    private readonly proxied = new Map<string, Proxied>();
+    /** Connections forwarded, by `<endpoint ip>:<port>`. */
+    private readonly forwarded = new Map<string, number>();
+    private readonly baseHosts: string;
+
+    private constructor(
+        private readonly opts: ServiceProxyOptions,
+        private readonly services: Watched<k8s.V1Service>,
+        private readonly slices: Watched<k8s.V1EndpointSlice>,
+        private readonly queue: WorkQueue,
+    ) {
+        this.baseHosts = fs.readFileSync("/etc/hosts", "utf8").trimEnd();
+        fs.writeFileSync(opts.hostsFile, `${this.baseHosts}\n`, { mode: 0o644 });
+    }
+
+    /** Starts watching; resolves once Services and EndpointSlices are listed. */
+    static async start(kc: k8s.KubeConfig, opts: ServiceProxyOptions): Promise<ServiceProxy> {
+        let self: ServiceProxy | undefined;
+        const queue = new WorkQueue(
+            (key) => self!.sync(key),
+            (key, err) => opts.log?.(`service-proxy: ${key}: ${errorMessage(err)} (retrying)`),
+        );
+        const core = kc.makeApiClient(k8s.CoreV1Api);
+        const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+        const services = await watch<k8s.V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces(), (svc) => queue.add(`${svc.metadata?.namespace}/${svc.metadata?.name}`));
+        // Backends are looked up in this cache at each connection, as in the load balancer.
+        const slices = await watch<k8s.V1EndpointSlice>(kc, "/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces(), () => undefined).catch(async (err: unknown) => {
+            await services.stop();
+            throw err;
+        });
+        self = new ServiceProxy(opts, services, slices, queue);
+        queue.start();
+        return self;
+    }
+
+    /** The hosts file containers get as /etc/hosts. */
+    get hostsFile(): string {
+        return this.opts.hostsFile;
+    }
+
+    /** How many connections went to an endpoint (`ip`, any port), for tests. */
+    connectionsTo(ip: string): number {
+        return [...this.forwarded].filter(([k]) => k.startsWith(`${ip}:`)).reduce((n, [, c]) => n + c, 0);
+    }
+
+    async stop(): Promise<void> {
+        await this.queue.stop();
+        await Promise.all([this.services.stop(), this.slices.stop()]);
+        await Promise.all([...this.proxied.values()].map((p) => closeAll(p)));
+        this.proxied.clear();
+    }
+
+    private log(line: string): void {
+        this.opts.log?.(`service-proxy: ${line}`);
+    }
+
+    private async sync(key: string): Promise<void> {
+        const [namespace, name] = key.split("/");
+        const svc = this.services.cache.get(name, namespace);
+        const ip = svc?.spec?.clusterIP;
+        const wantsProxy = svc !== undefined && svc.spec?.type !== "ExternalName" && ip !== undefined && ip !== "None" && net.isIPv4(ip);
+        let p = this.proxied.get(key);
+        if (p !== undefined && (!wantsProxy || svc.metadata?.uid !== p.uid || loopbackTwin(ip) !== p.twin)) {
+            await closeAll(p);
+            this.proxied.delete(key);
+            this.log(`${key}: stopped serving ${p.twin}`);
+            p = undefined;
+        }
+        if (wantsProxy) {
+            if (p === undefined) {
+                p = { uid: svc.metadata?.uid ?? "", twin: loopbackTwin(ip), listeners: new Map() };
+                this.proxied.set(key, p);
+                this.log(`${key}: ${ip} on ${p.twin}`);
+            }
+            const wanted = new Map((svc.spec?.ports ?? []).filter((x) => (x.protocol ?? "TCP") === "TCP").map((x) => [x.port, x]));
+            for (const [port, l] of p.listeners) {
+                if (!wanted.has(port)) {
+                    p.listeners.delete(port);
+                    await close(l);
+                }
+            }
+            for (const [port, servicePort] of wanted) {
+                const l = p.listeners.get(port);
+                if (l !== undefined) {
+                    l.port = servicePort;
+                } else {
+                    p.listeners.set(port, await this.listen(namespace, name, p.twin, servicePort));
+                }
+            }
+        }
+        this.writeHosts();
+    }
+
+    /** Rewrites the hosts file in place: a bind mount of it follows the inode, not the name. */
+    private writeHosts(): void {
+        const lines = [...this.proxied]
+            .map(([key, p]) => {
+                const [namespace, name] = key.split("/");
+                return `${p.twin} ${name}.${namespace}.svc ${name}.${namespace}.svc.cluster.local`;
+            })
+            .sort();
+        const fd = fs.openSync(this.opts.hostsFile, "r+");
+        try {
+            const text = Buffer.from([this.baseHosts, "# Services (the test cluster's DNS stand-in)", ...lines, ""].join("\n"));
+            fs.ftruncateSync(fd, 0);
+            fs.writeSync(fd, text, 0, text.length, 0);
+        } finally {
+            fs.closeSync(fd);
+        }
+    }
+
+    private async listen(namespace: string, name: string, twin: string, servicePort: k8s.V1ServicePort): Promise<Listener> {
+        const server = net.createServer((client) => this.forward(namespace, name, listener, client));
+        const listener: Listener = { server, port: servicePort, next: 0, sockets: new Set() };
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen({ host: twin, port: servicePort.port }, () => {
+                server.off("error", reject);
+                resolve();
+            });
+        });
+        server.on("error", (err) => this.log(`${namespace}/${name} ${twin}:${servicePort.port}: ${errorMessage(err)}`));
+        return listener;
+    }
+
+    private forward(namespace: string, name: string, listener: Listener, client: net.Socket): void {
+        track(listener, client);
+        const slices = this.slices.cache.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === name);
+        const backends = readyBackends(listener.port, slices);
+        if (backends.length === 0) {
+            client.destroy();
+            return;
+        }
+        const backend = backends[listener.next++ % backends.length];
+        const key = `${backend.ip}:${backend.port}`;
+        this.forwarded.set(key, (this.forwarded.get(key) ?? 0) + 1);
+        const upstream = net.connect({ host: (this.opts.dial ?? ((x: string) => x))(backend.ip), port: backend.port });
+        track(listener, upstream);
+        const drop = (): void => {
+            client.destroy();
+            upstream.destroy();
+        };
+        client.on("error", drop);
+        upstream.on("error", drop);
+        client.pipe(upstream);
+        upstream.pipe(client);
+    }
+}
+
+function track(listener: Listener, socket: net.Socket): void {
+    listener.sockets.add(socket);
+    socket.on("close", () => listener.sockets.delete(socket));
+}
+
+function close(listener: Listener): Promise<void> {
+    listener.sockets.forEach((s) => s.destroy());
+    return new Promise((resolve) => listener.server.close(() => resolve()));
+}
+
+async function closeAll(p: Proxied): Promise<void> {
+    const listeners = [...p.listeners.values()];
+    p.listeners.clear();
+    await Promise.all(listeners.map(close));
+}
