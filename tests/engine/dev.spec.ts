@@ -14,6 +14,7 @@ import { stopAll, waitFor, workDir } from "../e2e/procs";
 import { ROOT } from "../support/program";
 import { Workstation, workstation } from "../e2e/workstation";
 import { listenAddress } from "./pod-network";
+import type { OpRequest, OpResult } from "./op";
 import { EngineProject } from "./stack";
 import { startTestCluster, TestCluster } from "./test-cluster";
 
@@ -33,15 +34,19 @@ interface Outputs {
     readonly loadBalancerAddress: string;
 }
 
-/** The command lines of the README's Deploy section (`npm ci` is what the test run did first). */
-function readmeDeployCommands(): string[] {
+/** The command lines of each `sh` block of a README section, comments dropped. */
+function readmeBlocks(heading: string): string[][] {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const block = /^## Deploy\n\n```sh\n([\s\S]*?)```/m.exec(readme);
-    assert.ok(block !== null, "README has a Deploy section with a sh block");
-    return block[1]
-        .split("\n")
-        .map((l) => l.replace(/\s+#.*$/, "").trim())
-        .filter((l) => l !== "");
+    const start = readme.indexOf(`\n${heading}\n`);
+    assert.ok(start >= 0, `README has a section ${heading}`);
+    const end = readme.indexOf("\n## ", start + heading.length + 2);
+    const section = readme.slice(start, end < 0 ? undefined : end);
+    return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) =>
+        m[1]
+            .split("\n")
+            .map((l) => l.replace(/\s+#.*$/, "").trim())
+            .filter((l) => l !== ""),
+    );
 }
 
 describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the registry pod run from the API server's objects)", function () {
@@ -98,6 +103,24 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         return ws;
     };
 
+    /**
+     * Runs README command lines in the project's directory: `pulumi up`/`preview`/`refresh`/`destroy`
+     * through the Automation API (the language host cannot be built here), anything else as written.
+     */
+    const runReadme = async (lines: readonly string[]): Promise<OpResult[]> => {
+        const results: OpResult[] = [];
+        for (const line of lines) {
+            const op = /^pulumi (up|preview|refresh|destroy)$/.exec(line)?.[1] as OpRequest["op"] | undefined;
+            if (op !== undefined) {
+                results.push(await project.opOk(op, STACK));
+            } else {
+                const r = await project.sh(line);
+                assert.strictEqual(r.code, 0, `${line}: ${r.stderr}`);
+            }
+        }
+        return results;
+    };
+
     before(async () => {
         cluster = await startTestCluster();
         core = cluster.controlPlane.kc.makeApiClient(k8s.CoreV1Api);
@@ -121,17 +144,12 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
     });
 
     it("the README's deploy commands, as written (`pulumi up` through the Automation API)", async () => {
-        const commands = readmeDeployCommands();
-        assert.deepStrictEqual(
-            commands.map((c) => c.split(" ").slice(0, 2).join(" ")),
-            ["npm ci", "pulumi login", "pulumi stack", "pulumi up"],
-        );
-        for (const line of commands.slice(1, -1)) {
-            const r = await project.sh(line);
-            assert.strictEqual(r.code, 0, `${line}: ${r.stderr}`);
-        }
+        const [commands] = readmeBlocks("## Deploy");
+        assert.deepStrictEqual(commands.map((c) => c.split(" ").slice(0, 2).join(" ")), ["npm ci", "pulumi login", "pulumi stack", "pulumi up"]);
+        // `npm ci` is how this test run began.
+        const results = await runReadme(commands.slice(1));
         assert.ok(fs.existsSync(path.join(project.home, ".pulumi", "stacks", "registry", `${STACK}.json`)), "the stack is in ~/.pulumi");
-        const up = await project.opOk("up", STACK);
+        const up = results[results.length - 1];
         assert.ok((up.changes?.create ?? 0) >= 25, `up created ${JSON.stringify(up.changes)}`);
         assert.match(up.stdout, /warning: using pulumi-resource-tls from \$PATH/, "the tls stand-in is named as such");
     });
@@ -236,8 +254,9 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         assert.strictEqual((await pullInto(ref, access("ci", outputs.passwords.ci))).result.code, 0);
     });
 
-    it("`pulumi destroy` keeps exactly the namespace and the claim with the images; everything else goes", async () => {
-        await project.opOk("destroy", STACK);
+    it("the README's Teardown: `pulumi destroy` keeps exactly the namespace and the claim with the images; everything else goes", async () => {
+        assert.deepStrictEqual(readmeBlocks("## Teardown")[0], ["pulumi destroy"]);
+        await runReadme(readmeBlocks("## Teardown")[0]);
         const state = JSON.parse(await project.cliOk(["stack", "export", "--stack", STACK])) as { deployment: { resources?: unknown[] } };
         assert.strictEqual((state.deployment.resources ?? []).length, 0, "Pulumi forgot every resource");
         assert.strictEqual((await core.readNamespace("registry")).body.status?.phase, "Active");
@@ -257,20 +276,21 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         await assert.rejects(core.readNamespace("registry-node"), (e: { statusCode?: number }) => e.statusCode === 404);
     });
 
-    it("`pulumi up` again adopts the kept namespace and claim (server-side apply), and the image pushed before still pulls", async () => {
-        const up = await project.opOk("up", STACK);
+    it("the README's Teardown: `pulumi up` again takes over the kept namespace and claim (server-side apply), and the image pushed before still pulls", async () => {
+        assert.deepStrictEqual(readmeBlocks("## Teardown")[1], ["pulumi up"]);
+        const [up] = await runReadme(readmeBlocks("## Teardown")[1]);
         assert.ok((up.changes?.create ?? 0) >= 25);
         outputs = await readOutputs();
         assert.deepStrictEqual(await pullAndCompare(image, `${outputs.registryHost}/team/app:v1`, access("admin", outputs.passwords.admin)), []);
     });
 
-    it("with deleteStorageOnDestroy, `pulumi destroy` removes the namespace and the claim, and the provisioner the volume", async () => {
+    it("the README's Teardown: with deleteStorageOnDestroy, `pulumi destroy` removes the namespace and the claim, and the provisioner the volume", async () => {
         const pvName = (await core.readNamespacedPersistentVolumeClaim("registry-data", "registry")).body.spec?.volumeName ?? "";
         const volumeDir = (await core.readPersistentVolume(pvName)).body.spec?.hostPath?.path ?? "";
         assert.ok(fs.existsSync(volumeDir));
-        await project.setConfig(STACK, "registry:deleteStorageOnDestroy", "true");
-        await project.opOk("up", STACK);
-        await project.opOk("destroy", STACK);
+        const block = readmeBlocks("## Teardown")[2];
+        assert.deepStrictEqual(block, ["pulumi config set deleteStorageOnDestroy true", "pulumi up", "pulumi destroy"]);
+        await runReadme(block);
         await waitFor("namespace registry to go", async () => {
             try {
                 await core.readNamespace("registry");
