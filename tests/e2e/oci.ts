@@ -1,11 +1,11 @@
 // OCI images without a Docker daemon, and skopeo to push and pull them.
-import { execFile, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 
-import { workDir } from "./procs";
+import { CommandResult, runCommand, workDir } from "./procs";
 
 /** An OCI image layout on disk. */
 export interface OciImage {
@@ -102,11 +102,7 @@ export interface RegistryAccess {
     readonly tlsVerify?: boolean;
 }
 
-export interface SkopeoResult {
-    readonly code: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
+export type SkopeoResult = CommandResult;
 
 function accessFlags(side: "src" | "dest", a: RegistryAccess | undefined): string[] {
     if (a === undefined) {
@@ -137,21 +133,7 @@ const skopeoHome = (() => {
 
 /** Runs skopeo with a private HOME and a bounded time; resolves with its exit code and output. */
 export function skopeo(args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<SkopeoResult> {
-    return new Promise((resolve) => {
-        execFile(
-            "skopeo",
-            args,
-            {
-                timeout: opts.timeoutMs ?? 180000,
-                maxBuffer: 16 * MiB,
-                env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: skopeoHome(), ...opts.env },
-            },
-            (err, stdout, stderr) => {
-                const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1;
-                resolve({ code, stdout, stderr });
-            },
-        );
-    });
+    return runCommand("skopeo", args, { timeoutMs: opts.timeoutMs ?? 180000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: skopeoHome(), ...opts.env } });
 }
 
 /** `skopeo copy` an image layout to `ref` (host/repo:tag). */

@@ -1,6 +1,6 @@
 // Processes and ports for end-to-end tests: every server binds 127.0.0.1 on a free port, is
 // waited for with bounded retries, and is stopped by PID (its whole process group).
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -143,4 +143,21 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
         }
         await new Promise((r) => setTimeout(r, intervalMs));
     }
+}
+
+/** What a command that ran to its end printed, and its exit code (1 when it could not start or was killed). */
+export interface CommandResult {
+    readonly code: number;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Runs a command to its end (killed after `timeoutMs`, default 120 s); never rejects. */
+export function runCommand(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+    return new Promise((resolve) => {
+        execFile(cmd, [...args], { env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+            const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
+            resolve({ code, stdout, stderr });
+        });
+    });
 }

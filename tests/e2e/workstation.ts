@@ -1,26 +1,16 @@
 // A workstation or CI box for the login script's tests: its own HOME and session directory, and
 // its own /etc/containers (a copy of this machine's without certs.d), mounted over the real one
 // in a private mount namespace for the commands run "on" it.
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-import { MiB } from "./oci";
-import { workDir } from "./procs";
+import { CommandResult as Result, runCommand, workDir } from "./procs";
 
-export interface Result {
-    readonly code: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
+export type { Result };
 
+/** Runs a command with exactly `env`. */
 export function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs = 120000): Promise<Result> {
-    return new Promise((resolve) => {
-        execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
-            const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
-            resolve({ code, stdout, stderr });
-        });
-    });
+    return runCommand(cmd, args, { env, timeoutMs });
 }
 
 /** A workstation: its own HOME and session dir, and its own /etc/containers (a copy of this machine's, without certs.d). */

@@ -5,25 +5,19 @@
 // the registry's own pod spec running `registry garbage-collect` on the claim's directory.
 import * as assert from "assert";
 import * as k8s from "@kubernetes/client-node";
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
 import { buildImage, MiB, OciImage, pullAndCompare, push, RegistryAccess, skopeo } from "../e2e/oci";
-import { stopAll, waitFor, workDir } from "../e2e/procs";
+import { CommandResult, runCommand, stopAll, waitFor, workDir } from "../e2e/procs";
 import { EngineProject } from "./stack";
 import { startTestCluster, TestCluster } from "./test-cluster";
 
 const STACK = "dev";
 const NS = "registry";
 
-function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
-            const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1;
-            resolve({ code, stdout, stderr });
-        });
-    });
+function kubectl(kubeconfig: string, args: string[]): Promise<CommandResult> {
+    return runCommand("kubectl", ["--kubeconfig", kubeconfig, ...args]);
 }
 
 /** Files of the blobs a registry stores, by digest hex, under its storage root. */

@@ -5,13 +5,13 @@
 //
 // `pulumi config`, `pulumi stack` and `pulumi stack output` are the CLI's own commands;
 // up/preview/refresh/destroy run the program inline through the Automation API (tests/engine/op.ts).
-import { execFile, spawn } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
 import { ROOT } from "../support/program";
-import { CACHE_BIN, workDir as makeWorkDir } from "../e2e/procs";
+import { CACHE_BIN, CommandResult, runCommand, workDir as makeWorkDir } from "../e2e/procs";
 import type { OpRequest, OpResult } from "./op";
 import { installStandInProviders } from "./providers";
 import { EngineEnv, engineEnv, pulumiCliPath } from "./workspace";
@@ -19,11 +19,7 @@ import { EngineEnv, engineEnv, pulumiCliPath } from "./workspace";
 import * as tools from "./tools.json";
 
 /** A CLI run's outcome. */
-export interface CliResult {
-    readonly code: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
+export type CliResult = CommandResult;
 
 export interface EngineProjectOptions {
     /** kubeconfig the kubernetes provider uses (KUBECONFIG). */
@@ -118,27 +114,12 @@ export class EngineProject {
 
     /** Runs the real CLI in the project's directory: `pulumi <args>`. */
     cli(args: readonly string[], timeoutMs = 120_000, binary = this.env.pulumiCommand.command): Promise<CliResult> {
-        return new Promise((resolve) => {
-            execFile(
-                binary,
-                [...args],
-                { cwd: this.dir, env: { ...process.env, ...this.envVars }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-                (err, stdout, stderr) => {
-                    const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1;
-                    resolve({ code, stdout, stderr });
-                },
-            );
-        });
+        return runCommand(binary, args, { cwd: this.dir, env: { ...process.env, ...this.envVars }, timeoutMs });
     }
 
     /** Runs a shell command line (e.g. one of the README's) in the project's directory, with the CLI on PATH. */
     sh(line: string, timeoutMs = 120_000): Promise<CliResult> {
-        return new Promise((resolve) => {
-            execFile("bash", ["-c", line], { cwd: this.dir, env: { ...process.env, ...this.envVars }, timeout: timeoutMs }, (err, stdout, stderr) => {
-                const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1;
-                resolve({ code, stdout, stderr });
-            });
-        });
+        return runCommand("bash", ["-c", line], { cwd: this.dir, env: { ...process.env, ...this.envVars }, timeoutMs });
     }
 
     /** `pulumi <args>`, which must succeed. */
