@@ -11,6 +11,8 @@ import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { version as sdkVersion } from "@pulumi/pulumi/version";
 
 import { AccessConfig, LABEL_VALUE, parseAccess, QUALIFIED_NAME } from "./components/access/config";
+import { ForeignLayersConfig, parseForeignLayers } from "./components/registry/foreign-layers";
+import { BCRYPT_MAX_COST, BCRYPT_MIN_COST, FULL_BCRYPT_COST, MIN_LENGTH_BELOW_FULL_COST, parseHtpasswdCost } from "./components/security/htpasswd";
 
 /** The kinds of value a Pulumi.yaml `config:` declaration can have. */
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
@@ -59,6 +61,7 @@ export const CONFIG_KEYS = {
     tlsCaCertificate: { type: "string", default: "", description: "PEM CA certificate that signed tlsCertificate (published as the caCertificate output)." },
     users: { type: "array", default: ["admin"], description: "htpasswd users; each gets a generated password. The first is the `username` output." },
     passwordLength: { type: "integer", default: 32, description: "Length of generated passwords (letters and digits)." },
+    htpasswdBcryptCost: { type: "integer", default: 5, description: `bcrypt cost (${BCRYPT_MIN_COST}-${BCRYPT_MAX_COST}) of the htpasswd hashes. The registry checks the hash on every request that carries credentials, and each step doubles that check. Below ${FULL_BCRYPT_COST} needs passwordLength ${MIN_LENGTH_BELOW_FULL_COST} or more.` },
     authRealm: { type: "string", default: "registry", description: "Basic auth realm." },
     serviceType: { type: "string", default: "LoadBalancer", description: "Service type: LoadBalancer, ClusterIP or NodePort." },
     servicePort: { type: "integer", default: 443, description: "Port the Service exposes (HTTPS)." },
@@ -72,6 +75,8 @@ export const CONFIG_KEYS = {
     logLevel: { type: "string", default: "info", description: "Registry log level: error, warn, info or debug." },
     logFormatter: { type: "string", default: "json", description: "Registry log format: json, text or logstash." },
     accessLog: { type: "boolean", default: true, description: "Write an access log line per request." },
+    foreignLayerUrlsAllow: { type: "array", default: [], description: "Accept pushed layers that carry `urls` (foreign, non-distributable layers, which clients download from that URL instead of the registry) when every URL matches one of these RE2 patterns, each starting with `^` (validation.manifests.urls.allow). Empty: refuse them, distribution's default: in an air-gapped cluster nodes could not reach the URL." },
+    foreignLayerUrlsDeny: { type: "array", default: [], description: "RE2 patterns of layer URLs to refuse even when foreignLayerUrlsAllow matches (validation.manifests.urls.deny)." },
     dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are), cloudDns (an A record in a Cloud DNS zone) or route53 (an alias to the load balancer)." },
     // --- GCP: GCE persistent disk, GCS bucket and Cloud DNS
     gceDiskZone: { type: "string", default: "", description: "Zone of the GCE persistent disk, the GKE nodes' zone (e.g. europe-west1-b); required when storageKind is gcePersistentDisk." },
@@ -402,6 +407,8 @@ export interface RegistryConfig {
     readonly tls: TlsConfig;
     readonly users: readonly string[];
     readonly passwordLength: number;
+    /** bcrypt cost of the htpasswd hashes. */
+    readonly htpasswdBcryptCost: number;
     readonly authRealm: string;
     readonly service: ServiceConfig;
     readonly resources: {
@@ -417,6 +424,8 @@ export interface RegistryConfig {
     };
     /** How nodes, pods and ingresses reach the registry. */
     readonly access: AccessConfig;
+    /** Which URLs pushed layers may carry (none by default). */
+    readonly foreignLayers: ForeignLayersConfig;
     readonly operations: OperationsConfig;
 }
 
@@ -1393,6 +1402,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         r.problem("`authRealm` must be a non-empty string without quotes or backslashes");
     }
 
+    const passwordLength = r.integer("passwordLength", 16, 128);
     const tls = parseTls(r, hostnames, isSecret);
     const service = withAwsLoadBalancer(r, parseService(r));
     const access = parseAccess(r, { namespace, users, hostnames, tlsMode: tls.mode });
@@ -1415,7 +1425,8 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         ipAddresses,
         tls,
         users,
-        passwordLength: r.integer("passwordLength", 16, 128),
+        passwordLength,
+        htpasswdBcryptCost: parseHtpasswdCost(r, passwordLength),
         authRealm,
         service,
         resources: {
@@ -1430,6 +1441,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
             accessLog: r.boolean("accessLog"),
         },
         access,
+        foreignLayers: parseForeignLayers(r),
         operations: parseOperations(r, { storage, replicas, users, tls }, isSecret),
     };
     if (registryNameValid) {

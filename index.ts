@@ -98,7 +98,12 @@ const tls = new RegistryTls(name, {
     rotation: ops.tlsRotation,
 });
 
-const auth = new RegistryAuth(name, { users: htpasswdUsers(cfg.users, cfg.access), passwordLength: cfg.passwordLength, rotation: ops.passwordRotation });
+const auth = new RegistryAuth(name, {
+    users: htpasswdUsers(cfg.users, cfg.access),
+    passwordLength: cfg.passwordLength,
+    rotation: ops.passwordRotation,
+    bcryptCost: cfg.htpasswdBcryptCost,
+});
 
 const storage = createStorage(name, cfg.storage, {
     namespace: ns.name,
@@ -130,6 +135,7 @@ const registry = new Registry(name, {
     resources: cfg.resources,
     log: cfg.log,
     blobDescriptorCache: ops.cache.kind,
+    foreignLayers: cfg.foreignLayers,
     extraConfig: redis === undefined ? undefined : { redis: redis.section },
     extraEnv: redis?.env,
     scheduling: registryScheduling({ ...ops, maxReplicas: ops.autoscaling?.maxReplicas ?? cfg.replicas }, selector),

@@ -4,12 +4,14 @@ import * as fs from "fs";
 
 import { compareImage, OciImage, pull, push } from "../tests/e2e/oci";
 import { RssSampler } from "./machine";
-import { BenchRegistry } from "./registries";
+import { BenchRegistry, bcryptCost } from "./registries";
 import { mibPerSec, summarize, Summary } from "./stats";
 import { imageBytes } from "./datapath";
 
 export interface ConcurrencyResult {
     readonly replicas: number;
+    /** bcrypt cost of the registry's htpasswd hashes. */
+    readonly bcryptCost?: number;
     readonly parallel: number;
     readonly bytes: number;
     /** From the first pull's start to the last one's end. */
@@ -59,9 +61,9 @@ export async function measureConcurrency(
             fs.rmSync(r.dir, { recursive: true, force: true });
         }
         const ok = results.filter((r) => r.result.code === 0).map((r) => r.ms);
-        const res: ConcurrencyResult = { replicas, parallel, bytes, wallMs, aggregateMiBps: mibPerSec(bytes * ok.length, wallMs), pull: summarize(ok), errors, peakRssBytes };
+        const res: ConcurrencyResult = { replicas, bcryptCost: bcryptCost(reg), parallel, bytes, wallMs, aggregateMiBps: mibPerSec(bytes * ok.length, wallMs), pull: summarize(ok), errors, peakRssBytes };
         out.push(res);
-        log(`  ${replicas} replica(s), ${parallel} parallel: ${res.aggregateMiBps.toFixed(1)} MiB/s, p50 ${res.pull.p50.toFixed(0)} ms, errors ${errors.length}`);
+        log(`  ${replicas} replica(s), cost ${res.bcryptCost}, ${parallel} parallel: ${res.aggregateMiBps.toFixed(1)} MiB/s, p50 ${res.pull.p50.toFixed(0)} ms, errors ${errors.length}`);
     }
     return out;
 }

@@ -1,12 +1,17 @@
 // What a bench run measures: the default plan (< 10 min), --quick (< 2 min), and overrides
 // from the command line. Pure.
+import { BCRYPT_MAX_COST, BCRYPT_MIN_COST } from "../components/security/htpasswd";
 
 /** Storage backends the bench can run the registry on (bench/backends.ts). */
 export const BACKENDS = ["filesystem", "s3-swift", "s3-ceph", "swift-ceph"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-/** The registries compared on each backend (bench/registries.ts). */
-export const VARIANTS = ["deployed", "tls-noauth", "baseline"] as const;
+/**
+ * The registries compared on each backend (bench/registries.ts): the deployed one, the same at
+ * bcrypt cost 10 (the random provider's, what htpasswd had before its cost was configurable), and
+ * the same binary without auth, then without TLS either.
+ */
+export const VARIANTS = ["deployed", "deployed-cost10", "tls-noauth", "baseline"] as const;
 export type VariantName = (typeof VARIANTS)[number];
 
 export type Section = "program" | "auth" | "datapath" | "concurrency" | "chunks";
@@ -20,7 +25,7 @@ export interface Plan {
     /** Image totals on the object stores (slower per request; their 1 GiB push is the chunk run). */
     readonly objectSizesMiB: readonly number[];
     /**
-     * Registries compared on each backend: all three on the filesystem; by default the deployed
+     * Registries compared on each backend: all of them on the filesystem; by default the deployed
      * one and the baseline on the object stores (what TLS and auth cost apart is measured on
      * the filesystem, where the store adds the least).
      */
@@ -34,6 +39,8 @@ export interface Plan {
     readonly concurrencyImageMiB: number;
     /** Sequential requests per auth-cost probe. */
     readonly authRequests: number;
+    /** htpasswd bcrypt costs the auth section compares, one registry each. */
+    readonly authCosts: readonly number[];
     /** Evaluations of each stack per process (the first is cold). */
     readonly programRuns: number;
     /** Storage backends of the push/pull comparison. */
@@ -49,7 +56,7 @@ export interface Plan {
 /**
  * Parses `--quick`, `--sizes=10,200`, `--object-sizes=10`, `--reps=N`, `--concurrency=1,4`, `--replicas=1,2`,
  * `--sections=a,b`, `--backends=filesystem,s3-swift`, `--object-variants=deployed,tls-noauth,baseline`,
- * `--chunks=5,16`, `--chunk-layer=MiB`, `--chunk-backends=s3-swift`, `--out=dir`.
+ * `--chunks=5,16`, `--chunk-layer=MiB`, `--chunk-backends=s3-swift`, `--auth-costs=4,5,6,10`, `--out=dir`.
  */
 export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan {
     const opts = new Map<string, string>();
@@ -60,7 +67,7 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         }
         opts.set(m[1], m[2] ?? "");
     }
-    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps", "backends", "chunks", "chunk-layer", "chunk-backends", "object-sizes", "object-variants"]);
+    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps", "backends", "chunks", "chunk-layer", "chunk-backends", "object-sizes", "object-variants", "auth-costs"]);
     for (const k of opts.keys()) {
         if (!known.has(k)) {
             throw new Error(`unknown option --${k}; known: ${[...known].map((x) => `--${x}`).join(", ")}`);
@@ -78,6 +85,10 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         return xs;
     };
     const quick = opts.has("quick");
+    const authCosts = list("auth-costs") ?? [4, 5, 6, 10];
+    if (authCosts.some((c) => !Number.isInteger(c) || c < BCRYPT_MIN_COST || c > BCRYPT_MAX_COST)) {
+        throw new Error(`--auth-costs takes bcrypt costs, whole numbers from ${BCRYPT_MIN_COST} to ${BCRYPT_MAX_COST}; got "${opts.get("auth-costs")}"`);
+    }
     const sections = opts.get("sections")?.split(",") ?? [...SECTIONS];
     for (const s of sections) {
         if (!(SECTIONS as readonly string[]).includes(s)) {
@@ -118,6 +129,7 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         replicas: list("replicas") ?? [1, 2],
         concurrencyImageMiB: quick ? 4 : 20,
         authRequests: quick ? 10 : 40,
+        authCosts,
         programRuns: quick ? 2 : 3,
         backends,
         // 5 MiB is the seed's value and S3's minimum part size; 10 MiB the program's default.

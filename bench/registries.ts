@@ -4,8 +4,10 @@
 import * as fs from "fs";
 import * as path from "path";
 
+import { FULL_BCRYPT_COST } from "../components/security/htpasswd";
 import { startRegistry, RegistryDeployment } from "../tests/e2e/harness";
 import { request } from "../tests/e2e/http";
+import { waitFor } from "../tests/e2e/procs";
 import type { RegistryAccess } from "../tests/e2e/oci";
 import { secretValue } from "../tests/support/pod";
 import type { StackConfig } from "../tests/support/program";
@@ -43,6 +45,7 @@ export type Variant = VariantName;
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
     deployed: "deployed (TLS + auth)",
+    "deployed-cost10": `deployed, bcrypt cost ${FULL_BCRYPT_COST}`,
     "tls-noauth": "same binary, TLS, no auth",
     baseline: "same binary, no TLS, no auth",
 };
@@ -56,15 +59,32 @@ export type Extra = Omit<StartOptions, "config" | "extraEnv">;
  * plain HTTP), so a comparison can never silently be against the deployed setup.
  */
 export async function startVariant(variant: Variant, config: StackConfig, extra: Extra = {}): Promise<BenchRegistry> {
-    const env = variant === "deployed" ? {} : variant === "tls-noauth" ? NO_AUTH : NO_TLS_NO_AUTH;
-    const d = await startRegistry({ config, ...extra, extraEnv: { ...env } });
+    const authenticated = variant === "deployed" || variant === "deployed-cost10";
+    const env = authenticated ? {} : variant === "tls-noauth" ? NO_AUTH : NO_TLS_NO_AUTH;
+    // The random provider's cost: the htpasswd the program made before the cost was a key.
+    const stack = variant === "deployed-cost10" ? { ...config, htpasswdBcryptCost: FULL_BCRYPT_COST } : config;
+    const d = await startRegistry({ config: stack, ...extra, extraEnv: { ...env } });
     const pids = () => [...d.replicas.map((r) => r.proc.pid), ...(d.frontend === undefined ? [] : [d.frontend.proc.pid])];
-    if (variant === "deployed") {
-        return { label: VARIANT_LABELS[variant], deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids };
-    }
     const url = variant === "baseline" ? `http://${d.host}` : d.url;
     const ca = variant === "baseline" ? undefined : d.caPem;
-    const probe = await request(`${url}/v2/`, { ca }).catch((e: Error) => ({ status: 0, body: e.message }));
+    // The readiness probe is on the debug port, which 2.8 serves before its storage driver is up
+    // and the registry's own port listens: wait for that port to answer at all.
+    let probe: { status: number; body: string } = { status: 0, body: "" };
+    try {
+        await waitFor(`${url}/v2/ to answer`, async () => {
+            probe = await request(`${url}/v2/`, { ca, timeoutMs: 2000 }).catch((e: Error) => ({ status: 0, body: e.message }));
+            return probe.status !== 0;
+        }, 30000, 200);
+    } catch {
+        // Reported below with the last answer.
+    }
+    if (authenticated) {
+        if (probe.status !== 401) {
+            await d.stop();
+            throw new Error(`the ${VARIANT_LABELS[variant]} registry does not ask for credentials: GET ${url}/v2/ -> ${probe.status} ${probe.body}`);
+        }
+        return { label: VARIANT_LABELS[variant], deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids };
+    }
     if (probe.status !== 200) {
         await d.stop();
         throw new Error(`the ${VARIANT_LABELS[variant]} registry does not answer without credentials: GET ${url}/v2/ -> ${probe.status} ${probe.body}`);
@@ -97,7 +117,7 @@ export function tlsFiles(reg: BenchRegistry): { cert: string; key: string; ca: s
     return files;
 }
 
-/** The bcrypt cost of the htpasswd hashes the program generated (the `$2y$NN$` field). */
+/** The bcrypt cost of the htpasswd hashes the program generated (the `NN` of `$2a$NN$`). */
 export function bcryptCost(reg: BenchRegistry): number | undefined {
     for (const s of reg.deployment.pod.secrets.values()) {
         const h = secretValue(s, "htpasswd");

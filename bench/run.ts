@@ -4,10 +4,12 @@
 import * as fs from "fs";
 import * as path from "path";
 
+import { DEFAULT_IMAGE_TAGS, defaultOf } from "../config";
 import { DEBIAN_REGISTRY } from "../tests/e2e/harness";
 import { buildImage, MiB, OciImage } from "../tests/e2e/oci";
 import { CACHE_BIN, stopAll, WORK_DIR } from "../tests/e2e/procs";
-import { measureAuth } from "./auth-cost";
+import { FULL_BCRYPT_COST } from "../components/security/htpasswd";
+import { CostedRegistry, measureAuth } from "./auth-cost";
 import { Backend, BackendPool } from "./backends";
 import { ChunkResult, measureChunks } from "./chunks";
 import { ConcurrencyResult, measureConcurrency } from "./concurrency";
@@ -17,6 +19,7 @@ import { clientDir, LoadSampler, machineInfo } from "./machine";
 import { BackendName, parsePlan, Plan } from "./plan";
 import { measurePrograms } from "./program";
 import { BenchRegistry, bcryptCost, startDeployed, startVariant, tlsFiles, Variant } from "./registries";
+import { measureRequestPaths } from "./request-paths";
 import { BenchResults, renderReport } from "./report";
 
 import peers from "../tests/e2e/peers.json";
@@ -74,8 +77,8 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     const stops: (() => Promise<void>)[] = [];
     const pool = new BackendPool(cephMemoryBytes(plan));
     const withBackend = async <T>(name: BackendName, f: (b: Backend) => Promise<T>): Promise<T> => f(await pool.get(name));
-    const started1 = async (variant: Variant, b: Backend, root: string): Promise<BenchRegistry> => {
-        const prepared = await b.prepare(root);
+    const started1 = async (variant: Variant, b: Backend, root: string, overrides?: Record<string, unknown>): Promise<BenchRegistry> => {
+        const prepared = await b.prepare(root, overrides);
         const reg = await startVariant(variant, prepared.config, prepared.extra);
         stops.push(() => reg.deployment.remove());
         return reg;
@@ -91,9 +94,23 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
             await timed("auth", async () => {
                 log("== cost of authentication per request (filesystem)");
                 await withBackend("filesystem", async (b) => {
-                    const deployed = await started1("deployed", b, "/auth-deployed");
+                    // One registry per htpasswd cost, the default's also on the 2.8 line.
+                    const defaultCost = defaultOf("htpasswdBcryptCost") as number;
+                    const byCost: CostedRegistry[] = [];
+                    for (const cost of plan.authCosts) {
+                        const reg = await started1("deployed", b, `/auth-cost${cost}`, { htpasswdBcryptCost: cost });
+                        byCost.push({ cost: bcryptCost(reg), reg });
+                    }
+                    const atDefault = byCost.find((c) => c.cost === defaultCost) ?? { cost: defaultCost, reg: await started1("deployed", b, "/auth-default") };
+                    const line2 = await started1("deployed", b, "/auth-2.8", { imageTag: DEFAULT_IMAGE_TAGS[2] });
                     const baseline = await started1("baseline", b, "/auth-baseline");
-                    results.auth = { bcryptCost: bcryptCost(deployed), probes: await measureAuth(deployed, baseline, plan.authRequests) };
+                    const defaults = [
+                        { line: "3.x", at: atDefault },
+                        { line: "2.8 (Debian)", at: { cost: bcryptCost(line2), reg: line2 } },
+                    ];
+                    results.auth = { bcryptCost: defaultCost, probes: await measureAuth(byCost, defaults, baseline, plan.authRequests) };
+                    log("== other per-request costs: the localhost proxy, the Redis cache");
+                    results.requestPaths = await measureRequestPaths(atDefault.reg, (await b.prepare("/paths")).config, plan.authRequests, client.dir);
                     await Promise.all(stops.splice(0).map((s) => s()));
                 });
             });
@@ -170,13 +187,17 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                 const img = images(plan.concurrencyImageMiB, 1, "conc-", client.dir)[0];
                 await withBackend("filesystem", async (b) => {
                     for (const replicas of plan.replicas) {
-                        log(`== parallel pulls through ${replicas} replica(s)`);
-                        const cfg = await b.prepare("/conc", replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas });
-                        const reg: BenchRegistry = await startDeployed(cfg.config, { ...cfg.extra, replicas });
-                        try {
-                            conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, client.dir, log)));
-                        } finally {
-                            await reg.deployment.remove();
+                        // Through one replica also at the provider's bcrypt cost: before and after, in one run.
+                        for (const cost of replicas === 1 ? [undefined, FULL_BCRYPT_COST] : [undefined]) {
+                            log(`== parallel pulls through ${replicas} replica(s)${cost === undefined ? "" : `, bcrypt cost ${cost}`}`);
+                            const overrides = { ...(replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas }), ...(cost === undefined ? {} : { htpasswdBcryptCost: cost }) };
+                            const cfg = await b.prepare("/conc", overrides);
+                            const reg: BenchRegistry = await startDeployed(cfg.config, { ...cfg.extra, replicas });
+                            try {
+                                conc.push(...(await measureConcurrency(reg, replicas, img, plan.concurrency, client.dir, log)));
+                            } finally {
+                                await reg.deployment.remove();
+                            }
                         }
                     }
                 });

@@ -221,7 +221,10 @@ describe("access: localhost proxy", () => {
                 tmpDir: "/tmp",
             }),
         );
-        assert.match(conf, /proxy_pass https:\/\/registry\.registry\.svc\.cluster\.local:443;/);
+        assert.match(conf, /upstream registry \{\n\s+server registry\.registry\.svc\.cluster\.local:443;\n\s+keepalive 16;\n\s+\}/);
+        assert.match(conf, /proxy_pass https:\/\/registry;/);
+        // Reused connections to the registry: HTTP/1.1 and no `Connection: close`.
+        assert.match(conf, /proxy_http_version 1\.1;\n\s+proxy_set_header Connection "";/);
         assert.match(conf, /proxy_ssl_verify on;/);
         assert.match(conf, /proxy_ssl_trusted_certificate \/etc\/registry-proxy\/ca\.crt;/);
         assert.match(conf, /client_max_body_size 0;/);
@@ -232,6 +235,7 @@ describe("access: localhost proxy", () => {
         assert.throws(() => renderNginx([{ name: "proxy_pass", args: ["https://x; include /etc/passwd"] }]), /not a single safe token/);
         assert.throws(() => renderNginx([{ name: "listen", args: ["80 {"] }]), /not a single safe token/);
         assert.strictEqual(renderNginx([{ name: "events", block: [{ name: "worker_connections", args: [8] }] }]), "events {\n    worker_connections 8;\n}\n");
+        assert.strictEqual(renderNginx([{ name: "proxy_set_header", args: ["Connection", ""] }]), 'proxy_set_header Connection "";\n');
     });
 });
 

@@ -158,12 +158,19 @@ describe("bench: plan", () => {
 
     it("compares all three registries on the filesystem, the deployed one and the baseline on the object stores unless asked", () => {
         const p = parsePlan([], "/o");
-        assert.deepStrictEqual(p.variantsFor("filesystem"), ["deployed", "tls-noauth", "baseline"]);
+        assert.deepStrictEqual(p.variantsFor("filesystem"), ["deployed", "deployed-cost10", "tls-noauth", "baseline"]);
         assert.deepStrictEqual(p.variantsFor("swift-ceph"), ["deployed", "baseline"]);
         assert.deepStrictEqual(parsePlan(["--object-variants=deployed,tls-noauth"], "/o").variantsFor("s3-swift"), ["deployed", "tls-noauth"]);
-        assert.throws(() => parsePlan(["--object-variants=deployed,plain"], "/o"), /--object-variants: unknown registry plain; known: deployed, tls-noauth, baseline/);
+        assert.throws(() => parsePlan(["--object-variants=deployed,plain"], "/o"), /--object-variants: unknown registry plain; known: deployed, deployed-cost10, tls-noauth, baseline/);
         assert.throws(() => parsePlan(["--object-variants=baseline"], "/o"), /must start with deployed/);
         assert.deepStrictEqual([p.repsFor(10, "filesystem"), p.repsFor(200, "filesystem"), p.repsFor(1024, "filesystem"), p.repsFor(10, "s3-ceph"), p.repsFor(200, "s3-ceph")], [3, 1, 1, 2, 1]);
+    });
+
+    it("compares htpasswd bcrypt costs 4, 5, 6 and 10 unless asked for others, within Go's bcrypt range", () => {
+        assert.deepStrictEqual(parsePlan([], "/o").authCosts, [4, 5, 6, 10]);
+        assert.deepStrictEqual(parsePlan(["--auth-costs=5,12"], "/o").authCosts, [5, 12]);
+        assert.throws(() => parsePlan(["--auth-costs=3"], "/o"), /--auth-costs takes bcrypt costs, whole numbers from 4 to 31; got "3"/);
+        assert.throws(() => parsePlan(["--auth-costs=4.5"], "/o"), /--auth-costs takes bcrypt costs/);
     });
 
     it("takes overrides and refuses unknown or malformed options with the fix", () => {

@@ -79,6 +79,21 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
     { name: "unknown log level", config: { logLevel: "verbose" }, problem: "`logLevel` must be one of `error`, `warn`, `info`, `debug`; got `verbose`" },
     { name: "boolean as word", config: { createNamespace: "yes" }, problem: "`createNamespace` must be true or false; got `yes`" },
     { name: "short passwords", config: { passwordLength: 8 }, problem: "`passwordLength` must be a whole number between 16 and 128; got 8" },
+    { name: "bcrypt cost below Go's minimum", config: { htpasswdBcryptCost: 3 }, problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 3" },
+    { name: "bcrypt cost above Go's maximum", config: { htpasswdBcryptCost: 32 }, problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 32" },
+    { name: "bcrypt cost not a number", config: { htpasswdBcryptCost: "low" }, problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got `low`" },
+    {
+        name: "the default bcrypt cost with short passwords",
+        config: { passwordLength: 21 },
+        problem:
+            "`htpasswdBcryptCost` below 10 needs `passwordLength` of at least 22 (22 letters and digits carry 131 bits, beyond guessing at any cost); got `htpasswdBcryptCost` 5 with `passwordLength` 21. Raise `passwordLength`, or set `htpasswdBcryptCost` to 10 or more",
+    },
+    {
+        name: "bcrypt cost 9 with the shortest passwords",
+        config: { passwordLength: 16, htpasswdBcryptCost: 9 },
+        problem:
+            "`htpasswdBcryptCost` below 10 needs `passwordLength` of at least 22 (22 letters and digits carry 131 bits, beyond guessing at any cost); got `htpasswdBcryptCost` 9 with `passwordLength` 16. Raise `passwordLength`, or set `htpasswdBcryptCost` to 10 or more",
+    },
     { name: "bad access mode", config: { storageAccessMode: "ReadOnlyMany" }, problem: "`storageAccessMode` must be one of `ReadWriteOnce`, `ReadWriteMany`; got `ReadOnlyMany`" },
     { name: "CPU limit not a quantity", config: { cpuLimit: "two" }, problem: "`cpuLimit` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `two`" },
     {

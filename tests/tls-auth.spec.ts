@@ -67,7 +67,8 @@ describe("generated TLS and htpasswd (real keys, certificates and bcrypt under m
         assert.strictEqual(lines.length, 3);
         for (const line of lines) {
             const [user, hash] = line.split(":");
-            assert.match(hash, /^\$2[aby]\$10\$/);
+            // Go's prefix, at the default htpasswdBcryptCost.
+            assert.match(hash, /^\$2a\$05\$/);
             assert.ok(bcrypt.compareSync(passwords[user], hash), `${user}'s password does not match its hash`);
             const other = Object.keys(passwords).find((u) => u !== user) ?? "";
             assert.ok(!bcrypt.compareSync(passwords[other], hash), `${other}'s password matches ${user}'s hash`);

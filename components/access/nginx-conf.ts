@@ -1,5 +1,6 @@
 // nginx configuration as values: directives are data, rendered by one function that refuses any
-// argument nginx would parse differently (quotes, braces, semicolons, whitespace, comments).
+// argument nginx would parse differently (quotes, braces, semicolons, whitespace, comments); the
+// empty string is written as `""`, which nginx reads as an empty argument.
 
 /** One nginx directive: `name args...;` or `name args... { block }`. */
 export interface NginxDirective {
@@ -19,6 +20,9 @@ export function renderNginx(directives: readonly NginxDirective[], indent = ""):
             }
             const args = (d.args ?? []).map((a) => {
                 const s = String(a);
+                if (s === "") {
+                    return '""';
+                }
                 if (!SAFE_ARG.test(s)) {
                     throw new Error(`nginx argument ${JSON.stringify(s)} of ${d.name} is not a single safe token`);
                 }
@@ -51,7 +55,9 @@ export interface LocalProxyConfArgs {
  * The localhost proxy's nginx.conf: plain HTTP on the node's hostPort (container runtimes accept
  * `localhost` without TLS), TLS to the registry verified against its CA. Uploads stream (no body
  * size limit, no buffering). Host and X-Forwarded-Proto are passed so the registry's upload
- * `Location` URLs point back at `http://localhost:<port>`.
+ * `Location` URLs point back at `http://localhost:<port>`. Connections to the registry are kept
+ * alive and reused: without that nginx opens one (TCP and a TLS handshake) per request, and a
+ * pull or push is tens of requests.
  */
 export function localProxyConf(a: LocalProxyConfArgs): string {
     const t = a.tmpDir;
@@ -72,6 +78,14 @@ export function localProxyConf(a: LocalProxyConfArgs): string {
                 { name: "uwsgi_temp_path", args: [`${t}/uwsgi`] },
                 { name: "scgi_temp_path", args: [`${t}/scgi`] },
                 {
+                    name: "upstream",
+                    args: ["registry"],
+                    block: [
+                        { name: "server", args: [`${a.upstreamHost}:${a.upstreamPort}`] },
+                        { name: "keepalive", args: [16] },
+                    ],
+                },
+                {
                     name: "server",
                     block: [
                         { name: "listen", args: [a.listen] },
@@ -80,13 +94,15 @@ export function localProxyConf(a: LocalProxyConfArgs): string {
                             name: "location",
                             args: ["/"],
                             block: [
-                                { name: "proxy_pass", args: [`https://${a.upstreamHost}:${a.upstreamPort}`] },
+                                { name: "proxy_pass", args: ["https://registry"] },
                                 { name: "proxy_ssl_trusted_certificate", args: [a.caFile] },
                                 { name: "proxy_ssl_verify", args: ["on"] },
                                 { name: "proxy_ssl_verify_depth", args: [2] },
                                 { name: "proxy_ssl_name", args: [a.upstreamName] },
                                 { name: "proxy_ssl_server_name", args: ["on"] },
+                                // HTTP/1.1 without `Connection: close`: what upstream keepalive needs.
                                 { name: "proxy_http_version", args: ["1.1"] },
+                                { name: "proxy_set_header", args: ["Connection", ""] },
                                 { name: "proxy_request_buffering", args: ["off"] },
                                 { name: "proxy_buffering", args: ["off"] },
                                 { name: "proxy_read_timeout", args: ["900s"] },

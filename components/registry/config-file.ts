@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 
+import { ForeignLayersConfig, foreignLayersValidation } from "./foreign-layers";
 import { DEBUG_PORT, HTPASSWD_PATH, REGISTRY_PORT, TLS_CERT_PATH, TLS_KEY_PATH } from "./layout";
 
 export interface RegistryConfigFileArgs {
@@ -15,6 +16,8 @@ export interface RegistryConfigFileArgs {
     readonly log: { readonly level: string; readonly formatter: string; readonly accessLog: boolean };
     /** storage.cache.blobdescriptor. Default "inmemory". */
     readonly blobDescriptorCache?: "inmemory" | "redis";
+    /** URLs pushed layers may carry (`validation`). Default: none. */
+    readonly foreignLayers?: ForeignLayersConfig;
     /** Extra top-level sections (`redis`, `proxy`), without secrets. Default none. */
     readonly extra?: pulumi.Input<Record<string, unknown>>;
 }
@@ -25,6 +28,7 @@ export interface RegistryConfigFileArgs {
  * the TLS key and htpasswd from mounted Secrets.
  */
 export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output<Record<string, unknown>> {
+    const validation = foreignLayersValidation(args.foreignLayers ?? { allow: [], deny: [] });
     return pulumi.all([pulumi.output(args.driver), pulumi.output(args.extra ?? {})]).apply(([driver, extra]): Record<string, unknown> => ({
         version: 0.1,
         log: {
@@ -55,6 +59,7 @@ export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output
         auth: { htpasswd: { realm: args.realm, path: HTPASSWD_PATH } },
         // A broken backend turns the pod unready instead of answering 500s.
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+        ...(validation === undefined ? {} : { validation }),
         ...extra,
     }));
 }

@@ -1,4 +1,5 @@
 export * from "./config-file";
 export * from "./endpoints";
+export * from "./foreign-layers";
 export * from "./layout";
 export * from "./registry";

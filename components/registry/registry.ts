@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { ImageConfig } from "../../config";
+import type { ForeignLayersConfig } from "./foreign-layers";
 import type { RegistryStorage } from "../storage/types";
 import { buildRegistryConfig, renderRegistryConfig } from "./config-file";
 import { AUTH_DIR, DEBUG_PORT, REGISTRY_BINARY, REGISTRY_PORT, TLS_DIR, configDir, configPath } from "./layout";
@@ -38,6 +39,8 @@ export interface RegistryArgs {
     readonly log?: { readonly level: string; readonly formatter: string; readonly accessLog: boolean };
     /** storage.cache.blobdescriptor. Default "inmemory". */
     readonly blobDescriptorCache?: "inmemory" | "redis";
+    /** URLs pushed layers may carry (foreign layers). Default: none, such pushes are refused. */
+    readonly foreignLayers?: ForeignLayersConfig;
     /** Extra top-level config.yml sections (`redis`, `proxy`), never with secrets. Default none. */
     readonly extraConfig?: pulumi.Input<Record<string, unknown>>;
     /** Extra container env (secrets only as `secretKeyRef`). Default none. */
@@ -94,6 +97,7 @@ export class Registry extends pulumi.ComponentResource {
             realm: args.authRealm ?? "registry",
             log,
             blobDescriptorCache: args.blobDescriptorCache,
+            foreignLayers: args.foreignLayers,
             extra: args.extraConfig,
         }).apply(renderRegistryConfig);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta, data: { "config.yml": this.configYaml } }, { parent: this });

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
+import { buildHtpasswd, htpasswdHash } from "./htpasswd";
+
 export interface RegistryAuthArgs {
     /** htpasswd user names, at least one; the first is the primary user (no default). */
     readonly users: readonly string[];
@@ -8,6 +10,8 @@ export interface RegistryAuthArgs {
     readonly passwordLength?: number;
     /** Rotation token per user: a new token replaces that user's password. Default none. */
     readonly rotation?: Readonly<Record<string, string>>;
+    /** bcrypt cost of the htpasswd hashes (config.ts refuses one too low for the password length). Default 10. */
+    readonly bcryptCost?: number;
 }
 
 /** One htpasswd user and its generated credentials. */
@@ -15,13 +19,8 @@ export interface RegistryUser {
     readonly name: string;
     /** The password (secret). */
     readonly password: pulumi.Output<string>;
-    /** Its bcrypt hash, as it appears in htpasswd (secret). */
+    /** Its bcrypt hash at the configured cost, as it appears in htpasswd (secret). */
     readonly bcryptHash: pulumi.Output<string>;
-}
-
-/** The htpasswd file format: one `user:bcrypt-hash` line per user. */
-export function buildHtpasswd(entries: readonly { user: string; hash: string }[]): string {
-    return entries.map((e) => `${e.user}:${e.hash}\n`).join("");
 }
 
 /**
@@ -45,6 +44,7 @@ export class RegistryAuth extends pulumi.ComponentResource {
         }
         // Letters and digits only: the password goes into `docker login`, URLs and YAML unquoted.
         const length = args.passwordLength ?? 32;
+        const cost = args.bcryptCost ?? 10;
         this.users = args.users.map((user) => {
             const token = args.rotation?.[user];
             const pw = new random.RandomPassword(
@@ -53,8 +53,10 @@ export class RegistryAuth extends pulumi.ComponentResource {
                 { length, special: false, minNumeric: 2, minUpper: 2, minLower: 2, keepers: token === undefined ? undefined : { rotation: token } },
                 { parent: this },
             );
+            // The provider's own hash is cost 10; it lends its salt (kept in state) to the configured cost.
+            const hash = pulumi.all([pw.result, pw.bcryptHash]).apply(([password, providerHash]) => htpasswdHash(password, providerHash, cost));
             // The provider marks these outputs secret; mocks don't, so mark them here too.
-            return { name: user, password: pulumi.secret(pw.result), bcryptHash: pulumi.secret(pw.bcryptHash) };
+            return { name: user, password: pulumi.secret(pw.result), bcryptHash: pulumi.secret(hash) };
         });
         this.htpasswd = pulumi.secret(pulumi.all(this.users.map((u) => u.bcryptHash)).apply((hashes) => buildHtpasswd(hashes.map((hash, i) => ({ user: args.users[i], hash })))));
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent: this });

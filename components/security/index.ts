@@ -1,2 +1,3 @@
 export * from "./auth";
+export * from "./htpasswd";
 export * from "./tls";

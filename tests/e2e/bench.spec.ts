@@ -33,6 +33,7 @@ describe("bench (smoke run, tiny sizes)", function () {
                 "--chunks=5",
                 "--chunk-layer=6",
                 "--chunk-backends=s3-swift,swift-ceph",
+                "--auth-costs=5,10",
                 `--out=${out}`,
             ],
             out,
@@ -44,13 +45,14 @@ describe("bench (smoke run, tiny sizes)", function () {
         assert.deepStrictEqual(failures(r), []);
     });
 
-    it("measured every path side by side: deployed, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies; on Swift deployed and baseline", () => {
+    it("measured every path side by side: deployed, deployed at bcrypt cost 10, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies; on Swift deployed and baseline", () => {
         const paths = (r.datapath ?? []).map((s) => `${s.backend} ${s.path}`).sort();
         assert.deepStrictEqual(paths, [
             "filesystem baseline",
             "filesystem cp",
             "filesystem cp+fsync",
             "filesystem deployed",
+            "filesystem deployed-cost10",
             "filesystem loopback-http",
             "filesystem loopback-https",
             "filesystem tls-noauth",
@@ -65,12 +67,32 @@ describe("bench (smoke run, tiny sizes)", function () {
         }
     });
 
-    it("the auth probes saw the deployed registry demand credentials and the baseline not", () => {
+    it("the auth probes saw each registry at the cost asked, wrong and missing credentials refused on both lines, the baseline open", () => {
         assert.deepStrictEqual(
-            r.auth?.probes.map((p) => p.status),
-            [200, 401, 200],
+            r.auth?.probes.map((p) => [p.bcryptCost, p.status]),
+            [
+                [5, 200],
+                [10, 200],
+                // 3.x at the default cost: wrong password, unknown user, none.
+                [5, 401],
+                [5, 401],
+                [5, 401],
+                // 2.8: valid, wrong password, unknown user, none.
+                [5, 200],
+                [5, 401],
+                [5, 401],
+                [5, 401],
+                [undefined, 200],
+            ],
         );
-        assert.strictEqual(r.auth?.bcryptCost, 10);
+        assert.strictEqual(r.auth?.bcryptCost, 5);
+    });
+
+    it("measured the other per-request paths: straight, the localhost proxy with and without upstream keepalive, blob HEAD with each cache", () => {
+        assert.deepStrictEqual(
+            r.requestPaths?.map((p) => p.status),
+            [200, 200, 200, 200, 200],
+        );
     });
 
     it("parallel pulls through 1 and 2 replicas, with zero errors and the registry's memory sampled", () => {
@@ -79,9 +101,15 @@ describe("bench (smoke run, tiny sizes)", function () {
             [
                 [1, 1, 1, 0],
                 [1, 4, 4, 0],
+                [1, 1, 1, 0],
+                [1, 4, 4, 0],
                 [2, 1, 1, 0],
                 [2, 4, 4, 0],
             ],
+        );
+        assert.deepStrictEqual(
+            (r.concurrency ?? []).map((c) => c.bcryptCost),
+            [5, 5, 10, 10, 5, 5],
         );
         assert.ok((r.concurrency ?? []).every((c) => c.peakRssBytes > 0));
     });

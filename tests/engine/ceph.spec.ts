@@ -306,16 +306,16 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         await project.setConfig(STACK, "registry:storageKind", "cephS3");
         const changes = await upOk();
         assert.ok((changes.replace ?? 0) >= 1, JSON.stringify(changes));
+        await assertServes([[imageA, "team/app"], [imageLoop, "team/loop"]]);
+        assert.ok(((await bucketObjects()) ?? 0) >= objects, "no object was deleted");
         const creds = await credsState();
+        const list = await new RgwAdmin({ url: ceph.rgwUrl, accessKey: creds.accessKey, secretKey: creds.secretKey }).call("list", "GET", `/${UID}`, []);
+        assert.strictEqual(list.status, 200, "the state's S3 key lists the bucket");
         assert.deepStrictEqual([creds.fullSubuser, creds.keyType], [`${UID}:registry-g2`, "s3"]);
         const user = await rgwUser();
         assert.deepStrictEqual(user?.subusers.map((s) => s.id), [`${UID}:registry-g2`]);
         assert.deepStrictEqual(user?.keys.map((k) => [k.user, k.access_key]), [[`${UID}:registry-g2`, creds.accessKey]]);
         assert.deepStrictEqual(user?.swift_keys, []);
-        assert.ok(((await bucketObjects()) ?? 0) >= objects, "no object was deleted");
-        const list = await new RgwAdmin({ url: ceph.rgwUrl, accessKey: creds.accessKey, secretKey: creds.secretKey }).call("list", "GET", `/${UID}`, []);
-        assert.strictEqual(list.status, 200, "the state's S3 key lists the bucket");
-        await assertServes([[imageA, "team/app"], [imageLoop, "team/loop"]]);
         const pushed = await push(imageB, refOf("team/b"), access);
         assert.strictEqual(pushed.code, 0, pushed.stderr);
         await assertServes([[imageB, "team/b"]]);
@@ -354,14 +354,14 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         assert.strictEqual((await credsState()).purgeUserOnDelete, true);
         await project.setConfig(STACK, "registry:cephSubuser", "pusher");
         await upOk();
-        const creds = await credsState();
-        assert.strictEqual(creds.fullSubuser, `${UID}:pusher-g2`);
         const user = await rgwUser();
         assert.ok(user !== undefined, "the user stays");
-        assert.deepStrictEqual(user.subusers.map((s) => s.id), [`${UID}:pusher-g2`]);
-        assert.deepStrictEqual(user.keys.map((k) => k.access_key), [creds.accessKey]);
         assert.ok(((await bucketObjects()) ?? 0) >= objects, "the bucket and its objects stay");
         await assertServes([[imageA, "team/app"], [imageB, "team/b"]]);
+        const creds = await credsState();
+        assert.strictEqual(creds.fullSubuser, `${UID}:pusher-g2`);
+        assert.deepStrictEqual(user.subusers.map((s) => s.id), [`${UID}:pusher-g2`]);
+        assert.deepStrictEqual(user.keys.map((k) => k.access_key), [creds.accessKey]);
     });
 
     it("`pulumi destroy` with deleteStorageOnDestroy removes the bucket with the images, and the user the stack made", async () => {
