@@ -11,6 +11,7 @@ import * as YAML from "yaml";
 
 import { ConfigError, parseConfig } from "../config";
 import { GC_SCRIPT, buildAlertRules, gcArgs } from "../components/operations";
+import { staleCacheWarning } from "../components/registry";
 import { requireCapability } from "./support/capability";
 import { validateObject } from "./support/k8s-schema";
 import { registryPod, secretValue } from "./support/pod";
@@ -199,6 +200,15 @@ describe("operations: high availability", () => {
 });
 
 describe("operations: Redis blob descriptor cache", () => {
+    it("several pods on per-pod in-memory caches with deletes on are warned about; one pod, Redis or no deletes are not", () => {
+        const base = { replicas: 2, autoscaled: false, blobDescriptorCache: "inmemory", deleteEnabled: true } as const;
+        assert.match(staleCacheWarning(base) ?? "", /deleted through one pod is still served by the others until they restart; use `blobDescriptorCache: redis`/);
+        assert.ok(staleCacheWarning({ ...base, replicas: 1, autoscaled: true }) !== undefined, "an autoscaler adds pods");
+        assert.strictEqual(staleCacheWarning({ ...base, replicas: 1 }), undefined);
+        assert.strictEqual(staleCacheWarning({ ...base, blobDescriptorCache: "redis" }), undefined);
+        assert.strictEqual(staleCacheWarning({ ...base, deleteEnabled: false }), undefined);
+    });
+
     it("in-cluster: a Redis with a generated password; the registry gets the address in config.yml and the password by secretKeyRef", async () => {
         const r = await run("haAutoscaled");
         const pod = registryPod(r);

@@ -54,6 +54,18 @@ export interface RegistryArgs {
     readonly autoscaled?: boolean;
 }
 
+/**
+ * Several pods with their own in-memory blob descriptor caches do not see each other's deletes:
+ * a blob or manifest deleted through one pod is still answered by the others until they restart
+ * (the OCI conformance run shows it, docs/conformance.md). The warning, or undefined.
+ */
+export function staleCacheWarning(a: { readonly replicas: number; readonly autoscaled: boolean; readonly blobDescriptorCache: "inmemory" | "redis"; readonly deleteEnabled: boolean }): string | undefined {
+    if ((a.replicas > 1 || a.autoscaled) && a.blobDescriptorCache === "inmemory" && a.deleteEnabled) {
+        return "several registry pods with `blobDescriptorCache` `inmemory` and `storageDeleteEnabled`: a blob or manifest deleted through one pod is still served by the others until they restart; use `blobDescriptorCache: redis` (one cache for all pods) or `storageDeleteEnabled: false`";
+    }
+    return undefined;
+}
+
 /** `repository:tag[@digest]`. */
 export function imageReference(image: ImageConfig): string {
     return `${image.repository}:${image.tag}${image.digest === undefined ? "" : `@${image.digest}`}`;
@@ -85,6 +97,15 @@ export class Registry extends pulumi.ComponentResource {
         }
         if (replicas > 1 && !storage.shareable) {
             throw new Error("replicas > 1 needs storage several pods can share");
+        }
+        const stale = staleCacheWarning({
+            replicas,
+            autoscaled: args.autoscaled === true,
+            blobDescriptorCache: args.blobDescriptorCache ?? "inmemory",
+            deleteEnabled: args.deleteEnabled ?? true,
+        });
+        if (stale !== undefined) {
+            pulumi.log.warn(stale, this);
         }
         const log = args.log ?? { level: "info", formatter: "json", accessLog: true };
         const resources = args.resources ?? { cpuRequest: "100m", memoryRequest: "128Mi", memoryLimit: "512Mi" };
