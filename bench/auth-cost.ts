@@ -1,6 +1,7 @@
-// What a request costs with and without authentication: sequential requests on one kept-alive
-// connection, so neither a TLS handshake nor a new connection is in the figure (unless a proxy
-// on the way opens one).
+// What a request costs with and without authentication: sequential requests, each target on a
+// kept-alive connection of its own, so neither a TLS handshake nor a new connection is in the
+// figure (unless a proxy on the way opens one). The targets take turns request by request, so a
+// change of load on the shared machine hits all of them alike.
 import * as http from "http";
 import * as https from "https";
 
@@ -38,22 +39,38 @@ function requestOnce(agent: http.Agent, t: ProbeTarget): Promise<{ ms: number; s
     });
 }
 
-/** `n` sequential requests (after one warm-up that opens the connection). */
-export async function probeTarget(label: string, t: ProbeTarget, n: number, bcryptCost?: number): Promise<AuthCost> {
-    const agent = t.url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: t.ca }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** A target of a probe run, with what the report says about it. */
+export interface Probe {
+    readonly label: string;
+    readonly target: ProbeTarget;
+    readonly bcryptCost?: number;
+}
+
+/** `n` rounds of one request to each target in turn (after one warm-up each that opens its connection). */
+export async function probeAll(probes: readonly Probe[], n: number): Promise<AuthCost[]> {
+    const agents = probes.map((p) =>
+        p.target.url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: p.target.ca }) : new http.Agent({ keepAlive: true, maxSockets: 1 }),
+    );
     try {
-        const first = await requestOnce(agent, t);
-        const times: number[] = [];
-        for (let i = 0; i < n; i++) {
-            const r = await requestOnce(agent, t);
-            if (r.status !== first.status) {
-                throw new Error(`${label}: status changed from ${first.status} to ${r.status}`);
-            }
-            times.push(r.ms);
+        const first: number[] = [];
+        for (const [i, p] of probes.entries()) {
+            first.push((await requestOnce(agents[i], p.target)).status);
         }
-        return { label, bcryptCost, status: first.status, latency: summarize(times) };
+        const times: number[][] = probes.map(() => []);
+        for (let round = 0; round < n; round++) {
+            for (const [i, p] of probes.entries()) {
+                const r = await requestOnce(agents[i], p.target);
+                if (r.status !== first[i]) {
+                    throw new Error(`${p.label}: status changed from ${first[i]} to ${r.status}`);
+                }
+                times[i].push(r.ms);
+            }
+        }
+        return probes.map((p, i) => ({ label: p.label, bcryptCost: p.bcryptCost, status: first[i], latency: summarize(times[i]) }));
     } finally {
-        agent.destroy();
+        for (const a of agents) {
+            a.destroy();
+        }
     }
 }
 
@@ -91,19 +108,17 @@ export async function measureAuth(
     baseline: BenchRegistry,
     n: number,
 ): Promise<AuthCost[]> {
-    const out: AuthCost[] = [];
-    for (const { cost, reg } of byCost) {
-        out.push(await probeTarget(`3.x, valid credentials (one bcrypt check at cost ${cost})`, v2Target(reg, "valid"), n, cost));
-    }
+    const probes: Probe[] = byCost.map(({ cost, reg }) => ({ label: `3.x, valid credentials (one bcrypt check at cost ${cost})`, target: v2Target(reg, "valid"), bcryptCost: cost }));
     for (const { line, at } of defaults) {
         for (const c of ["valid", "wrong password", "unknown user", "none"] as const) {
             // A registry of the by-cost rows already has its valid-credentials row.
             if (c === "valid" && byCost.some((b) => b.reg === at.reg)) {
                 continue;
             }
-            out.push(await probeTarget(`${line}, ${c === "none" ? "no credentials (401 before bcrypt)" : c === "valid" ? "valid credentials" : `${c} (401)`}`, v2Target(at.reg, c), n, at.cost));
+            const what = c === "none" ? "no credentials (401 before bcrypt)" : c === "valid" ? "valid credentials" : `${c} (401)`;
+            probes.push({ label: `${line}, ${what}`, target: v2Target(at.reg, c), bcryptCost: at.cost });
         }
     }
-    out.push(await probeTarget("same binary, no TLS/auth", v2Target(baseline, "none"), n));
-    return out;
+    probes.push({ label: "same binary, no TLS/auth", target: v2Target(baseline, "none") });
+    return probeAll(probes, n);
 }

@@ -41,6 +41,8 @@ export interface Plan {
     readonly authRequests: number;
     /** htpasswd bcrypt costs the auth section compares, one registry each. */
     readonly authCosts: readonly number[];
+    /** Rounds of the other per-request probes (proxy, cache), whose differences are a fraction of a millisecond. */
+    readonly pathRequests: number;
     /** Evaluations of each stack per process (the first is cold). */
     readonly programRuns: number;
     /** Storage backends of the push/pull comparison. */
@@ -130,6 +132,7 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         concurrencyImageMiB: quick ? 4 : 20,
         authRequests: quick ? 10 : 40,
         authCosts,
+        pathRequests: quick ? 50 : 200,
         programRuns: quick ? 2 : 3,
         backends,
         // 5 MiB is the seed's value and S3's minimum part size; 10 MiB the program's default.

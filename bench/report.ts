@@ -187,7 +187,8 @@ export function renderReport(r: BenchResults): string {
             "## Cost of authentication per request",
             "",
             `htpasswd hashes are bcrypt; the program's default cost is ${r.auth.bcryptCost ?? "unknown"}. distribution checks the hash on every request that carries credentials, ` +
-                "one registry per cost (3.x); at the default cost also a wrong password and an unknown user (3.x checks an unknown user against a cost-5 dummy hash, 2.8 against none), on both lines.",
+                "one registry per cost (3.x); at the default cost also a wrong password and an unknown user (3.x checks an unknown user against a cost-5 dummy hash, 2.8 against none), on both lines. " +
+                "Each row on a kept-alive connection of its own; the rows take turns request by request.",
             "",
             authTable(r.auth.probes),
             "",
@@ -197,7 +198,8 @@ export function renderReport(r: BenchResults): string {
         out.push(
             "## Other per-request costs",
             "",
-            "The deployed registry at the default cost: straight, through the localhost proxy (nginx with the program's nginx.conf), and a blob `HEAD` with each blob-descriptor cache. Valid credentials, one kept-alive client connection.",
+            "The deployed registry at the default cost: straight, through the localhost proxy (nginx with the program's nginx.conf, and the same without its upstream `keepalive` line), and a blob `HEAD` with each blob-descriptor cache. " +
+                "Valid credentials; each row on a kept-alive client connection of its own; the rows take turns request by request.",
             "",
             authTable(r.requestPaths, "request"),
             "",

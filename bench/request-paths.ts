@@ -15,7 +15,7 @@ import { buildImage, OciImage, push } from "../tests/e2e/oci";
 import { freePort, Proc, startProc, waitFor, workDir } from "../tests/e2e/procs";
 import { secretValue } from "../tests/support/pod";
 import { runProgram, StackConfig } from "../tests/support/program";
-import { AuthCost, probeTarget, ProbeTarget, v2Target } from "./auth-cost";
+import { AuthCost, Probe, probeAll, ProbeTarget, v2Target } from "./auth-cost";
 import { bcryptCost, BenchRegistry } from "./registries";
 
 /** Something the section started, and how to stop it. */
@@ -96,37 +96,37 @@ export async function measureRequestPaths(deployed: BenchRegistry, config: Stack
     const stops: Stop[] = [];
     try {
         const cost = bcryptCost(deployed);
-        const out: AuthCost[] = [];
-        out.push(await probeTarget("straight to the registry: GET /v2/, valid credentials", v2Target(deployed, "valid"), n, cost));
-        for (const keepalive of [true, false]) {
-            const proxy = await startLocalProxy(deployed, stops, keepalive);
-            out.push(
-                await probeTarget(
-                    keepalive
-                        ? "through the localhost proxy as declared (nginx, plain HTTP in, kept-alive TLS to the registry): GET /v2/"
-                        : "through the localhost proxy without its upstream keepalive (a new TLS connection per request): GET /v2/",
-                    { url: `${proxy}/v2/`, auth: deployed.auth },
-                    n,
-                    cost,
-                ),
-            );
-        }
+        const proxied = await startLocalProxy(deployed, stops, true);
+        const unpooled = await startLocalProxy(deployed, stops, false);
+        const redis = await startWithRedis(config, stops);
         const image = buildImage([4096], "paths", { scratchParent: scratch });
+        const repo = "bench/paths";
         try {
-            const redis = await startWithRedis(config, stops);
-            const repo = "bench/paths";
             for (const reg of [deployed, redis]) {
                 const pushed = await push(image, `${reg.host}/${repo}:${image.tag}`, reg.access);
                 if (pushed.code !== 0) {
                     throw new Error(`push to ${reg.label}: ${pushed.stderr}`);
                 }
             }
-            out.push(await probeTarget("blob HEAD, in-memory blob-descriptor cache (the default)", blobHead(deployed, repo, image), n, cost));
-            out.push(await probeTarget("blob HEAD, Redis blob-descriptor cache (redis-server on the same machine)", blobHead(redis, repo, image), n, bcryptCost(redis)));
         } finally {
             fs.rmSync(image.dir, { recursive: true, force: true });
         }
-        return out;
+        const probes: Probe[] = [
+            { label: "straight to the registry: GET /v2/", target: v2Target(deployed, "valid"), bcryptCost: cost },
+            {
+                label: "through the localhost proxy as declared (nginx, plain HTTP in, kept-alive TLS to the registry): GET /v2/",
+                target: { url: `${proxied}/v2/`, auth: deployed.auth },
+                bcryptCost: cost,
+            },
+            {
+                label: "through the localhost proxy without its upstream keepalive (a new TLS connection per request): GET /v2/",
+                target: { url: `${unpooled}/v2/`, auth: deployed.auth },
+                bcryptCost: cost,
+            },
+            { label: "blob HEAD, in-memory blob-descriptor cache (the default)", target: blobHead(deployed, repo, image), bcryptCost: cost },
+            { label: "blob HEAD, Redis blob-descriptor cache (redis-server on the same machine)", target: blobHead(redis, repo, image), bcryptCost: bcryptCost(redis) },
+        ];
+        return await probeAll(probes, n);
     } finally {
         for (const s of stops.reverse()) {
             await s();

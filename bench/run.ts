@@ -110,7 +110,7 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                     ];
                     results.auth = { bcryptCost: defaultCost, probes: await measureAuth(byCost, defaults, baseline, plan.authRequests) };
                     log("== other per-request costs: the localhost proxy, the Redis cache");
-                    results.requestPaths = await measureRequestPaths(atDefault.reg, (await b.prepare("/paths")).config, plan.authRequests, client.dir);
+                    results.requestPaths = await measureRequestPaths(atDefault.reg, (await b.prepare("/paths")).config, plan.pathRequests, client.dir);
                     await Promise.all(stops.splice(0).map((s) => s()));
                 });
             });

@@ -168,6 +168,7 @@ describe("bench: plan", () => {
 
     it("compares htpasswd bcrypt costs 4, 5, 6 and 10 unless asked for others, within Go's bcrypt range", () => {
         assert.deepStrictEqual(parsePlan([], "/o").authCosts, [4, 5, 6, 10]);
+        assert.deepStrictEqual([parsePlan([], "/o").pathRequests, parsePlan(["--quick"], "/o").pathRequests], [200, 50]);
         assert.deepStrictEqual(parsePlan(["--auth-costs=5,12"], "/o").authCosts, [5, 12]);
         assert.throws(() => parsePlan(["--auth-costs=3"], "/o"), /--auth-costs takes bcrypt costs, whole numbers from 4 to 31; got "3"/);
         assert.throws(() => parsePlan(["--auth-costs=4.5"], "/o"), /--auth-costs takes bcrypt costs/);
