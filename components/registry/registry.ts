@@ -8,6 +8,9 @@ import { buildRegistryConfig, renderRegistryConfig } from "./config-file";
 import { AUTH_DIR, DEBUG_PORT, REGISTRY_BINARY, REGISTRY_PORT, TLS_DIR, configDir, configPath } from "./layout";
 import { restrictedContainerSecurityContext } from "../cluster";
 
+/** Seconds a terminating registry pod keeps serving before SIGTERM, while endpoints drop it. */
+export const PRE_STOP_SECONDS = 5;
+
 export interface RegistryArgs {
     /** Name of the Deployment and ServiceAccount (no default). */
     readonly registryName: string;
@@ -176,6 +179,11 @@ export class Registry extends pulumi.ComponentResource {
             ],
             // Ready only while the storage driver answers (health.storagedriver).
             readinessProbe: { httpGet: { path: "/debug/health", port: "metrics", scheme: "HTTP" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            // A deleted pod leaves the endpoints of load balancers and kube-proxy a moment later
+            // (they learn it asynchronously), while the registry stops accepting connections at
+            // SIGTERM: without a pause, connections routed to it in between are refused
+            // mid-rollout. The grace period includes the pause.
+            lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
             // `/` answers 200 without auth while the server runs; a storage outage must not restart it.
             livenessProbe: { httpGet: { path: "/", port: "https", scheme: "HTTPS" }, initialDelaySeconds: 5, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
             resources: {
@@ -194,7 +202,8 @@ export class Registry extends pulumi.ComponentResource {
             // Service links would inject REGISTRY_SERVICE_HOST/REGISTRY_PORT..., which the
             // registry reads as config overrides (REGISTRY_* env) and chokes on.
             enableServiceLinks: false,
-            terminationGracePeriodSeconds: 30,
+            // The preStop pause, then `http.draintimeout` (25 s) for requests in flight.
+            terminationGracePeriodSeconds: PRE_STOP_SECONDS + 30,
             securityContext: {
                 runAsNonRoot: true,
                 runAsUser: 1000,

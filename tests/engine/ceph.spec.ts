@@ -65,6 +65,8 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
     let imageLoop: OciImage;
     /** Pushed through S3 after the switch. */
     let imageB: OciImage;
+    /** Directories this spec made (image layouts, CA files), deleted at the end. */
+    const scratch: string[] = [];
 
     const rgwPort = (): number => Number(new URL(ceph.rgwUrl).port);
     const rgwUser = async (): Promise<RgwUserInfo | undefined> => {
@@ -96,10 +98,13 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
             Object.entries(creds[0].outputs ?? {}).map(([k, v]) => [k, typeof v === "object" && v !== null && SECRET_SIG in v ? JSON.parse(String(v.plaintext)) : v]),
         );
     };
+    const registryPods = async (): Promise<k8s.V1Pod[]> =>
+        (await core.listNamespacedPod("registry", undefined, undefined, undefined, undefined, "app.kubernetes.io/name=registry")).body.items;
     const registryContainers = () => cluster.kubelet.containers().filter((c) => c.namespace === "registry" && c.real && c.pod.startsWith("registry-") && c.proc?.running === true);
     const readOutputs = async (): Promise<void> => {
         const o = (await project.outputs(STACK)) as { caCertificate: string; loadBalancerAddress: string; passwords: Record<string, string> };
         certDir = workDir("engine-ceph-certs");
+        scratch.push(certDir);
         fs.writeFileSync(path.join(certDir, "ca.crt"), o.caCertificate);
         lb = o.loadBalancerAddress;
         access = { certDir, creds: { username: "admin", password: o.passwords.admin } };
@@ -172,6 +177,7 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         imageA = buildImage([4096, 3 * MiB, 17 * MiB]);
         imageLoop = buildImage([2048, 512 * 1024]);
         imageB = buildImage([1024, 2 * MiB]);
+        scratch.push(...[imageA, imageLoop, imageB].map((i) => i.dir));
     });
     after(async () => {
         await cluster?.stop();
@@ -179,6 +185,7 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         project?.remove();
         await stopAll();
         await ceph?.stop();
+        scratch.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
     });
 
     it("`pulumi up` (cephSwift through the gateway Service): the RGW user, subuser, Swift key and container exist as declared; two registry pods push and pull through both gateways", async () => {
@@ -246,17 +253,19 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         await project.opOk("preview", STACK, { expectNoChanges: true });
     });
 
-    it("rotation (cephKeyGeneration 2) under a loop of pulls: no pull fails; the old key works until the old pods are gone, then RGW refuses it", async () => {
+    it("rotation (cephKeyGeneration 2) under a loop of pulls: no pull fails; the old key works until the rollout has taken the old pods out of service, then RGW refuses it", async () => {
         const old = await credsState();
-        const oldPods = new Set(registryContainers().map((c) => c.pod));
-        // What RGW says about the old key, and whether an old pod still runs, every 300 ms during the up.
-        const samples: { at: number; oldKeyOk: boolean; oldPodRunning: boolean }[] = [];
+        const oldPods = new Set((await registryPods()).map((p) => p.metadata?.name));
+        // Every 300 ms during the up: does RGW take the old key, and is an old pod still in
+        // service (not yet deleted, so in the Service's endpoints)? A deleted pod keeps running
+        // through its preStop pause and drain, but gets no new connections.
+        const samples: { at: number; oldKeyOk: boolean; oldPodInService: boolean }[] = [];
         let watching = true;
         const watcher = (async () => {
             while (watching) {
-                const oldPodRunning = registryContainers().some((c) => oldPods.has(c.pod));
+                const oldPodInService = (await registryPods()).some((p) => oldPods.has(p.metadata?.name) && p.metadata?.deletionTimestamp === undefined);
                 const auth = await swiftAuth(ceph.rgwUrl, old.fullSubuser, old.secretKey);
-                samples.push({ at: Date.now(), oldKeyOk: auth.ok, oldPodRunning });
+                samples.push({ at: Date.now(), oldKeyOk: auth.ok, oldPodInService });
                 await new Promise((r) => setTimeout(r, 300));
             }
         })();
@@ -270,25 +279,27 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         assert.ok((changes.replace ?? 0) >= 1, JSON.stringify(changes));
         assert.deepStrictEqual(loop.failures, [], `${loop.failures.length} of ${loop.ok + loop.failures.length} pulls failed`);
         assert.ok(loop.ok >= 3, `only ${loop.ok} pulls ran during the up`);
-        const lastOldPod = samples.filter((s) => s.oldPodRunning).pop();
+        const lastInService = samples.filter((s) => s.oldPodInService).pop();
         const firstRefused = samples.find((s) => !s.oldKeyOk);
-        assert.ok(lastOldPod !== undefined && firstRefused !== undefined, JSON.stringify(samples));
-        assert.ok(firstRefused.at > lastOldPod.at, "the old key was refused while an old pod still ran");
-        assert.ok(samples.some((s) => s.oldKeyOk && !s.oldPodRunning), "the old key outlived the old pods");
+        assert.ok(lastInService !== undefined && firstRefused !== undefined, JSON.stringify(samples));
+        assert.ok(firstRefused.at > lastInService.at, "the old key was refused while an old pod was still in service");
+        assert.ok(samples.some((s) => s.oldKeyOk && !s.oldPodInService), "the old key outlived the old pods' service");
         assert.ok(samples.every((s) => s.at < firstRefused.at || !s.oldKeyOk), "once refused, never accepted again");
 
         const now = await credsState();
         assert.strictEqual(now.fullSubuser, `${UID}:registry-g2`);
         assert.deepStrictEqual((await rgwUser())?.subusers.map((s) => s.id), [`${UID}:registry-g2`]);
         assert.deepStrictEqual(await swiftAuth(ceph.rgwUrl, old.fullSubuser, old.secretKey), { ok: false, status: 403 }, "RGW no longer knows the old subuser");
-        assert.ok(registryContainers().every((c) => !oldPods.has(c.pod)));
+        await waitFor("the old pods to go", async () => registryContainers().every((c) => !oldPods.has(c.pod)), 120_000, 500);
         await assertServes([[imageA, "team/app"]]);
     });
 
     it("out-of-band damage: the key deleted in RGW by hand breaks the registry; `pulumi refresh` sees it gone and `pulumi up` repairs it", async () => {
         const before = await credsState();
         await ceph.radosgwAdmin(["key", "rm", `--uid=${UID}`, `--subuser=${before.fullSubuser}`, "--key-type=swift"]);
-        assert.notStrictEqual((await pull(refOf("team/app"), access)).result.code, 0, "the registry cannot read its storage without its key");
+        const broken = await pull(refOf("team/app"), access);
+        fs.rmSync(broken.dir, { recursive: true, force: true });
+        assert.notStrictEqual(broken.result.code, 0, "the registry cannot read its storage without its key");
         // (The Deployment's status changes too, as the pods fail their storage health check.)
         const refresh = await project.opOk("refresh", STACK);
         assert.ok((refresh.changes?.update ?? 0) >= 1, JSON.stringify(refresh.changes));

@@ -241,6 +241,8 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         assert.deepStrictEqual(Object.keys(outputs.passwords).sort(), ["admin", "ci", "deploy"]);
         assert.notStrictEqual(outputs.passwords.ci, previous.passwords.ci, "ci has a new password");
         assert.strictEqual(outputs.passwords.admin, previous.passwords.admin, "admin keeps its password");
+        // The old pod serves on through its preStop pause while endpoints drop it, then goes.
+        await waitFor("the old pod to go", async () => (await registryPods()).length === 1, 60_000, 500);
         const now = await registryPods();
         assert.strictEqual(now.length, 1, `pods: ${now.map((p) => p.metadata?.name).join(", ")}`);
         assert.ok(!before.includes(now[0].metadata?.name), "the pod was replaced");

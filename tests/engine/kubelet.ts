@@ -652,10 +652,17 @@ export class Kubelet {
         });
     }
 
-    /** Deletion with a grace period: stop the container, then remove the pod object, as the kubelet does. */
+    /** Deletion with a grace period: the preStop hook, stop the container, then remove the pod object, as the kubelet does. */
     private async terminate(pod: k8s.V1Pod, state: PodState): Promise<void> {
         const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-        await this.kill(state, grace * 1000);
+        state.stopping = true;
+        // A preStop `sleep` (the only handler run here) holds SIGTERM back, within the grace period.
+        const pause = Math.min(state.container.lifecycle?.preStop?.sleep?.seconds ?? 0, grace);
+        if (pause > 0) {
+            this.log(`${state.namespace}/${state.name}: preStop sleep ${pause} s`);
+            await new Promise((resolve) => setTimeout(resolve, pause * 1000));
+        }
+        await this.kill(state, (grace - pause) * 1000);
         await this.finalDelete(pod);
         this.forget(state);
     }
