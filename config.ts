@@ -12,6 +12,7 @@ import { version as sdkVersion } from "@pulumi/pulumi/version";
 
 import { AccessConfig, LABEL_VALUE, parseAccess, QUALIFIED_NAME } from "./components/access/config";
 import { ForeignLayersConfig, parseForeignLayers } from "./components/registry/foreign-layers";
+import { parseGateImage } from "./components/registry/gate";
 import { BCRYPT_MAX_COST, BCRYPT_MIN_COST, FULL_BCRYPT_COST, MIN_LENGTH_BELOW_FULL_COST, parseHtpasswdCost } from "./components/security/htpasswd";
 
 /** The kinds of value a Pulumi.yaml `config:` declaration can have. */
@@ -41,6 +42,7 @@ export const CONFIG_KEYS = {
     imageRepository: { type: "string", default: "docker.io/library/registry", description: "Registry image repository (CNCF distribution)." },
     imageTag: { type: "string", default: "", description: "Registry image tag, an exact version (3.x, or 2.8.x for Swift). Empty: 3.1.2, or 2.8.3 when the storage needs the 2.x line." },
     imageDigest: { type: "string", default: "", description: "Optional image digest (sha256:...) pinned after the tag." },
+    gateImage: { type: "string", default: "docker.io/nginxinc/nginx-unprivileged:1.28.0", description: "Image of the gate, the nginx sidecar in every registry pod that terminates TLS and checks each request's user and role; the registry is reachable only through it (pinned tag or digest; Debian-based: musl's bcrypt stops at cost 11)." },
     replicas: { type: "integer", default: 1, description: "Registry pods. More than 1 needs storage several pods can share." },
     storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program), gcs (a GCS bucket), s3 (an S3 bucket), cephSwift or cephS3 (Ceph RGW)." },
     storageSize: { type: "string", default: "10Gi", description: "Size of the PVC (filesystem) or emptyDir size limit." },
@@ -59,9 +61,10 @@ export const CONFIG_KEYS = {
     tlsCertificate: { type: "string", default: "", description: "PEM server certificate (chain) when tlsMode is provided." },
     tlsPrivateKey: { type: "string", default: "", secret: true, description: "PEM private key of tlsCertificate when tlsMode is provided (set with --secret)." },
     tlsCaCertificate: { type: "string", default: "", description: "PEM CA certificate that signed tlsCertificate (published as the caCertificate output)." },
-    users: { type: "array", default: ["admin"], description: "htpasswd users; each gets a generated password. The first is the `username` output." },
+    users: { type: "array", default: ["admin"], description: "Push users: push, pull and delete (with storageDeleteEnabled); each gets a generated password. The first is the `username` output." },
+    pullUsers: { type: "array", default: [], description: "Pull-only users: GET and HEAD on the registry API, nothing else; each gets a generated password. pullUser is one of them, added when not listed." },
     passwordLength: { type: "integer", default: 32, description: "Length of generated passwords (letters and digits)." },
-    htpasswdBcryptCost: { type: "integer", default: 5, description: `bcrypt cost (${BCRYPT_MIN_COST}-${BCRYPT_MAX_COST}) of the htpasswd hashes. The registry checks the hash on every request that carries credentials, and each step doubles that check. Below ${FULL_BCRYPT_COST} needs passwordLength ${MIN_LENGTH_BELOW_FULL_COST} or more.` },
+    htpasswdBcryptCost: { type: "integer", default: 5, description: `bcrypt cost (${BCRYPT_MIN_COST}-${BCRYPT_MAX_COST}) of the htpasswd hashes. The gate checks the hash on every request that carries credentials, and each step doubles that check. Below ${FULL_BCRYPT_COST} needs passwordLength ${MIN_LENGTH_BELOW_FULL_COST} or more.` },
     authRealm: { type: "string", default: "registry", description: "Basic auth realm." },
     serviceType: { type: "string", default: "LoadBalancer", description: "Service type: LoadBalancer, ClusterIP or NodePort." },
     servicePort: { type: "integer", default: 443, description: "Port the Service exposes (HTTPS)." },
@@ -103,9 +106,9 @@ export const CONFIG_KEYS = {
     localProxy: { type: "boolean", default: false, description: "Run a proxy on every node's hostPort so `localhost:<localProxyPort>/<image>` works where nodes cannot be changed (speaks TLS to the registry)." },
     localProxyPort: { type: "integer", default: 5000, description: "hostPort of the localhost proxy on each node." },
     localProxyImage: { type: "string", default: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", description: "Image of the localhost proxy (nginx, running unprivileged)." },
-    pullSecretNamespaces: { type: "array", default: [], description: "Namespaces that get a kubernetes.io/dockerconfigjson Secret `<registryName>-pull` for the pull user." },
+    pullSecretNamespaces: { type: "array", default: [], description: "Namespaces that get a kubernetes.io/dockerconfigjson Secret `<registryName>-pull` for pullUser (pull-only)." },
     pullSecretPatchServiceAccount: { type: "boolean", default: false, description: "Set the pull Secret as imagePullSecrets of the default ServiceAccount in each of pullSecretNamespaces (replaces that list)." },
-    pullUser: { type: "string", default: "puller", description: "htpasswd user of the pull Secrets, added to the users when pullSecretNamespaces is set (read-only by convention)." },
+    pullUser: { type: "string", default: "puller", description: "The pull-only user whose credentials the program hands out: the pull Secrets and the pullDockerConfigJson output. Added to pullUsers when not listed; never one of users." },
     ingressEnabled: { type: "boolean", default: false, description: "Expose the registry through an Ingress for the hostnames (besides the Service)." },
     ingressClassName: { type: "string", default: "nginx", description: "IngressClass of the Ingress." },
     ingressTls: { type: "string", default: "reencrypt", description: "How the Ingress reaches the registry: reencrypt (terminates TLS with the registry's certificate, verifies the registry with its CA) or passthrough (ingress-nginx with `--enable-ssl-passthrough`)." },
@@ -405,7 +408,12 @@ export interface RegistryConfig {
     readonly hostnames: readonly string[];
     readonly ipAddresses: readonly string[];
     readonly tls: TlsConfig;
+    /** Push users (push, pull, delete), as configured. */
     readonly users: readonly string[];
+    /** Pull-only users, as configured (`access.extraPullUsers` adds `pullUser`). */
+    readonly pullUsers: readonly string[];
+    /** The gate's nginx image. */
+    readonly gateImage: string;
     readonly passwordLength: number;
     /** bcrypt cost of the htpasswd hashes. */
     readonly htpasswdBcryptCost: number;
@@ -993,7 +1001,7 @@ function parseOperations(
         if (eq <= 0 || eq === entry.length - 1) {
             r.problem(`\`passwordRotation\` entries must be \`user=token\`; got \`${entry}\``);
         } else if (!ctx.users.includes(user)) {
-            r.problem(`\`passwordRotation\` names \`${user}\`, who is not in \`users\``);
+            r.problem(`\`passwordRotation\` names \`${user}\`, who is not a user (\`users\`, \`pullUsers\` or \`pullUser\`)`);
         } else {
             passwordRotation[user] = entry.slice(eq + 1);
         }
@@ -1397,15 +1405,30 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
     if (dup !== undefined) {
         r.problem(`\`users\` lists \`${dup}\` twice`);
     }
+    const pullUsers = r.stringArray("pullUsers");
+    for (const u of pullUsers) {
+        if (!USERNAME.test(u)) {
+            r.problem(`\`pullUsers\` entries must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got \`${u}\``);
+        }
+    }
+    const dupPull = pullUsers.find((u, i) => pullUsers.indexOf(u) !== i);
+    if (dupPull !== undefined) {
+        r.problem(`\`pullUsers\` lists \`${dupPull}\` twice`);
+    }
+    for (const u of pullUsers.filter((p) => users.includes(p))) {
+        r.problem(`\`${u}\` is in both \`users\` and \`pullUsers\`; a user has one role: push (\`users\`) or pull-only (\`pullUsers\`)`);
+    }
     const authRealm = r.string("authRealm");
-    if (authRealm === "" || /["\\]/.test(authRealm)) {
-        r.problem("`authRealm` must be a non-empty string without quotes or backslashes");
+    // The gate writes it in double quotes into nginx.conf, where `$` would start a variable.
+    if (authRealm === "" || /["\\$\x00-\x1f\x7f]/.test(authRealm)) {
+        r.problem("`authRealm` must be a non-empty string without quotes, backslashes, `$` or control characters");
     }
 
     const passwordLength = r.integer("passwordLength", 16, 128);
     const tls = parseTls(r, hostnames, isSecret);
     const service = withAwsLoadBalancer(r, parseService(r));
-    const access = parseAccess(r, { namespace, users, hostnames, tlsMode: tls.mode });
+    const access = parseAccess(r, { namespace, users, pullUsers, hostnames, tlsMode: tls.mode });
+    const htpasswdBcryptCost = parseHtpasswdCost(r, passwordLength);
 
     const dns = parseDns(r);
     refuseUnusedGcpKeys(r, storage, dns);
@@ -1425,8 +1448,10 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         ipAddresses,
         tls,
         users,
+        pullUsers,
+        gateImage: parseGateImage(r, htpasswdBcryptCost),
         passwordLength,
-        htpasswdBcryptCost: parseHtpasswdCost(r, passwordLength),
+        htpasswdBcryptCost,
         authRealm,
         service,
         resources: {
@@ -1442,7 +1467,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         },
         access,
         foreignLayers: parseForeignLayers(r),
-        operations: parseOperations(r, { storage, replicas, users, tls }, isSecret),
+        operations: parseOperations(r, { storage, replicas, users: [...users, ...pullUsers, ...access.extraPullUsers], tls }, isSecret),
     };
     if (registryNameValid) {
         for (const p of derivedNameProblems(config)) {

@@ -19,7 +19,8 @@ import {
     dataLivesInNamespace,
     gcMode,
     dockerConfigJson as dockerConfigJsonFor,
-    htpasswdUsers,
+    pullUserOf,
+    registryUsers,
     registryHost as hostOf,
     reachableHosts,
     registryLabels,
@@ -98,8 +99,9 @@ const tls = new RegistryTls(name, {
     rotation: ops.tlsRotation,
 });
 
+// Push users and pull-only users; the gate in each registry pod enforces the difference.
 const auth = new RegistryAuth(name, {
-    users: htpasswdUsers(cfg.users, cfg.access),
+    ...registryUsers(cfg.users, cfg.pullUsers, cfg.access),
     passwordLength: cfg.passwordLength,
     rotation: ops.passwordRotation,
     bcryptCost: cfg.htpasswdBcryptCost,
@@ -125,6 +127,7 @@ const registry = new Registry(name, {
     labels,
     selector,
     image: cfg.image,
+    gateImage: cfg.gateImage,
     replicas: cfg.replicas,
     storage: storage.storage,
     tls,
@@ -177,6 +180,7 @@ const mirror =
               namespace: ns.name,
               ...mirrorLabels,
               image: cfg.image,
+              gateImage: cfg.gateImage,
               tls,
               htpasswd: auth.htpasswd,
               httpSecret: auth.httpSecret,
@@ -185,6 +189,7 @@ const mirror =
           });
 
 const primary = auth.users[0];
+const puller = pullUserOf(auth.users, cfg.access);
 
 /** `host[:port]` to tag images with. */
 export const registryHost = pulumi
@@ -219,6 +224,10 @@ export const password = primary.password;
 export const passwords = auth.passwords;
 /** `~/.docker/config.json` / `kubernetes.io/dockerconfigjson` content for the primary user (secret). */
 export const dockerConfigJson = pulumi.secret(pulumi.all([registryHost, primary.password]).apply(([host, pw]) => dockerConfigJsonFor(host, primary.name, pw)));
+/** The pull-only user (`pullUser`), its password (secret) and its `dockerconfigjson` (secret): for whatever only pulls. */
+export const pullUsername = puller.name;
+export const pullPassword = puller.password;
+export const pullDockerConfigJson = pulumi.secret(pulumi.all([registryHost, puller.password]).apply(([host, pw]) => dockerConfigJsonFor(host, puller.name, pw)));
 export const namespace = ns.name;
 export const serviceName = service.name;
 export const loadBalancerAddress = service.loadBalancerAddress;

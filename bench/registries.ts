@@ -1,6 +1,7 @@
 // The registries the bench compares, started through the e2e harness: the pod the program
-// declares (TLS + htpasswd), and the same pod with TLS and auth switched off by the registry's
-// own environment overrides (same binary, same kind of storage, same config otherwise).
+// declares (the gate: TLS, htpasswd and roles, in front of the registry on its socket), the same
+// pod with the gate's auth switched off, and the same registry binary and config alone, its API
+// on TCP without TLS or auth (same storage, same config otherwise).
 import * as fs from "fs";
 import * as path from "path";
 
@@ -29,29 +30,27 @@ export interface BenchRegistry {
     pids(): number[];
 }
 
-/**
- * distribution reads REGISTRY_* variables over the config file: an empty certificate serves
- * plain HTTP, an empty `auth` map turns access control off.
- */
-export const NO_AUTH: Readonly<Record<string, string>> = { REGISTRY_AUTH: "{}" };
-export const NO_TLS_NO_AUTH: Readonly<Record<string, string>> = {
-    REGISTRY_HTTP_TLS_CERTIFICATE: "",
-    REGISTRY_HTTP_TLS_KEY: "",
-    ...NO_AUTH,
-};
+/** The gate's nginx.conf with its one auth check switched off: TLS and the proxy hop stay. */
+export function gateWithoutAuth(conf: string): string {
+    const off = conf.replace(/auth_basic "[^"]*";/, "auth_basic off;");
+    if (off === conf) {
+        throw new Error("the gate's nginx.conf has no auth_basic line to switch off");
+    }
+    return off;
+}
 
 /** How a registry under test differs from the program's declaration. */
 export type Variant = VariantName;
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
-    deployed: "deployed (TLS + auth)",
+    deployed: "deployed (gate: TLS + auth)",
     "deployed-cost10": `deployed, bcrypt cost ${FULL_BCRYPT_COST}`,
-    "tls-noauth": "same binary, TLS, no auth",
-    baseline: "same binary, no TLS, no auth",
+    "tls-noauth": "same pod, gate without auth",
+    baseline: "same binary, no gate (no TLS/auth)",
 };
 
 /** What the harness needs besides the variant: mock extras and how many processes. */
-export type Extra = Omit<StartOptions, "config" | "extraEnv">;
+export type Extra = Omit<StartOptions, "config" | "registryOnly" | "gateConf">;
 
 /**
  * Starts the program's registry pod as `variant`. The variants without auth refuse to return
@@ -60,11 +59,18 @@ export type Extra = Omit<StartOptions, "config" | "extraEnv">;
  */
 export async function startVariant(variant: Variant, config: StackConfig, extra: Extra = {}): Promise<BenchRegistry> {
     const authenticated = variant === "deployed" || variant === "deployed-cost10";
-    const env = authenticated ? {} : variant === "tls-noauth" ? NO_AUTH : NO_TLS_NO_AUTH;
     // The random provider's cost: the htpasswd the program made before the cost was a key.
     const stack = variant === "deployed-cost10" ? { ...config, htpasswdBcryptCost: FULL_BCRYPT_COST } : config;
-    const d = await startRegistry({ config: stack, ...extra, extraEnv: { ...env } });
-    const pids = () => [...d.replicas.map((r) => r.proc.pid), ...(d.frontend === undefined ? [] : [d.frontend.proc.pid])];
+    const d = await startRegistry({
+        config: stack,
+        ...extra,
+        registryOnly: variant === "baseline",
+        gateConf: variant === "tls-noauth" ? gateWithoutAuth : undefined,
+    });
+    const pids = () => [
+        ...d.replicas.flatMap((r) => [r.proc.pid, ...(r.gate === undefined ? [] : [r.gate.pid])]),
+        ...(d.frontend === undefined ? [] : [d.frontend.proc.pid]),
+    ];
     const url = variant === "baseline" ? `http://${d.host}` : d.url;
     const ca = variant === "baseline" ? undefined : d.caPem;
     // The readiness probe is on the debug port, which 2.8 serves before its storage driver is up
@@ -120,7 +126,7 @@ export function tlsFiles(reg: BenchRegistry): { cert: string; key: string; ca: s
 /** The bcrypt cost of the htpasswd hashes the program generated (the `NN` of `$2a$NN$`). */
 export function bcryptCost(reg: BenchRegistry): number | undefined {
     for (const s of reg.deployment.pod.secrets.values()) {
-        const h = secretValue(s, "htpasswd");
+        const h = secretValue(s, "pull.htpasswd");
         const m = h === undefined ? null : /:\$2[aby]\$(\d\d)\$/.exec(h);
         if (m !== null) {
             return Number(m[1]);

@@ -118,7 +118,8 @@ describe("access: node CA trust", () => {
             assert.deepStrictEqual(TOML.parse(cm.inputs.data[`host-${i}.toml`]), {
                 server: `https://${h}`,
                 ca: `/etc/containerd/certs.d/${h}/ca.crt`,
-                capabilities: ["pull", "resolve", "push"],
+                // Nodes only pull.
+                capabilities: ["pull", "resolve"],
             });
         });
     });
@@ -229,6 +230,8 @@ describe("access: localhost proxy", () => {
         assert.match(conf, /proxy_ssl_trusted_certificate \/etc\/registry-proxy\/ca\.crt;/);
         assert.match(conf, /client_max_body_size 0;/);
         assert.match(conf, /proxy_request_buffering off;/);
+        // Nodes only pull: anything but GET and HEAD is refused.
+        assert.match(conf, /location \/ \{\n\s+limit_except GET \{\n\s+deny all;\n\s+\}/);
     });
 
     it("the nginx renderer refuses arguments that would change the configuration's structure", () => {
@@ -236,6 +239,14 @@ describe("access: localhost proxy", () => {
         assert.throws(() => renderNginx([{ name: "listen", args: ["80 {"] }]), /not a single safe token/);
         assert.strictEqual(renderNginx([{ name: "events", block: [{ name: "worker_connections", args: [8] }] }]), "events {\n    worker_connections 8;\n}\n");
         assert.strictEqual(renderNginx([{ name: "proxy_set_header", args: ["Connection", ""] }]), 'proxy_set_header Connection "";\n');
+        // Quoted on request, never with a quote, a backslash or a variable inside.
+        assert.strictEqual(renderNginx([{ name: "auth_basic", args: [{ quoted: "My registry; {x}" }] }]), 'auth_basic "My registry; {x}";\n');
+        for (const bad of ['a"b', "a\\b", "$host", "a\nb"]) {
+            assert.throws(() => renderNginx([{ name: "auth_basic", args: [{ quoted: bad }] }]), /cannot be quoted safely/);
+        }
+        // `map` entries: safe tokens only.
+        assert.strictEqual(renderNginx([{ name: "map", args: ["$a", "$b"], entries: [["", "x"], ["default", "y"]] }]), 'map $a $b {\n    "" x;\n    default y;\n}\n');
+        assert.throws(() => renderNginx([{ name: "map", args: ["$a", "$b"], entries: [["x; }", "y"]] }]), /not a single safe token/);
     });
 });
 
@@ -245,7 +256,7 @@ describe("access: pull secrets", () => {
         r = await run("accessAll", VARIANTS.accessAll);
     });
 
-    it("a kubernetes.io/dockerconfigjson Secret per listed namespace, for the pull user, as a Pulumi secret", () => {
+    it("a kubernetes.io/dockerconfigjson Secret per listed namespace, for the pull-only user, as a Pulumi secret, naming the localhost proxy too", () => {
         const secrets = ofType(r, "kubernetes:core/v1:Secret").filter((s) => s.inputs.type === "kubernetes.io/dockerconfigjson" && s.name.includes("-pull-"));
         assert.deepStrictEqual(secrets.map((s) => [s.inputs.metadata.namespace, s.inputs.metadata.name]), [["apps", "registry-pull"], ["ci", "registry-pull"]]);
         const passwords = r.outputs.passwords as Record<string, string>;
@@ -255,7 +266,15 @@ describe("access: pull secrets", () => {
             const doc = JSON.parse(secretValue(s, ".dockerconfigjson") ?? "");
             const hosts = Object.keys(doc.auths);
             assert.strictEqual(hosts[0], r.outputs.registryHost);
-            assert.deepStrictEqual(hosts, ["registry.example.com", "registry", "registry.registry", "registry.registry.svc", "registry.registry.svc.cluster.local", "203.0.113.10"]);
+            assert.deepStrictEqual(hosts, [
+                "registry.example.com",
+                "registry",
+                "registry.registry",
+                "registry.registry.svc",
+                "registry.registry.svc.cluster.local",
+                "203.0.113.10",
+                "localhost:5001",
+            ]);
             for (const h of hosts) {
                 const e = doc.auths[h];
                 assert.deepStrictEqual([e.username, e.password], ["puller", passwords.puller]);
@@ -264,10 +283,29 @@ describe("access: pull secrets", () => {
         }
     });
 
-    it("the pull user is in htpasswd, and the primary user stays the first", () => {
-        const htpasswd = secretValue(one(r, "kubernetes:core/v1:Secret", "registry-auth"), "htpasswd") ?? "";
-        assert.deepStrictEqual(htpasswd.split("\n").filter(Boolean).map((l) => l.split(":")[0]), ["admin", "puller"]);
+    it("the pull user may read and not write (in the gate's pull file only), and the primary user stays the first", () => {
+        const auth = one(r, "kubernetes:core/v1:Secret", "registry-auth");
+        const users = (file: string) => (secretValue(auth, file) ?? "").split("\n").filter(Boolean).map((l) => l.split(":")[0]);
+        assert.deepStrictEqual(users("pull.htpasswd"), ["admin", "puller"]);
+        assert.deepStrictEqual(users("push.htpasswd"), ["admin"]);
         assert.strictEqual(r.outputs.username, "admin");
+    });
+
+    it("the pull Secrets carry only a pull-only credential, whichever pull user is named", async () => {
+        const x = await runProgram({ users: ["admin", "ci"], pullUsers: ["nodes", "reader"], pullUser: "reader", pullSecretNamespaces: ["apps"] });
+        assert.strictEqual(x.error, undefined, String(x.error));
+        const pushUsers = ["admin", "ci"];
+        const passwords = x.outputs.passwords as Record<string, string>;
+        assert.deepStrictEqual(Object.keys(passwords), ["admin", "ci", "nodes", "reader"]);
+        const secret = ofType(x, "kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson" && s.name.includes("-pull-"));
+        assert.ok(secret !== undefined);
+        assert.ok(secret.secretInputs.includes("stringData"));
+        const entries = Object.values(JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "").auths) as { username: string; password: string }[];
+        assert.ok(entries.length > 0);
+        for (const e of entries) {
+            assert.deepStrictEqual([e.username, e.password], ["reader", passwords.reader]);
+            assert.ok(!pushUsers.some((u) => passwords[u] === e.password), "a push user's password is in a pull Secret");
+        }
     });
 
     it("patches each namespace's default ServiceAccount when asked", () => {
@@ -278,16 +316,16 @@ describe("access: pull secrets", () => {
         );
     });
 
-    it("none by default, and no pull user", async () => {
+    it("no pull Secret by default; the pull-only user is there all the same, for the pull-only outputs", async () => {
         const dev = await run("dev", loadStackFile(stackFiles().dev), { stack: "dev" });
         assert.strictEqual(ofType(dev, "kubernetes:core/v1:Secret").filter((s) => s.inputs.type === "kubernetes.io/dockerconfigjson").length, 0);
-        assert.ok(!("puller" in (dev.outputs.passwords as object)));
+        assert.deepStrictEqual(Object.keys(dev.outputs.passwords as object), ["admin", "ci", "puller"]);
     });
 
-    it("a pull user already among `users` is reused, not added twice", async () => {
-        const x = await runProgram({ users: ["admin", "puller"], pullSecretNamespaces: ["apps"] });
+    it("a pull user already among `pullUsers` is reused, not added twice", async () => {
+        const x = await runProgram({ pullUsers: ["puller", "reader"], pullSecretNamespaces: ["apps"] });
         assert.strictEqual(x.error, undefined, String(x.error));
-        assert.deepStrictEqual(Object.keys(x.outputs.passwords as object), ["admin", "puller"]);
+        assert.deepStrictEqual(Object.keys(x.outputs.passwords as object), ["admin", "puller", "reader"]);
     });
 });
 
@@ -459,6 +497,11 @@ describe("access: config validation", () => {
             "`pullSecretPatchServiceAccount` needs `pullSecretNamespaces`: it patches the default ServiceAccount of those namespaces",
         ],
         ["bad pull user", { pullUser: "Pull:er" }, "`pullUser` must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got `Pull:er`"],
+        [
+            "pull user who pushes",
+            { users: ["admin", "puller"] },
+            "`pullUser` `puller` is a push user (in `users`); the pull Secrets and `pullDockerConfigJson` carry only pull-only credentials: move `puller` from `users` to `pullUsers`, or set `pullUser` to another name",
+        ],
         ["ingress without hostnames", { ingressEnabled: true }, "`ingressEnabled` needs `hostnames`: an Ingress routes by host name, and the certificate must cover it"],
         ["ingress tls mode", { ingressTls: "edge" }, "`ingressTls` must be one of `reencrypt`, `passthrough`; got `edge`"],
         ["ingress class", { ingressClassName: "Nginx" }, "`ingressClassName` must be an IngressClass name (lowercase DNS label); got `Nginx`"],

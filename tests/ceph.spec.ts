@@ -324,7 +324,7 @@ describe("Ceph: credential state logic", () => {
     it("diff: a new uid, subuser, key type or key generation replaces; admin keys update", () => {
         const base: RgwCredentialsInputs = {
             adminUrl: "http://rgw", adminAccessKey: "a", adminSecretKey: "s", caBundle: "", uid: "u", displayName: "u",
-            subuser: "registry", keyType: "swift", generation: 1, purgeUserOnDelete: false,
+            subuser: "registry", keyType: "swift", generation: 1, purgeUserOnDelete: false, retireAfterSeconds: 0,
         };
         assert.deepStrictEqual(diffInputs(base, base), { replaces: [], updates: [] });
         assert.deepStrictEqual(diffInputs(base, { ...base, generation: 2, adminSecretKey: "t" }), { replaces: ["generation"], updates: ["adminSecretKey"] });
@@ -336,7 +336,7 @@ describe("Ceph: credential state logic", () => {
     it("delete plan: only its own key; the subuser once empty; a created user only when opted in and nothing else is on it", () => {
         const props: RgwCredentialsOutputs = {
             adminUrl: "http://rgw", adminAccessKey: "a", adminSecretKey: "s", caBundle: "", uid: "u", displayName: "u", subuser: "registry",
-            keyType: "swift", generation: 1, purgeUserOnDelete: true, fullSubuser: "u:registry", accessKey: "u:registry", secretKey: "swiftsecret", userCreated: true,
+            keyType: "swift", generation: 1, purgeUserOnDelete: true, retireAfterSeconds: 0, fullSubuser: "u:registry", accessKey: "u:registry", secretKey: "swiftsecret", userCreated: true,
         };
         const alone = { ...user, keys: [], swift_keys: [{ user: "u:registry", secret_key: "swiftsecret" }] };
         assert.deepStrictEqual(deletionPlan(alone, props), { key: true, subuser: true, user: true });
@@ -366,6 +366,11 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
 
     const runOn = (config: StackConfig): Promise<ProgramRun> => run({ cephRgwUrl: fake.url, ...config });
     const live = (outs: Record<string, any>): boolean => keyIsLive(fake.user(uid), outs as RgwCredentialsOutputs);
+    /** The program's credentials resource, its delete not waiting (the wait has a test of its own). */
+    const creds = (r: ProgramRun, retireAfterSeconds = 0): RecordedResource => {
+        const res = one(r, CREDS);
+        return { ...res, inputs: { ...res.inputs, retireAfterSeconds } };
+    };
 
     /**
      * `pulumi up` from the created `from` to the program's new `to`, as the engine runs a
@@ -381,9 +386,9 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
     }
 
     it("cephSwift -> cephS3 on the same subuser: the old resource's delete removes its Swift key only; the new S3 key and the subuser stay", async () => {
-        const swift = one(await runOn({ storageKind: "cephSwift" }), CREDS);
+        const swift = creds(await runOn({ storageKind: "cephSwift" }));
         const c1 = await engineCreate(swift);
-        const s3 = one(await runOn({ storageKind: "cephS3" }), CREDS);
+        const s3 = creds(await runOn({ storageKind: "cephS3" }));
         let both = false;
         const step = await replace({ res: swift, ...c1 }, s3, (outs) => {
             both = live(c1.outs) && live(outs);
@@ -399,12 +404,12 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
     });
 
     it("with deleteStorageOnDestroy, a new cephSubuser's replacement keeps the user and the bucket; a destroy then removes both", async () => {
-        const before = one(await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true }), CREDS);
+        const before = creds(await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true }));
         const c1 = await engineCreate(before);
         assert.deepStrictEqual([c1.outs.userCreated, c1.outs.purgeUserOnDelete], [true, true]);
         fake.addBucket(uid, uid);
         const afterRun = await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true, cephSubuser: "pusher" });
-        const step = await replace({ res: before, ...c1 }, one(afterRun, CREDS));
+        const step = await replace({ res: before, ...c1 }, creds(afterRun));
         assert.deepStrictEqual(step.diff.replaces, ["subuser"]);
         assert.deepStrictEqual(fake.user(uid)?.subusers.map((s) => s.id), [`${uid}:pusher`], "the user is still there, with the new subuser");
         assert.strictEqual(fake.buckets().get(uid), uid, "the bucket is still there");
@@ -413,15 +418,15 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
         // `pulumi destroy`: the bucket first (it depends on the credentials), then the credentials.
         const bucket = one(afterRun, BUCKET);
         await engineDelete(bucket, uid, bucket.inputs);
-        await engineDelete(one(afterRun, CREDS), step.id, step.outs);
+        await engineDelete(creds(afterRun), step.id, step.outs);
         assert.deepStrictEqual([fake.user(uid), fake.buckets().size], [undefined, 0]);
     });
 
     for (const kind of ["cephSwift", "cephS3"] as const) {
         it(`${kind}: rotation replaces the credentials on the new generation's subuser; the old key works until the old resource is deleted`, async () => {
-            const g1 = one(await runOn({ storageKind: kind }), CREDS);
+            const g1 = creds(await runOn({ storageKind: kind }));
             const c1 = await engineCreate(g1);
-            const g2 = one(await runOn({ storageKind: kind, cephKeyGeneration: 2 }), CREDS);
+            const g2 = creds(await runOn({ storageKind: kind, cephKeyGeneration: 2 }));
             let both = false;
             const step = await replace({ res: g1, ...c1 }, g2, (outs) => {
                 both = live(c1.outs) && live(outs);
@@ -435,8 +440,25 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
         });
     }
 
+    it("the old key outlives the pods still terminating: delete waits the registry pods' grace period before it removes the key", async () => {
+        const r = await runOn({ storageKind: "cephSwift" });
+        const grace = registryPod(r).podSpec.terminationGracePeriodSeconds as number;
+        assert.ok(grace > 5, `terminationGracePeriodSeconds ${grace}`);
+        assert.strictEqual(one(r, CREDS).inputs.retireAfterSeconds, grace, "the wait is the Deployment's grace period");
+        // The same code, with a 1 s wait.
+        const res = creds(r, 1);
+        const c = await engineCreate(res);
+        const started = Date.now();
+        const deleting = engineDelete(res, c.id, c.outs);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        assert.ok(live(c.outs), "the key still works half a second into the delete");
+        await deleting;
+        assert.ok(Date.now() - started >= 1000, `the delete took ${Date.now() - started} ms`);
+        assert.ok(!live(c.outs), "the key is gone once the delete returns");
+    });
+
     it("a user that still owns a bucket is never deleted, even when the stack opted in", async () => {
-        const res = one(await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true }), CREDS);
+        const res = creds(await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true }));
         const c = await engineCreate(res);
         fake.addBucket(uid, "kept");
         await engineDelete(res, c.id, c.outs);

@@ -94,6 +94,25 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
         problem:
             "`htpasswdBcryptCost` below 10 needs `passwordLength` of at least 22 (22 letters and digits carry 131 bits, beyond guessing at any cost); got `htpasswdBcryptCost` 9 with `passwordLength` 16. Raise `passwordLength`, or set `htpasswdBcryptCost` to 10 or more",
     },
+    { name: "bad pull-only user", config: { pullUsers: ["Reader"] }, problem: "`pullUsers` entries must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got `Reader`" },
+    { name: "pull-only user twice", config: { pullUsers: ["reader", "reader"] }, problem: "`pullUsers` lists `reader` twice" },
+    {
+        name: "a user with two roles",
+        config: { users: ["admin", "ci"], pullUsers: ["ci"] },
+        problem: "`ci` is in both `users` and `pullUsers`; a user has one role: push (`users`) or pull-only (`pullUsers`)",
+    },
+    {
+        name: "gate image not pinned",
+        config: { gateImage: "nginx" },
+        problem: "`gateImage` must be an image pinned by an exact tag or a digest, such as `docker.io/library/busybox:1.37.0`; got `nginx`",
+    },
+    {
+        name: "an Alpine gate with a bcrypt cost musl cannot compute",
+        config: { gateImage: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", htpasswdBcryptCost: 12 },
+        problem:
+            "`htpasswdBcryptCost` 12 cannot be checked by an Alpine `gateImage` (`docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine`): musl's crypt(3) computes bcrypt only up to cost 11. Use a Debian-based image such as `docker.io/nginxinc/nginx-unprivileged:1.28.0`, or a cost of 11 or less",
+    },
+    { name: "auth realm with a variable", config: { authRealm: "reg$istry" }, problem: "`authRealm` must be a non-empty string without quotes, backslashes, `$` or control characters" },
     { name: "bad access mode", config: { storageAccessMode: "ReadOnlyMany" }, problem: "`storageAccessMode` must be one of `ReadWriteOnce`, `ReadWriteMany`; got `ReadOnlyMany`" },
     { name: "CPU limit not a quantity", config: { cpuLimit: "two" }, problem: "`cpuLimit` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `two`" },
     {
@@ -130,6 +149,16 @@ describe("config validation", () => {
         assert.strictEqual(cfg.tls.mode === "generate" && cfg.tls.earlyRenewalHours, 0);
         assert.strictEqual(cfg.createNamespace, false);
         assert.strictEqual(cfg.log.accessLog, false);
+    });
+
+    it("roles: push users and pull-only users as configured (pullUser added by access), a pull user's password rotatable, the gate's image", () => {
+        const cfg = parseConfig(raw({ users: ["admin", "ci"], pullUsers: ["reader"], passwordRotation: ["reader=1", "puller=2"] }));
+        assert.deepStrictEqual([cfg.users, cfg.pullUsers, cfg.access.extraPullUsers], [["admin", "ci"], ["reader"], ["puller"]]);
+        assert.deepStrictEqual(cfg.operations.passwordRotation, { reader: "1", puller: "2" });
+        assert.strictEqual(cfg.gateImage, "docker.io/nginxinc/nginx-unprivileged:1.28.0");
+        assert.deepStrictEqual(parseConfig(raw({ pullUsers: ["puller"] })).access.extraPullUsers, []);
+        // musl's bcrypt reaches cost 11.
+        assert.strictEqual(parseConfig(raw({ gateImage: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", htpasswdBcryptCost: 11 })).htpasswdBcryptCost, 11);
     });
 
     it("takes the 2.8 line from a 2.8.x tag", () => {

@@ -1,6 +1,6 @@
-// The htpasswd hashes: their cost, their salt from state (the same state gives the same file, so
-// `pulumi up` leaves the Secret and the pods alone), and what distribution's htpasswd reader and
-// Go's bcrypt make of each line.
+// The htpasswd hashes: their cost, their salt from state (the same state gives the same files, so
+// `pulumi up` leaves the Secret and the pods alone), the gate's two files (every user may read,
+// push users may write), and what the gate's nginx makes of each line.
 import * as assert from "assert";
 import * as bcrypt from "bcryptjs";
 
@@ -14,12 +14,12 @@ import { one, ProgramRun, runProgram, StackConfig } from "./support/program";
 const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
 
 /**
- * What distribution (registry/auth/htpasswd, 2.8 and 3.x alike) and golang.org/x/crypto/bcrypt
- * make of an htpasswd file: lines trimmed, blank and `#` lines skipped, `user:hash` split at the
- * first colon; a hash is `$` + major version at most `2` + optional minor + `$` + a two-digit
- * cost in 4..31 + `$` + 22 salt characters + 31 hash characters.
+ * What the gate makes of an htpasswd file: nginx's auth_basic reads `user:hash` lines (blank and
+ * `#` lines skipped, the user up to the first colon) and hands the hash to crypt(3); glibc's
+ * libxcrypt (the Debian-based gate image, and the nginx the e2e tests run) takes bcrypt as `$2` +
+ * `a`, `b`, `x` or `y` + `$` + a two-digit cost in 4..31 + `$` + 22 salt and 31 hash characters.
  */
-function readAsDistribution(file: string): Map<string, { minor: string; cost: number }> {
+function readAsGate(file: string): Map<string, { minor: string; cost: number }> {
     const entries = new Map<string, { minor: string; cost: number }>();
     for (const line of file.split("\n").map((l) => l.trim())) {
         if (line === "" || line.startsWith("#")) {
@@ -27,11 +27,11 @@ function readAsDistribution(file: string): Map<string, { minor: string; cost: nu
         }
         const i = line.indexOf(":");
         assert.ok(i > 0, `htpasswd line without a user: ${line}`);
-        const m = /^\$([0-2])([a-z]?)\$(\d\d)\$[./A-Za-z0-9]{53}$/.exec(line.slice(i + 1));
-        assert.ok(m !== null, `not a bcrypt hash Go's bcrypt parses: ${line}`);
-        const cost = Number(m[3]);
-        assert.ok(cost >= BCRYPT_MIN_COST && cost <= BCRYPT_MAX_COST, `cost ${cost} outside Go's bcrypt range`);
-        entries.set(line.slice(0, i), { minor: m[2], cost });
+        const m = /^\$2([abxy])\$(\d\d)\$[./A-Za-z0-9]{53}$/.exec(line.slice(i + 1));
+        assert.ok(m !== null, `not a bcrypt hash crypt(3) parses: ${line}`);
+        const cost = Number(m[2]);
+        assert.ok(cost >= BCRYPT_MIN_COST && cost <= BCRYPT_MAX_COST, `cost ${cost} outside bcrypt's range`);
+        entries.set(line.slice(0, i), { minor: m[1], cost });
     }
     return entries;
 }
@@ -116,23 +116,32 @@ describe("htpasswd hashes", () => {
                     return STATE[name];
                 },
             });
-        const htpasswdOf = (r: ProgramRun): string => {
+        /** The gate's file of who may read (every user), or of who may write (push users). */
+        const htpasswdOf = (r: ProgramRun, file: "pull.htpasswd" | "push.htpasswd" = "pull.htpasswd"): string => {
             assert.strictEqual(r.error, undefined);
-            return secretValue(one(r, "kubernetes:core/v1:Secret", "registry-auth"), "htpasswd") ?? "";
+            return secretValue(one(r, "kubernetes:core/v1:Secret", "registry-auth"), file) ?? "";
         };
         const users = ["admin", "ci", "deploy"];
+        const everyone = [...users, "reader", "puller"];
 
-        it("every line parses as distribution reads it, verifies with that user's password, and has the configured cost", async () => {
-            const r = await runProgram({ users });
-            const entries = readAsDistribution(htpasswdOf(r));
+        it("every line parses as the gate reads it, verifies with that user's password, and has the configured cost", async () => {
+            const r = await runProgram({ users, pullUsers: ["reader"] });
+            const entries = readAsGate(htpasswdOf(r));
             const passwords = r.outputs.passwords as Record<string, string>;
-            assert.deepStrictEqual([...entries.keys()], users);
+            assert.deepStrictEqual([...entries.keys()], everyone);
             const lines = htpasswdOf(r).trim().split("\n");
-            for (const [i, user] of users.entries()) {
+            for (const [i, user] of everyone.entries()) {
                 assert.deepStrictEqual(entries.get(user), { minor: "a", cost: 5 });
                 const hash = lines[i].slice(user.length + 1);
                 assert.ok(bcrypt.compareSync(passwords[user], hash), `${user}'s password does not verify`);
             }
+        });
+
+        it("who may write: the push users' lines, the same ones, and no pull-only user", async () => {
+            const r = await runProgram({ users, pullUsers: ["reader"] });
+            const push = htpasswdOf(r, "push.htpasswd");
+            assert.deepStrictEqual([...readAsGate(push).keys()], users);
+            assert.strictEqual(push, htpasswdOf(r).split("\n").slice(0, users.length).map((l) => `${l}\n`).join(""));
         });
 
         it("the same state gives the same htpasswd Secret on a second evaluation (no pod roll); another cost another file", async () => {
@@ -140,12 +149,12 @@ describe("htpasswd hashes", () => {
             const second = await withState({ users, htpasswdBcryptCost: 4 });
             assert.strictEqual(htpasswdOf(second), htpasswdOf(first));
             assert.deepStrictEqual(one(second, "kubernetes:core/v1:Secret", "registry-auth").inputs, one(first, "kubernetes:core/v1:Secret", "registry-auth").inputs);
-            const costs = [...readAsDistribution(htpasswdOf(first)).values()].map((e) => e.cost);
-            assert.deepStrictEqual(costs, [4, 4, 4]);
+            const costs = [...readAsGate(htpasswdOf(first)).values()].map((e) => e.cost);
+            assert.deepStrictEqual(costs, [4, 4, 4, 4]);
             const atTen = await withState({ users, htpasswdBcryptCost: 10 });
             assert.strictEqual(
                 htpasswdOf(atTen),
-                users.map((u) => `${u}:${STATE[`registry-user-${u}`].bcryptHash}\n`).join(""),
+                [...users, "puller"].map((u) => `${u}:${STATE[`registry-user-${u}`].bcryptHash}\n`).join(""),
                 "at cost 10 the file is the provider's hashes, as before the cost was configurable",
             );
         });

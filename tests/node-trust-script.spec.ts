@@ -115,7 +115,7 @@ describe("node trust script (busybox sh, no capabilities, a temporary host)", ()
             assert.deepStrictEqual(TOML.parse(read(path.join(n.containerd, h, "hosts.toml"))), {
                 server: `https://${h}`,
                 ca: `/etc/containerd/certs.d/${h}/ca.crt`,
-                capabilities: ["pull", "resolve", "push"],
+                capabilities: ["pull", "resolve"],
             });
             assert.strictEqual(fs.statSync(path.join(n.containerd, h, "ca.crt")).mode & 0o777, 0o644);
             assert.ok(!fs.existsSync(path.join(n.docker, h, "hosts.toml")), "Docker has no hosts.toml");

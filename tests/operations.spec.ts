@@ -102,7 +102,7 @@ describe("operations: config validation", () => {
             problem: "`proxyTtl` must be a Go duration such as `168h` or `30m`; got `7d`",
         },
         { name: "proxy setting without proxy", config: { proxyTtl: "24h" }, problem: "`proxyTtl` is only used when `proxyRemoteUrl` is set" },
-        { name: "rotation of an unknown user", config: { passwordRotation: ["root=1"] }, problem: "`passwordRotation` names `root`, who is not in `users`" },
+        { name: "rotation of an unknown user", config: { passwordRotation: ["root=1"] }, problem: "`passwordRotation` names `root`, who is not a user (`users`, `pullUsers` or `pullUser`)" },
         {
             name: "a monitoring label without a value",
             config: { metricsServiceMonitor: true, metricsLabels: ["release"] },
@@ -459,7 +459,7 @@ describe("operations: pull-through cache", () => {
 describe("operations: metrics and alerts", () => {
     it("pods carry scrape annotations; ServiceMonitor selects a headless Service on the metrics port", async () => {
         const r = await run("haAutoscaled");
-        assert.deepStrictEqual(deployment(r).inputs.spec.template.metadata.annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "5001", "prometheus.io/path": "/metrics" });
+        assert.deepStrictEqual(deployment(r).inputs.spec.template.metadata.annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "5001", "prometheus.io/path": "/metrics", "kubectl.kubernetes.io/default-container": "registry" });
         const svc = one(r, "kubernetes:core/v1:Service", "registry-monitoring-metrics");
         assert.strictEqual(svc.inputs.spec.clusterIP, "None");
         assert.deepStrictEqual(svc.inputs.spec.ports, [{ name: "metrics", port: 5001, targetPort: "metrics", protocol: "TCP" }]);
@@ -609,8 +609,8 @@ describe("operations: rotation", () => {
             assert.strictEqual(obj.inputs.metadata.name, undefined, `${n} must be auto-named (a fixed name would update in place and not roll the pods)`);
         }
         // The rotated password is the one in htpasswd and in the outputs.
-        const htpasswd = secretValue(pod.secrets.get((pod.podSpec.volumes as Record<string, any>[]).find((v) => v.name === "auth")?.secret.secretName)!, "htpasswd") ?? "";
-        assert.deepStrictEqual(htpasswd.trim().split("\n").map((l) => l.split(":")[0]), ["admin", "ci"]);
+        const htpasswd = secretValue(pod.secrets.get((pod.podSpec.volumes as Record<string, any>[]).find((v) => v.name === "auth")?.secret.secretName)!, "pull.htpasswd") ?? "";
+        assert.deepStrictEqual(htpasswd.trim().split("\n").map((l) => l.split(":")[0]), ["admin", "ci", "puller"]);
         assert.ok((r.outputs.passwords as Record<string, string>).admin.length >= 32);
     });
 });

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 
+import { gateConf } from "../components/registry/gate";
 import { DEFAULT_IMAGE_TAGS } from "../config";
 import { registryPod, secretValue } from "./support/pod";
 import { k8sObject, loadStackFile, one, ofType, ProgramRun, runProgram, stackFiles, StackConfig } from "./support/program";
@@ -41,6 +42,7 @@ describe("the Pulumi program", () => {
                 "kubernetes:apps/v1:DaemonSet registry-node-trust",
                 "kubernetes:apps/v1:Deployment registry-deployment",
                 "kubernetes:core/v1:ConfigMap registry-config",
+                "kubernetes:core/v1:ConfigMap registry-gate",
                 "kubernetes:core/v1:ConfigMap registry-node-trust",
                 "kubernetes:core/v1:Namespace registry-namespace",
                 "kubernetes:core/v1:Namespace registry-node-namespace",
@@ -82,9 +84,12 @@ describe("the Pulumi program", () => {
             assert.ok(configMap.inputs.metadata.name === undefined, "the ConfigMap must be auto-named so a change rolls the pods");
         });
 
-        it("passes the restricted Pod Security Standard", () => {
-            const { podSpec, container } = registryPod(dev);
-            assert.deepStrictEqual(container.securityContext, RESTRICTED_CONTAINER);
+        it("passes the restricted Pod Security Standard, both containers (registry and gate)", () => {
+            const { podSpec } = registryPod(dev);
+            assert.deepStrictEqual(podSpec.containers.map((c: { name: string }) => c.name), ["registry", "gate"]);
+            for (const c of podSpec.containers) {
+                assert.deepStrictEqual(c.securityContext, RESTRICTED_CONTAINER, c.name);
+            }
             assert.strictEqual(podSpec.securityContext.runAsNonRoot, true);
             assert.notStrictEqual(podSpec.securityContext.runAsUser, 0);
             assert.deepStrictEqual(podSpec.securityContext.seccompProfile, { type: "RuntimeDefault" });
@@ -98,14 +103,55 @@ describe("the Pulumi program", () => {
             assert.strictEqual(registryPod(dev).podSpec.enableServiceLinks, false);
         });
 
-        it("probes the debug server's health (storage-aware) and `/` over HTTPS", () => {
-            const { container } = registryPod(dev);
+        it("probes the registry's debug server (storage-aware readiness, a live process) and the gate (through it to the registry's `/`; nginx itself)", () => {
+            const { container, podSpec } = registryPod(dev);
             assert.deepStrictEqual(container.readinessProbe.httpGet, { path: "/debug/health", port: "metrics", scheme: "HTTP" });
-            assert.deepStrictEqual(container.livenessProbe.httpGet, { path: "/", port: "https", scheme: "HTTPS" });
-            assert.deepStrictEqual(
-                container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
-                [["https", 5000], ["metrics", 5001]],
+            assert.deepStrictEqual(container.livenessProbe.httpGet, { path: "/metrics", port: "metrics", scheme: "HTTP" });
+            const gate = podSpec.containers.find((c: { name: string }) => c.name === "gate");
+            assert.deepStrictEqual(gate.readinessProbe.httpGet, { path: "/", port: "https", scheme: "HTTPS" });
+            assert.deepStrictEqual(gate.livenessProbe.tcpSocket, { port: "https" });
+            // The registry's one TCP port is the debug server's; the API's port is the gate's.
+            const ports = (c: Record<string, any>) => (c.ports as { name: string; containerPort: number }[]).map((p) => [p.name, p.containerPort]);
+            assert.deepStrictEqual(ports(container), [["metrics", 5001]]);
+            assert.deepStrictEqual(ports(gate), [["https", 5000]]);
+        });
+
+        it("the gate: nginx with the program's nginx.conf (auto-named ConfigMap), TLS and htpasswd mounted in it alone, the socket shared with the registry and nothing else", () => {
+            const { container, podSpec, configMaps } = registryPod(dev);
+            const gate = podSpec.containers.find((c: { name: string }) => c.name === "gate");
+            assert.strictEqual(gate.image, "docker.io/nginxinc/nginx-unprivileged:1.28.0");
+            assert.deepStrictEqual(gate.command, ["nginx", "-e", "/dev/stderr", "-c", "/etc/registry/gate/nginx.conf"]);
+            const volumeOf = (name: string) => podSpec.volumes.find((v: { name: string }) => v.name === name);
+            const cm = configMaps.get(volumeOf("gate-config").configMap.name);
+            assert.ok(cm !== undefined && cm.inputs.metadata.name === undefined, "the gate's ConfigMap must be auto-named so a change rolls the pods");
+            assert.strictEqual(cm.inputs.data["nginx.conf"], gateConf({ listen: "5000", realm: "registry", accessLog: true }));
+            const mounts = (c: Record<string, any>) => Object.fromEntries((c.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
+            assert.deepStrictEqual(mounts(gate), { "gate-config": "/etc/registry/gate", tls: "/etc/registry/tls", auth: "/etc/registry/auth", sockets: "/run/registry", "gate-tmp": "/tmp" });
+            assert.deepStrictEqual(mounts(container), { config: "/etc/distribution", sockets: "/run/registry", tmp: "/tmp", data: "/var/lib/registry" });
+            assert.deepStrictEqual(volumeOf("sockets"), { name: "sockets", emptyDir: { sizeLimit: "1Mi" } });
+            // Both keep serving through the preStop pause; nginx's image stops it with SIGQUIT.
+            assert.deepStrictEqual(gate.lifecycle, container.lifecycle);
+        });
+
+        it("the gate's nginx.conf: TLS on 5000, the registry upstream on its socket, reads for everyone and writes for push users, nothing else served", () => {
+            const conf = gateConf({ listen: "5000", realm: "registry", accessLog: true });
+            assert.match(conf, /listen 5000 ssl;/);
+            assert.match(conf, /ssl_certificate \/etc\/registry\/tls\/tls\.crt;\n\s+ssl_certificate_key \/etc\/registry\/tls\/tls\.key;\n\s+ssl_protocols TLSv1\.2 TLSv1\.3;/);
+            assert.match(conf, /server unix:\/run\/registry\/registry\.sock;/);
+            assert.match(
+                conf,
+                /map \$request_method \$gate_users \{\n\s+GET \/etc\/registry\/auth\/pull\.htpasswd;\n\s+HEAD \/etc\/registry\/auth\/pull\.htpasswd;\n\s+default \/etc\/registry\/auth\/push\.htpasswd;\n\s+\}/,
             );
+            // Three locations: the API with auth, `/` (GET only, sent upstream as `/`), 404 for the rest.
+            const locations = [...conf.matchAll(/location ([^{]+) \{/g)].map((m) => m[1]);
+            assert.deepStrictEqual(locations, ["/v2/", "= /", "/"]);
+            const api = conf.slice(conf.indexOf("location /v2/"), conf.indexOf("location = /"));
+            assert.match(api, /auth_basic "registry";\n\s+auth_basic_user_file \$gate_users;/);
+            assert.match(api, /proxy_set_header Authorization "";/);
+            assert.match(conf, /location = \/ \{\n\s+limit_except GET \{\n\s+deny all;\n\s+\}\n\s+proxy_pass http:\/\/registry\/;/);
+            assert.match(conf, /location \/ \{\n\s+return 404;\n\s+\}/);
+            assert.strictEqual((conf.match(/auth_basic /g) ?? []).length, 1, "one place decides");
+            assert.match(gateConf({ listen: "5000", realm: "My registry", accessLog: false }), /access_log off;[\s\S]*auth_basic "My registry";/);
         });
 
         it("recreates the pod on update, since a ReadWriteOnce volume cannot be mounted twice", () => {
@@ -120,10 +166,11 @@ describe("the Pulumi program", () => {
             assert.strictEqual(config.version, 0.1);
             assert.deepStrictEqual(config.storage.filesystem, { rootdirectory: "/var/lib/registry" });
             assert.deepStrictEqual(config.storage.delete, { enabled: true });
-            assert.deepStrictEqual(config.http.tls, { certificate: "/etc/registry/tls/tls.crt", key: "/etc/registry/tls/tls.key", minimumtls: "tls1.2" });
-            assert.strictEqual(config.http.addr, ":5000");
+            // Plain HTTP on the pod's socket, no auth: the gate terminates TLS and decides.
+            assert.strictEqual(config.http.tls, undefined);
+            assert.deepStrictEqual([config.http.net, config.http.addr], ["unix", "/run/registry/registry.sock"]);
             assert.deepStrictEqual(config.http.debug, { addr: ":5001", prometheus: { enabled: true, path: "/metrics" } });
-            assert.deepStrictEqual(config.auth, { htpasswd: { realm: "registry", path: "/etc/registry/auth/htpasswd" } });
+            assert.strictEqual(config.auth, undefined);
             assert.deepStrictEqual(config.health.storagedriver, { enabled: true, interval: "10s", threshold: 3 });
             assert.strictEqual(config.http.secret, undefined, "http.secret must come from a Secret, not the ConfigMap");
             const text: string = configMap.inputs.data["config.yml"];
@@ -133,12 +180,13 @@ describe("the Pulumi program", () => {
             assert.ok(!text.includes("PRIVATE KEY") && !text.includes("$2"), "key or hash material is in the ConfigMap");
         });
 
-        it("mounts the files config.yml names from the Secrets the program creates", () => {
+        it("mounts the files config.yml and nginx.conf name from the Secrets the program creates", () => {
             const { container, podSpec, secrets } = registryPod(dev);
-            const mountOf = (name: string) => container.volumeMounts.find((m: { name: string }) => m.name === name);
+            const gate = podSpec.containers.find((c: { name: string }) => c.name === "gate");
+            const mountOf = (name: string, c = container) => c.volumeMounts.find((m: { name: string }) => m.name === name);
             const volumeOf = (name: string) => podSpec.volumes.find((v: { name: string }) => v.name === name);
-            assert.strictEqual(mountOf("tls").mountPath, "/etc/registry/tls");
-            assert.strictEqual(mountOf("auth").mountPath, "/etc/registry/auth");
+            assert.strictEqual(mountOf("tls", gate).mountPath, "/etc/registry/tls");
+            assert.strictEqual(mountOf("auth", gate).mountPath, "/etc/registry/auth");
             assert.strictEqual(mountOf("data").mountPath, "/var/lib/registry");
             const tlsSecret = secrets.get(volumeOf("tls").secret.secretName);
             assert.ok(tlsSecret !== undefined, "the tls volume's Secret is not declared");
@@ -147,7 +195,10 @@ describe("the Pulumi program", () => {
             assert.match(secretValue(tlsSecret, "tls.key") ?? "", /BEGIN EC PRIVATE KEY/);
             const authSecret = secrets.get(volumeOf("auth").secret.secretName);
             assert.ok(authSecret !== undefined, "the auth volume's Secret is not declared");
-            assert.deepStrictEqual(volumeOf("auth").secret.items, [{ key: "htpasswd", path: "htpasswd" }]);
+            assert.deepStrictEqual(volumeOf("auth").secret.items, [
+                { key: "pull.htpasswd", path: "pull.htpasswd" },
+                { key: "push.htpasswd", path: "push.htpasswd" },
+            ]);
             assert.deepStrictEqual(volumeOf("data").persistentVolumeClaim, { claimName: "registry-data" });
         });
 
@@ -169,10 +220,10 @@ describe("the Pulumi program", () => {
             const authSecret = one(dev, "kubernetes:core/v1:Secret", "registry-auth");
             assert.ok(authSecret.secretInputs.includes("stringData"), `auth Secret secret inputs: ${authSecret.secretInputs.join(",")}`);
             assert.ok(one(dev, "tls:index/locallySignedCert:LocallySignedCert").secretInputs.includes("caPrivateKeyPem"));
-            for (const out of ["password", "passwords", "dockerConfigJson"]) {
+            for (const out of ["password", "passwords", "dockerConfigJson", "pullPassword", "pullDockerConfigJson"]) {
                 assert.ok(dev.secretOutputs.has(out), `output ${out} is not secret`);
             }
-            for (const out of ["registryHost", "registryUrl", "caCertificate", "username", "namespace", "serviceName", "loadBalancerAddress"]) {
+            for (const out of ["registryHost", "registryUrl", "caCertificate", "username", "pullUsername", "namespace", "serviceName", "loadBalancerAddress"]) {
                 assert.ok(!dev.secretOutputs.has(out), `output ${out} should be plain`);
             }
         });
@@ -186,15 +237,20 @@ describe("the Pulumi program", () => {
             assert.strictEqual(o.serviceName, "registry");
             assert.strictEqual(o.loadBalancerAddress, "203.0.113.10");
             assert.match(String(o.caCertificate), /^-----BEGIN CERTIFICATE-----/);
-            assert.deepStrictEqual(Object.keys(o.passwords as object), ["admin", "ci"]);
+            assert.deepStrictEqual(Object.keys(o.passwords as object), ["admin", "ci", "puller"]);
             const docker = JSON.parse(String(o.dockerConfigJson));
             const entry = docker.auths["203.0.113.10"];
             assert.strictEqual(entry.username, "admin");
             assert.strictEqual(entry.password, o.password);
             assert.strictEqual(Buffer.from(entry.auth, "base64").toString(), `admin:${String(o.password)}`);
+            // And for whatever only pulls: the pull-only user.
+            assert.strictEqual(o.pullUsername, "puller");
+            assert.strictEqual(o.pullPassword, (o.passwords as Record<string, string>).puller);
+            const pull = JSON.parse(String(o.pullDockerConfigJson)).auths["203.0.113.10"];
+            assert.deepStrictEqual([pull.username, pull.password], ["puller", o.pullPassword]);
         });
 
-        it("exposes the registry on a LoadBalancer, port 443 to the https container port", () => {
+        it("exposes the registry on a LoadBalancer, port 443 to the https container port: the gate's, the pod's only one of that name", () => {
             const svc = one(dev, "kubernetes:core/v1:Service");
             assert.strictEqual(svc.inputs.spec.type, "LoadBalancer");
             assert.deepStrictEqual(svc.inputs.spec.ports, [{ name: "https", port: 443, targetPort: "https", protocol: "TCP" }]);
@@ -231,14 +287,16 @@ describe("the Pulumi program", () => {
             assert.deepStrictEqual(pdb.inputs.spec, { maxUnavailable: 1, selector: { matchLabels: deployment.inputs.spec.selector.matchLabels } });
         });
 
-        it("several users: one password each, all in htpasswd", async () => {
+        it("several users: one password each; every user in the gate's pull file, push users alone in its push file", async () => {
             const r = await run("severalUsers");
             assert.deepStrictEqual(
                 ofType(r, "random:index/randomPassword:RandomPassword").map((p) => p.name).sort(),
-                ["registry-http-secret", "registry-user-admin", "registry-user-ci", "registry-user-puller"],
+                ["registry-http-secret", "registry-user-admin", "registry-user-ci", "registry-user-deploy", "registry-user-nodes", "registry-user-puller", "registry-user-reader"],
             );
-            const htpasswd = secretValue(one(r, "kubernetes:core/v1:Secret", "registry-auth"), "htpasswd") ?? "";
-            assert.deepStrictEqual(htpasswd.split("\n").filter(Boolean).map((l) => l.split(":")[0]), ["admin", "ci", "puller"]);
+            const auth = one(r, "kubernetes:core/v1:Secret", "registry-auth");
+            const users = (file: string) => (secretValue(auth, file) ?? "").split("\n").filter(Boolean).map((l) => l.split(":")[0]);
+            assert.deepStrictEqual(users("pull.htpasswd"), ["admin", "ci", "deploy", "reader", "nodes", "puller"]);
+            assert.deepStrictEqual(users("push.htpasswd"), ["admin", "ci", "deploy"]);
             for (const p of ofType(r, "random:index/randomPassword:RandomPassword")) {
                 assert.strictEqual(p.inputs.special, false);
             }

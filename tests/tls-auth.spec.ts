@@ -61,10 +61,11 @@ describe("generated TLS and htpasswd (real keys, certificates and bcrypt under m
     });
 
     it("each htpasswd line verifies against that user's password with bcrypt, and not another's", () => {
-        const htpasswd = secretValue(one(r, "kubernetes:core/v1:Secret", "registry-auth"), "htpasswd") ?? "";
+        const htpasswd = secretValue(one(r, "kubernetes:core/v1:Secret", "registry-auth"), "pull.htpasswd") ?? "";
         const passwords = r.outputs.passwords as Record<string, string>;
         const lines = htpasswd.trim().split("\n");
-        assert.strictEqual(lines.length, 3);
+        // Three push users, two pull-only users and pullUser.
+        assert.strictEqual(lines.length, 6);
         for (const line of lines) {
             const [user, hash] = line.split(":");
             // Go's prefix, at the default htpasswdBcryptCost.

@@ -30,7 +30,7 @@ export interface AccessContext {
     readonly caCertificatePem: pulumi.Input<string>;
     readonly certificatePem: pulumi.Input<string>;
     readonly privateKeyPem: pulumi.Input<string>;
-    /** The htpasswd users with their passwords; the first (primary) one pushes mirrored images (no default). */
+    /** Every user with its role and password; the first (the primary push user) pushes mirrored images (no default). */
     readonly users: readonly RegistryUser[];
     /** The registry Deployment, which the mirroring Job waits for. Default none. */
     readonly registryDeployment?: pulumi.Resource;
@@ -107,16 +107,15 @@ export function createAccess(name: string, cfg: AccessConfig, ctx: AccessContext
         }
     }
     if (cfg.pullSecrets.namespaces.length > 0) {
-        const user = ctx.users.find((u) => u.name === cfg.pullSecrets.user);
-        if (user === undefined) {
-            throw new Error(`the pull user ${cfg.pullSecrets.user} is not among the htpasswd users`);
-        }
+        const user = pullUserOf(ctx.users, cfg);
+        // Pods there may also name the registry `localhost:<port>` through the localhost proxy.
+        const localHost = result.localProxyHost;
         const secrets = new PullSecrets(
             name,
             {
                 namespaces: cfg.pullSecrets.namespaces,
                 secretName: `${ctx.registryName}-pull`,
-                hosts: ctx.hosts,
+                hosts: pulumi.output(ctx.hosts).apply((hosts) => (localHost === undefined ? hosts : [...hosts, localHost])),
                 username: user.name,
                 password: user.password,
                 patchDefaultServiceAccount: cfg.pullSecrets.patchDefaultServiceAccount,
@@ -155,6 +154,7 @@ export function createAccess(name: string, cfg: AccessConfig, ctx: AccessContext
                 images: cfg.mirror.images,
                 destination: hostWithPort(ctx.serviceFqdn, ctx.servicePort),
                 caCertificatePem: ctx.caCertificatePem,
+                // The Job writes, so it needs a push user; it lives in the registry's namespace only.
                 username: ctx.users[0].name,
                 password: ctx.users[0].password,
                 image: cfg.mirror.image,
@@ -167,7 +167,16 @@ export function createAccess(name: string, cfg: AccessConfig, ctx: AccessContext
     return result;
 }
 
-/** The htpasswd users: the configured ones, then what access adds (the pull user). */
-export function htpasswdUsers(users: readonly string[], cfg: AccessConfig): string[] {
-    return [...users, ...cfg.extraUsers];
+/** The users by role: push users as configured; pull-only users as configured, then `pullUser` when not listed. */
+export function registryUsers(users: readonly string[], pullUsers: readonly string[], cfg: AccessConfig): { users: string[]; pullUsers: string[] } {
+    return { users: [...users], pullUsers: [...pullUsers, ...cfg.extraPullUsers] };
+}
+
+/** `pullUser` among the users; it must be a pull-only one (config.ts refuses a push user). */
+export function pullUserOf(users: readonly RegistryUser[], cfg: AccessConfig): RegistryUser {
+    const user = users.find((u) => u.name === cfg.pullSecrets.user);
+    if (user === undefined || user.role !== "pull") {
+        throw new Error(`the pull user ${cfg.pullSecrets.user} is not a pull-only user`);
+    }
+    return user;
 }

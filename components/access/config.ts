@@ -24,10 +24,11 @@ export interface LocalProxyConfig {
     readonly image: string;
 }
 
-/** `kubernetes.io/dockerconfigjson` Secrets for a pull user in listed namespaces. */
+/** `kubernetes.io/dockerconfigjson` Secrets for the pull-only user in listed namespaces. */
 export interface PullSecretsConfig {
     readonly namespaces: readonly string[];
     readonly patchDefaultServiceAccount: boolean;
+    /** `pullUser`: always a pull-only user; also the `pullDockerConfigJson` output's. */
     readonly user: string;
 }
 
@@ -59,14 +60,16 @@ export interface AccessConfig {
     readonly pullSecrets: PullSecretsConfig;
     readonly ingress: IngressConfig;
     readonly mirror: MirrorConfig;
-    /** htpasswd users this area adds to `users` (the pull user, when pull secrets are made). */
-    readonly extraUsers: readonly string[];
+    /** Pull-only users this area adds to `pullUsers` (`pullUser`, when not listed there). */
+    readonly extraPullUsers: readonly string[];
 }
 
 /** What parseAccess needs from the rest of the config. */
 export interface AccessParseContext {
     readonly namespace: string;
+    /** Push users (`users`) and pull-only users (`pullUsers`) as configured. */
     readonly users: readonly string[];
+    readonly pullUsers: readonly string[];
     readonly hostnames: readonly string[];
     readonly tlsMode: "generate" | "provided";
 }
@@ -111,7 +114,8 @@ export function parseToleration(spec: string): Toleration | undefined {
 // domain (with a dot or a port, or localhost) / path : tag [@sha256:digest]
 const QUALIFIED_TAGGED_IMAGE = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+(\.[a-z0-9-]+)*:[0-9]+)(\/[a-z0-9]+([._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
 
-function pinnedImage(r: Reader, key: "nodeTrustImage" | "localProxyImage" | "mirrorImage"): string {
+/** Reads an image key that must be pinned by an exact tag or a digest; records a problem otherwise. */
+export function pinnedImage(r: Reader, key: "nodeTrustImage" | "localProxyImage" | "mirrorImage" | "gateImage"): string {
     const image = r.string(key);
     const tag = /:([^:/@]+)(@|$)/.exec(image.replace(/^[^/]+\//, ""))?.[1];
     if (!PINNED_IMAGE.test(image) || (tag === undefined && !image.includes("@sha256:")) || tag === "latest") {
@@ -168,7 +172,14 @@ export function parseAccess(r: Reader, ctx: AccessParseContext): AccessConfig {
     if (!USERNAME.test(user)) {
         r.problem(`\`pullUser\` must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got \`${user}\``);
     }
-    const extraUsers = namespaces.length > 0 && !ctx.users.includes(user) ? [user] : [];
+    // Whatever the program hands out for pulling carries a pull-only credential.
+    if (ctx.users.includes(user)) {
+        r.problem(
+            `\`pullUser\` \`${user}\` is a push user (in \`users\`); the pull Secrets and \`pullDockerConfigJson\` carry only pull-only credentials: ` +
+                `move \`${user}\` from \`users\` to \`pullUsers\`, or set \`pullUser\` to another name`,
+        );
+    }
+    const extraPullUsers = ctx.users.includes(user) || ctx.pullUsers.includes(user) ? [] : [user];
 
     const ingressEnabled = r.boolean("ingressEnabled");
     const className = r.string("ingressClassName");
@@ -210,6 +221,6 @@ export function parseAccess(r: Reader, ctx: AccessParseContext): AccessConfig {
         nodeNamespace,
         pullSecrets: { namespaces, patchDefaultServiceAccount, user },
         ingress: { enabled: ingressEnabled, className, tls: ingressTls, annotations },
-        extraUsers,
+        extraPullUsers,
     };
 }

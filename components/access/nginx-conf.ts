@@ -1,41 +1,7 @@
-// nginx configuration as values: directives are data, rendered by one function that refuses any
-// argument nginx would parse differently (quotes, braces, semicolons, whitespace, comments); the
-// empty string is written as `""`, which nginx reads as an empty argument.
+// The localhost proxy's nginx.conf, built with the shared renderer (components/cluster/nginx.ts).
+import { renderNginx } from "../cluster/nginx";
 
-/** One nginx directive: `name args...;` or `name args... { block }`. */
-export interface NginxDirective {
-    readonly name: string;
-    readonly args?: readonly (string | number)[];
-    readonly block?: readonly NginxDirective[];
-}
-
-const SAFE_ARG = /^[A-Za-z0-9_.:/$@*=,+\-[\]]+$/;
-
-/** Renders directives as nginx.conf text; throws on an argument that is not a single safe token. */
-export function renderNginx(directives: readonly NginxDirective[], indent = ""): string {
-    return directives
-        .map((d) => {
-            if (!/^[a-z_][a-z0-9_]*$/.test(d.name)) {
-                throw new Error(`nginx directive name ${JSON.stringify(d.name)} is not valid`);
-            }
-            const args = (d.args ?? []).map((a) => {
-                const s = String(a);
-                if (s === "") {
-                    return '""';
-                }
-                if (!SAFE_ARG.test(s)) {
-                    throw new Error(`nginx argument ${JSON.stringify(s)} of ${d.name} is not a single safe token`);
-                }
-                return s;
-            });
-            const head = [d.name, ...args].join(" ");
-            if (d.block === undefined) {
-                return `${indent}${head};\n`;
-            }
-            return `${indent}${head} {\n${renderNginx(d.block, `${indent}    `)}${indent}}\n`;
-        })
-        .join("");
-}
+export { NginxDirective, QuotedArg, renderNginx } from "../cluster/nginx";
 
 export interface LocalProxyConfArgs {
     /** `port` or `address:port` to listen on (plain HTTP: clients reach it as localhost). */
@@ -53,9 +19,11 @@ export interface LocalProxyConfArgs {
 
 /**
  * The localhost proxy's nginx.conf: plain HTTP on the node's hostPort (container runtimes accept
- * `localhost` without TLS), TLS to the registry verified against its CA. Uploads stream (no body
- * size limit, no buffering). Host and X-Forwarded-Proto are passed so the registry's upload
- * `Location` URLs point back at `http://localhost:<port>`. Connections to the registry are kept
+ * `localhost` without TLS), TLS to the registry verified against its CA. Only `GET` and `HEAD`
+ * pass (403 for anything else): nodes only pull, and the hostPort is reachable from the node's
+ * network, where a push user's password would travel in clear. Host and X-Forwarded-Proto are
+ * passed so the registry's `Location` URLs point back at `http://localhost:<port>`; blobs stream
+ * (no buffering). Connections to the registry are kept
  * alive and reused: without that nginx opens one (TCP and a TLS handshake) per request, and a
  * pull or push is tens of requests.
  */
@@ -94,6 +62,8 @@ export function localProxyConf(a: LocalProxyConfArgs): string {
                             name: "location",
                             args: ["/"],
                             block: [
+                                // GET (and so HEAD) only; `deny all` answers anything else with 403.
+                                { name: "limit_except", args: ["GET"], block: [{ name: "deny", args: ["all"] }] },
                                 { name: "proxy_pass", args: ["https://registry"] },
                                 { name: "proxy_ssl_trusted_certificate", args: [a.caFile] },
                                 { name: "proxy_ssl_verify", args: ["on"] },

@@ -30,12 +30,13 @@ export function reachableHosts(args: { publicNames: readonly string[]; clusterDn
 /**
  * containerd's `certs.d/<host>/hosts.toml` for the registry at `host` (a `host[:port]`): the
  * registry itself is the server (no mirror), verified with the CA installed next to the file.
+ * Nodes only pull: containerd uses the host to pull and resolve, never to push.
  */
 export function containerdHostsToml(host: string, certsDir = CONTAINERD_CERTS_DIR): string {
     return TOML.stringify({
         server: `https://${host}`,
         ca: `${certsDir}/${host}/ca.crt`,
-        capabilities: ["pull", "resolve", "push"],
+        capabilities: ["pull", "resolve"],
     });
 }
 

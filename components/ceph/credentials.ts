@@ -31,6 +31,13 @@ export interface RgwCredentialsInputs {
     readonly generation: number;
     /** On delete, also delete the user and its data when this resource created the user. */
     readonly purgeUserOnDelete: boolean;
+    /**
+     * Seconds the delete waits before it removes the key: the registry pods' termination grace
+     * period. A rollout is complete (and the engine moves on to delete the replaced resource) as
+     * soon as the old pods are marked for deletion, but they keep serving the requests routed to
+     * them until their grace period ends, with the old key.
+     */
+    readonly retireAfterSeconds: number;
 }
 
 /** Outputs: the inputs plus the key. */
@@ -81,7 +88,7 @@ export function generationSubuser(subuser: string, generation: number): string {
  * generation (rotation), each replaced create-before-delete. Others are updates.
  */
 const REPLACE_ON = ["uid", "subuser", "keyType", "generation"] as const;
-const UPDATE_ON = ["adminUrl", "adminAccessKey", "adminSecretKey", "caBundle", "displayName", "purgeUserOnDelete"] as const;
+const UPDATE_ON = ["adminUrl", "adminAccessKey", "adminSecretKey", "caBundle", "displayName", "purgeUserOnDelete", "retireAfterSeconds"] as const;
 
 /** Property names whose change replaces or updates, given old outputs and new inputs (pure). */
 export function diffInputs(olds: RgwCredentialsInputs, news: RgwCredentialsInputs): { replaces: string[]; updates: string[] } {
@@ -108,6 +115,8 @@ function inputsOf(p: RgwCredentialsInputs): RgwCredentialsInputs {
         keyType: p.keyType,
         generation: p.generation,
         purgeUserOnDelete: p.purgeUserOnDelete,
+        // State written before the key existed: no wait.
+        retireAfterSeconds: p.retireAfterSeconds ?? 0,
     };
 }
 
@@ -238,7 +247,14 @@ export const rgwCredentialsProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, props: RgwCredentialsOutputs) {
         const rgw = admin(props);
-        const plan = deletionPlan(await rgw.getUser(props.uid), props);
+        let plan = deletionPlan(await rgw.getUser(props.uid), props);
+        const wait = props.retireAfterSeconds ?? 0;
+        if ((plan.key || plan.subuser || plan.user) && wait > 0) {
+            // Pods that are terminating may still use the key: wait out their grace period, then
+            // plan again from what RGW has then.
+            await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+            plan = deletionPlan(await rgw.getUser(props.uid), props);
+        }
         if (plan.key) {
             if (props.keyType === "s3") {
                 await rgw.deleteS3Key(props.uid, props.accessKey);
@@ -277,6 +293,8 @@ export interface RgwCredentialsArgs {
     readonly generation?: pulumi.Input<number>;
     /** Delete the user and its data on delete, if created here. Default false. */
     readonly purgeUserOnDelete?: pulumi.Input<boolean>;
+    /** Seconds the delete waits before removing the key: the consumers' termination grace period. Default 0. */
+    readonly retireAfterSeconds?: pulumi.Input<number>;
 }
 
 /** An RGW subuser with one generated key; `secretKey` (and the admin keys) are secrets. */
@@ -304,6 +322,7 @@ export class RgwCredentials extends pulumi.dynamic.Resource {
                 keyType: args.keyType,
                 generation: args.generation ?? 1,
                 purgeUserOnDelete: args.purgeUserOnDelete ?? false,
+                retireAfterSeconds: args.retireAfterSeconds ?? 0,
                 fullSubuser: undefined,
                 accessKey: undefined,
                 secretKey: undefined,

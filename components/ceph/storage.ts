@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { CephStorageConfig } from "../../config";
+import { TERMINATION_GRACE_SECONDS } from "../registry/layout";
 import type { RegistryStorage, StorageBackend, StorageContext } from "../storage/types";
 import { RgwBucket } from "./bucket";
 import { generationSubuser, RgwCredentials, RgwKeyType } from "./credentials";
@@ -105,6 +106,8 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
                 generation: cfg.keyGeneration,
                 // Only a user this stack created, and only when the stack opted in to deleting images.
                 purgeUserOnDelete: !args.retainData,
+                // An old key outlives the old pods: they serve until their grace period ends.
+                retireAfterSeconds: TERMINATION_GRACE_SECONDS,
             },
             { parent: this },
         );

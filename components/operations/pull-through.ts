@@ -25,10 +25,12 @@ export interface PullThroughCacheArgs {
     readonly selector: Record<string, string>;
     /** The registry image (no default). */
     readonly image: ImageConfig;
+    /** The gate's nginx image (no default). */
+    readonly gateImage: string;
     /** Server certificate and key; the certificate must name the cache's Service (no default). */
     readonly tls: { readonly certificatePem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
-    /** htpasswd of the users who may pull through it (no default). */
-    readonly htpasswd: pulumi.Input<string>;
+    /** The gate's htpasswd files, the registry's: every user may pull through it (no default). */
+    readonly htpasswd: { readonly pull: pulumi.Input<string>; readonly push: pulumi.Input<string> };
     /** Its own http.secret (no default). */
     readonly httpSecret: pulumi.Input<string>;
     /** Basic auth realm. Default "registry". */
@@ -42,7 +44,8 @@ export interface PullThroughCacheArgs {
  * beside the private registry. Same image, TLS and users as the registry; the upstream
  * credentials live in a Secret and reach it as `secretKeyRef`s. The cache is an emptyDir:
  * whatever it loses, it fetches again. Clients can only pull from it (distribution refuses
- * pushes to a proxy).
+ * pushes to a proxy); its pods have the same gate as the registry's, so pull-only users pull
+ * through it too.
  */
 export class PullThroughCache extends pulumi.ComponentResource {
     /** The cache's Deployment name. */
@@ -86,6 +89,7 @@ export class PullThroughCache extends pulumi.ComponentResource {
                 labels: args.labels,
                 selector: args.selector,
                 image: args.image,
+                gateImage: args.gateImage,
                 replicas: 1,
                 storage,
                 tls: args.tls,

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 
 import { ForeignLayersConfig, foreignLayersValidation } from "./foreign-layers";
-import { DEBUG_PORT, HTPASSWD_PATH, REGISTRY_PORT, TLS_CERT_PATH, TLS_KEY_PATH } from "./layout";
+import { DEBUG_PORT, SOCKET_PATH } from "./layout";
 
 export interface RegistryConfigFileArgs {
     /** The storage driver section from the backend. */
@@ -11,8 +11,6 @@ export interface RegistryConfigFileArgs {
     readonly redirectDisable: boolean;
     /** storage.delete.enabled. */
     readonly deleteEnabled: boolean;
-    /** Basic auth realm. */
-    readonly realm: string;
     readonly log: { readonly level: string; readonly formatter: string; readonly accessLog: boolean };
     /** storage.cache.blobdescriptor. Default "inmemory". */
     readonly blobDescriptorCache?: "inmemory" | "redis";
@@ -24,8 +22,9 @@ export interface RegistryConfigFileArgs {
 
 /**
  * The registry's config.yml as an object (distribution configuration reference, version 0.1).
- * Secrets are not in it: `http.secret` and storage credentials come from env `secretKeyRef`s,
- * the TLS key and htpasswd from mounted Secrets.
+ * Secrets are not in it: `http.secret` and storage credentials come from env `secretKeyRef`s.
+ * No TLS and no `auth`: the registry serves plain HTTP on a unix socket that only the pod's gate
+ * reaches (components/registry/gate.ts), which terminates TLS and decides who may do what.
  */
 export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output<Record<string, unknown>> {
     const validation = foreignLayersValidation(args.foreignLayers ?? { allow: [], deny: [] });
@@ -48,15 +47,14 @@ export function buildRegistryConfig(args: RegistryConfigFileArgs): pulumi.Output
             },
         },
         http: {
-            addr: `:${REGISTRY_PORT}`,
-            net: "tcp",
+            addr: SOCKET_PATH,
+            net: "unix",
             headers: { "X-Content-Type-Options": ["nosniff"] },
-            tls: { certificate: TLS_CERT_PATH, key: TLS_KEY_PATH, minimumtls: "tls1.2" },
-            // The debug server is not exposed by the Service; probes and Prometheus reach it.
+            // The debug server (health, metrics, expvar; not the registry API) is not exposed by the
+            // Service; probes and Prometheus reach it.
             debug: { addr: `:${DEBUG_PORT}`, prometheus: { enabled: true, path: "/metrics" } },
             draintimeout: "25s",
         },
-        auth: { htpasswd: { realm: args.realm, path: HTPASSWD_PATH } },
         // A broken backend turns the pod unready instead of answering 500s.
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
         ...(validation === undefined ? {} : { validation }),

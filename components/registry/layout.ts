@@ -1,8 +1,28 @@
 import type { RegistryLine } from "../../config";
 
-/** Ports inside the pod. */
+/** Ports inside the pod: the gate's HTTPS port (the only way to the registry's API) and the registry's debug server. */
 export const REGISTRY_PORT = 5000;
 export const DEBUG_PORT = 5001;
+
+/**
+ * The registry's API listens on a unix socket in an emptyDir only the pod's two containers
+ * mount, so nothing reaches it but the gate (no pod-local TCP port either).
+ */
+export const SOCKET_DIR = "/run/registry";
+export const SOCKET_PATH = `${SOCKET_DIR}/registry.sock`;
+
+/**
+ * Seconds a registry pod pauses in preStop: a deleted pod leaves the endpoints of load balancers
+ * and kube-proxy a moment later (they learn it asynchronously), so it keeps serving meanwhile.
+ */
+export const PRE_STOP_SECONDS = 5;
+
+/**
+ * A registry pod's termination grace period: the preStop pause, then `http.draintimeout` (25 s)
+ * for requests in flight, with room to exit. Until it ends, a terminating pod may still use the
+ * storage credentials it started with.
+ */
+export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + 30;
 
 /** Where each line's image reads its config file; passed explicitly to `registry serve` too. */
 export function configDir(line: RegistryLine): string {
@@ -19,4 +39,8 @@ export const TLS_DIR = "/etc/registry/tls";
 export const AUTH_DIR = "/etc/registry/auth";
 export const TLS_CERT_PATH = `${TLS_DIR}/tls.crt`;
 export const TLS_KEY_PATH = `${TLS_DIR}/tls.key`;
-export const HTPASSWD_PATH = `${AUTH_DIR}/htpasswd`;
+/** The gate's files: its nginx.conf, and the htpasswd of who may read (everyone) and who may write (push users). */
+export const GATE_CONF_DIR = "/etc/registry/gate";
+export const GATE_CONF_PATH = `${GATE_CONF_DIR}/nginx.conf`;
+export const PULL_HTPASSWD = "pull.htpasswd";
+export const PUSH_HTPASSWD = "push.htpasswd";

@@ -5,11 +5,9 @@ import type { ImageConfig } from "../../config";
 import type { ForeignLayersConfig } from "./foreign-layers";
 import type { RegistryStorage } from "../storage/types";
 import { buildRegistryConfig, renderRegistryConfig } from "./config-file";
-import { AUTH_DIR, DEBUG_PORT, REGISTRY_BINARY, REGISTRY_PORT, TLS_DIR, configDir, configPath } from "./layout";
+import { gateConf, gateContainer, GATE_VOLUMES } from "./gate";
+import { DEBUG_PORT, PRE_STOP_SECONDS, PULL_HTPASSWD, PUSH_HTPASSWD, REGISTRY_BINARY, REGISTRY_PORT, SOCKET_DIR, TERMINATION_GRACE_SECONDS, configDir, configPath } from "./layout";
 import { restrictedContainerSecurityContext } from "../cluster";
-
-/** Seconds a terminating registry pod keeps serving before SIGTERM, while endpoints drop it. */
-export const PRE_STOP_SECONDS = 5;
 
 export interface RegistryArgs {
     /** Name of the Deployment and ServiceAccount (no default). */
@@ -22,14 +20,16 @@ export interface RegistryArgs {
     readonly selector: Record<string, string>;
     /** The registry image and its distribution line (no default). */
     readonly image: ImageConfig;
+    /** The gate's nginx image (no default). */
+    readonly gateImage: string;
     /** Number of pods. Default 1. */
     readonly replicas?: number;
     /** Where images are stored (no default). */
     readonly storage: RegistryStorage;
     /** Server certificate and key (no default). */
     readonly tls: { readonly certificatePem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
-    /** The htpasswd file (no default). */
-    readonly htpasswd: pulumi.Input<string>;
+    /** The gate's htpasswd files: who may read (every user) and who may write (push users) (no default). */
+    readonly htpasswd: { readonly pull: pulumi.Input<string>; readonly push: pulumi.Input<string> };
     /** The `http.secret` shared by all replicas (no default). */
     readonly httpSecret: pulumi.Input<string>;
     /** Basic auth realm. Default "registry". */
@@ -75,9 +75,10 @@ export function imageReference(image: ImageConfig): string {
 }
 
 /**
- * The registry itself: its config.yml (ConfigMap), Secrets for TLS, htpasswd and `http.secret`,
- * a ServiceAccount, the Deployment and, with several replicas, a PodDisruptionBudget.
- * ConfigMap and Secrets are auto-named, so any change to them rolls the pods.
+ * The registry itself: its config.yml and the gate's nginx.conf (ConfigMaps), Secrets for TLS,
+ * the htpasswd files and `http.secret`, a ServiceAccount, the Deployment (each pod the registry
+ * and its gate, components/registry/gate.ts) and, with several replicas, a PodDisruptionBudget.
+ * ConfigMaps and Secrets are auto-named, so any change to them rolls the pods.
  */
 export class Registry extends pulumi.ComponentResource {
     /** Deployment name. */
@@ -118,13 +119,17 @@ export class Registry extends pulumi.ComponentResource {
             driver: storage.driver,
             redirectDisable: storage.redirectDisable,
             deleteEnabled: args.deleteEnabled ?? true,
-            realm: args.authRealm ?? "registry",
             log,
             blobDescriptorCache: args.blobDescriptorCache,
             foreignLayers: args.foreignLayers,
             extra: args.extraConfig,
         }).apply(renderRegistryConfig);
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta, data: { "config.yml": this.configYaml } }, { parent: this });
+        const gateConfigMap = new k8s.core.v1.ConfigMap(
+            `${name}-gate`,
+            { metadata: meta, data: { "nginx.conf": gateConf({ listen: String(REGISTRY_PORT), realm: args.authRealm ?? "registry", accessLog: log.accessLog }) } },
+            { parent: this },
+        );
         const tlsSecret = new k8s.core.v1.Secret(
             `${name}-tls`,
             {
@@ -139,7 +144,11 @@ export class Registry extends pulumi.ComponentResource {
             {
                 metadata: meta,
                 type: "Opaque",
-                stringData: { htpasswd: pulumi.secret(args.htpasswd), "http-secret": pulumi.secret(args.httpSecret) },
+                stringData: {
+                    [PULL_HTPASSWD]: pulumi.secret(args.htpasswd.pull),
+                    [PUSH_HTPASSWD]: pulumi.secret(args.htpasswd.push),
+                    "http-secret": pulumi.secret(args.httpSecret),
+                },
             },
             { parent: this },
         );
@@ -159,10 +168,8 @@ export class Registry extends pulumi.ComponentResource {
             imagePullPolicy: "IfNotPresent",
             command: [REGISTRY_BINARY],
             args: ["serve", configPath(args.image.line)],
-            ports: [
-                { name: "https", containerPort: REGISTRY_PORT, protocol: "TCP" },
-                { name: "metrics", containerPort: DEBUG_PORT, protocol: "TCP" },
-            ],
+            // The API is on the socket (for the gate only); the debug server is the one TCP port.
+            ports: [{ name: "metrics", containerPort: DEBUG_PORT, protocol: "TCP" }],
             env: [
                 { name: "REGISTRY_HTTP_SECRET", valueFrom: { secretKeyRef: { name: authSecret.metadata.name, key: "http-secret" } } },
                 // 3.x exports OpenTelemetry traces to localhost:4318 unless told otherwise.
@@ -172,8 +179,7 @@ export class Registry extends pulumi.ComponentResource {
             ],
             volumeMounts: [
                 { name: "config", mountPath: configDir(args.image.line), readOnly: true },
-                { name: "tls", mountPath: TLS_DIR, readOnly: true },
-                { name: "auth", mountPath: AUTH_DIR, readOnly: true },
+                { name: GATE_VOLUMES.sockets, mountPath: SOCKET_DIR },
                 { name: "tmp", mountPath: "/tmp" },
                 ...storage.volumeMounts,
             ],
@@ -184,8 +190,8 @@ export class Registry extends pulumi.ComponentResource {
             // SIGTERM: without a pause, connections routed to it in between are refused
             // mid-rollout. The grace period includes the pause.
             lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
-            // `/` answers 200 without auth while the server runs; a storage outage must not restart it.
-            livenessProbe: { httpGet: { path: "/", port: "https", scheme: "HTTPS" }, initialDelaySeconds: 5, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+            // The process answers, whatever its storage does (a storage outage must not restart it).
+            livenessProbe: { httpGet: { path: "/metrics", port: "metrics", scheme: "HTTP" }, initialDelaySeconds: 5, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
             resources: {
                 requests: { cpu: resources.cpuRequest, memory: resources.memoryRequest },
                 limits: {
@@ -202,8 +208,7 @@ export class Registry extends pulumi.ComponentResource {
             // Service links would inject REGISTRY_SERVICE_HOST/REGISTRY_PORT..., which the
             // registry reads as config overrides (REGISTRY_* env) and chokes on.
             enableServiceLinks: false,
-            // The preStop pause, then `http.draintimeout` (25 s) for requests in flight.
-            terminationGracePeriodSeconds: PRE_STOP_SECONDS + 30,
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             securityContext: {
                 runAsNonRoot: true,
                 runAsUser: 1000,
@@ -213,11 +218,18 @@ export class Registry extends pulumi.ComponentResource {
                 seccompProfile: { type: "RuntimeDefault" },
             },
             ...args.scheduling,
-            containers: [container],
+            containers: [container, gateContainer({ image: args.gateImage, preStopSeconds: PRE_STOP_SECONDS })],
             volumes: [
                 { name: "config", configMap: { name: configMap.metadata.name, items: [{ key: "config.yml", path: "config.yml" }] } },
-                { name: "tls", secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
-                { name: "auth", secret: { secretName: authSecret.metadata.name, items: [{ key: "htpasswd", path: "htpasswd" }], defaultMode: 0o440 } },
+                { name: GATE_VOLUMES.config, configMap: { name: gateConfigMap.metadata.name, items: [{ key: "nginx.conf", path: "nginx.conf" }] } },
+                { name: GATE_VOLUMES.tls, secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
+                {
+                    name: GATE_VOLUMES.auth,
+                    secret: { secretName: authSecret.metadata.name, items: [PULL_HTPASSWD, PUSH_HTPASSWD].map((f) => ({ key: f, path: f })), defaultMode: 0o440 },
+                },
+                // The registry's socket: shared by the two containers, by nothing else.
+                { name: GATE_VOLUMES.sockets, emptyDir: { sizeLimit: "1Mi" } },
+                { name: GATE_VOLUMES.tmp, emptyDir: { sizeLimit: "64Mi" } },
                 { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
                 ...storage.volumes,
             ],
@@ -243,6 +255,8 @@ export class Registry extends pulumi.ComponentResource {
                                 "prometheus.io/scrape": "true",
                                 "prometheus.io/port": String(DEBUG_PORT),
                                 "prometheus.io/path": "/metrics",
+                                // `kubectl logs` and `exec` mean the registry unless told `-c gate`.
+                                "kubectl.kubernetes.io/default-container": "registry",
                             },
                         },
                         spec: podSpec,

@@ -3,9 +3,14 @@ import * as random from "@pulumi/random";
 
 import { buildHtpasswd, htpasswdHash } from "./htpasswd";
 
+/** What a user may do: `push` (push, pull, delete where enabled) or `pull` (read only). */
+export type UserRole = "push" | "pull";
+
 export interface RegistryAuthArgs {
-    /** htpasswd user names, at least one; the first is the primary user (no default). */
+    /** Push users, at least one; the first is the primary user (no default). */
     readonly users: readonly string[];
+    /** Pull-only users, none of them among `users`. Default none. */
+    readonly pullUsers?: readonly string[];
     /** Length of each generated password. Default 32. */
     readonly passwordLength?: number;
     /** Rotation token per user: a new token replaces that user's password. Default none. */
@@ -14,24 +19,31 @@ export interface RegistryAuthArgs {
     readonly bcryptCost?: number;
 }
 
-/** One htpasswd user and its generated credentials. */
+/** One htpasswd user, its role and its generated credentials. */
 export interface RegistryUser {
     readonly name: string;
+    readonly role: UserRole;
     /** The password (secret). */
     readonly password: pulumi.Output<string>;
     /** Its bcrypt hash at the configured cost, as it appears in htpasswd (secret). */
     readonly bcryptHash: pulumi.Output<string>;
 }
 
+/** The gate's two htpasswd files: who may read (every user) and who may write (push users). */
+export interface GateHtpasswd {
+    readonly pull: pulumi.Output<string>;
+    readonly push: pulumi.Output<string>;
+}
+
 /**
- * Users with generated passwords, the htpasswd file of their bcrypt hashes, and the
+ * Users with generated passwords, the gate's htpasswd files of their bcrypt hashes, and the
  * `http.secret` every replica must share (it signs upload state, so a push may hop replicas).
  */
 export class RegistryAuth extends pulumi.ComponentResource {
-    /** Every user with its password and hash. */
+    /** Every user with its role, password and hash: push users first, then pull users. */
     public readonly users: RegistryUser[];
-    /** The htpasswd file (secret). */
-    public readonly htpasswd: pulumi.Output<string>;
+    /** The htpasswd files (secrets). */
+    public readonly htpasswd: GateHtpasswd;
     /** The registry's `http.secret` (secret). */
     public readonly httpSecret: pulumi.Output<string>;
     /** user → password (secret). */
@@ -42,10 +54,17 @@ export class RegistryAuth extends pulumi.ComponentResource {
         if (args.users.length === 0) {
             throw new Error("RegistryAuth needs at least one user");
         }
+        const pullUsers = args.pullUsers ?? [];
+        const both = pullUsers.find((u) => args.users.includes(u));
+        if (both !== undefined) {
+            throw new Error(`user ${both} cannot be both a push and a pull-only user`);
+        }
+        const roles: [string, UserRole][] = [...args.users.map((u): [string, UserRole] => [u, "push"]), ...pullUsers.map((u): [string, UserRole] => [u, "pull"])];
         // Letters and digits only: the password goes into `docker login`, URLs and YAML unquoted.
         const length = args.passwordLength ?? 32;
         const cost = args.bcryptCost ?? 10;
-        this.users = args.users.map((user) => {
+        // One naming scheme for both roles: a user moved between them keeps its password.
+        this.users = roles.map(([user, role]) => {
             const token = args.rotation?.[user];
             const pw = new random.RandomPassword(
                 `${name}-user-${user}`,
@@ -56,14 +75,16 @@ export class RegistryAuth extends pulumi.ComponentResource {
             // The provider's own hash is cost 10; it lends its salt (kept in state) to the configured cost.
             const hash = pulumi.all([pw.result, pw.bcryptHash]).apply(([password, providerHash]) => htpasswdHash(password, providerHash, cost));
             // The provider marks these outputs secret; mocks don't, so mark them here too.
-            return { name: user, password: pulumi.secret(pw.result), bcryptHash: pulumi.secret(hash) };
+            return { name: user, role, password: pulumi.secret(pw.result), bcryptHash: pulumi.secret(hash) };
         });
-        this.htpasswd = pulumi.secret(pulumi.all(this.users.map((u) => u.bcryptHash)).apply((hashes) => buildHtpasswd(hashes.map((hash, i) => ({ user: args.users[i], hash })))));
+        const file = (who: readonly RegistryUser[]) =>
+            pulumi.secret(pulumi.all(who.map((u) => u.bcryptHash)).apply((hashes) => buildHtpasswd(hashes.map((hash, i) => ({ user: who[i].name, hash })))));
+        this.htpasswd = { pull: file(this.users), push: file(this.users.filter((u) => u.role === "push")) };
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent: this });
         this.httpSecret = pulumi.secret(httpSecret.result);
         this.passwords = pulumi.secret(
-            pulumi.all(this.users.map((u) => u.password)).apply((pws) => Object.fromEntries(pws.map((pw, i) => [args.users[i], pw]))),
+            pulumi.all(this.users.map((u) => u.password)).apply((pws) => Object.fromEntries(pws.map((pw, i) => [this.users[i].name, pw]))),
         );
-        this.registerOutputs({ htpasswd: this.htpasswd, passwords: this.passwords });
+        this.registerOutputs({ pullHtpasswd: this.htpasswd.pull, pushHtpasswd: this.htpasswd.push, passwords: this.passwords });
     }
 }

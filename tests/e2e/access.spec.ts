@@ -3,7 +3,8 @@
 //   HOME and a fake /etc/containers (bind-mounted in a private mount namespace); then skopeo with
 //   no flags at all pushes and pulls, trusting only the files the script wrote;
 // - the localhost proxy's nginx.conf, run by Debian's nginx in front of the registry: plain HTTP on
-//   "localhost", TLS to the registry verified with its CA; and refused with the wrong CA.
+//   "localhost", TLS to the registry verified with its CA, pulls only (with the pull Secrets'
+//   pull-only credentials for `localhost:<port>`); and refused with the wrong CA.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
@@ -83,6 +84,20 @@ describe("access end to end: scripts/registry-login.sh, then skopeo with no flag
         assert.match(anonymous.stderr, /authentication required|unauthorized/i);
     });
 
+    it("a pull-only consumer logs in as the pull user (`--user puller`): skopeo pulls, and its push is refused", async () => {
+        const ws = workstation(bin);
+        const login = await ws.exec(SCRIPT, ["--stack", "e2e", "--user", "puller", "--client", "skopeo"]);
+        assert.strictEqual(login.code, 0, login.stderr);
+        const ref = `docker://${reg.host}/team/login:v1`;
+        const out = workDir("login-pull-only");
+        const pulled = await ws.exec("skopeo", ["copy", "-q", "--preserve-digests", ref, `oci:${out}:pulled`]);
+        assert.strictEqual(pulled.code, 0, pulled.stderr);
+        assert.deepStrictEqual(compareImage(image, out), []);
+        const pushed = await ws.exec("skopeo", ["copy", "-q", `oci:${image.dir}:${image.tag}`, `docker://${reg.host}/team/by-puller:v1`]);
+        assert.notStrictEqual(pushed.code, 0);
+        assert.match(pushed.stderr, /unauthorized|authentication required/i);
+    });
+
     it("a wrong password from the outputs fails the login, and the script with it", async () => {
         const wrongBin = workDir("fake-pulumi-wrong");
         fs.writeFileSync(path.join(wrongBin, "outputs.json"), JSON.stringify({ ...reg.run.outputs, password: `${reg.password}x` }));
@@ -99,7 +114,7 @@ describe("access end to end: the localhost proxy's nginx.conf in front of the re
     let image: OciImage;
     const procs: Proc[] = [];
     before(async () => {
-        reg = await startRegistry({ config: { storageKind: "emptyDir", localProxy: true } });
+        reg = await startRegistry({ config: { storageKind: "emptyDir", localProxy: true, pullSecretNamespaces: ["apps"] } });
         image = buildImage([2048, 17 * MiB]);
     });
     after(async () => {
@@ -133,24 +148,39 @@ describe("access end to end: the localhost proxy's nginx.conf in front of the re
         return { port, proc };
     }
 
-    it("pushes and pulls through http://localhost:<port>, the proxy verifying the registry by its CA", async () => {
+    it("pulls through http://localhost:<port> with the pull Secrets' pull-only credentials, the proxy verifying the registry by its CA", async () => {
         const { port } = await startProxy();
-        const creds = { username: reg.username, password: reg.password };
+        // What a pod in a pull Secret's namespace presents for `localhost:<localProxyPort>`.
+        const secret = reg.run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.type === "kubernetes.io/dockerconfigjson" && r.name.includes("-pull-"));
+        assert.ok(secret !== undefined);
+        const entry = JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "").auths["localhost:5000"];
+        assert.strictEqual(entry?.username, "puller");
+        const creds = { username: entry.username as string, password: entry.password as string };
+        const pushed = await push(image, `${reg.host}/team/proxied:v1`, reg.access());
+        assert.strictEqual(pushed.code, 0, pushed.stderr);
         const v2 = await request(`http://localhost:${port}/v2/`, { auth: creds });
         assert.strictEqual(v2.status, 200);
         const unauth = await request(`http://localhost:${port}/v2/`);
         assert.strictEqual(unauth.status, 401, "the proxy passes the registry's auth through");
         // Plain HTTP to localhost, as a node's runtime talks to the hostPort.
-        const ref = `localhost:${port}/team/proxied:v1`;
-        const pushed = await push(image, ref, { creds, tlsVerify: false });
-        assert.strictEqual(pushed.code, 0, pushed.stderr);
-        const { dir, result } = await pull(ref, { creds, tlsVerify: false });
+        const { dir, result } = await pull(`localhost:${port}/team/proxied:v1`, { creds, tlsVerify: false });
         assert.strictEqual(result.code, 0, result.stderr);
         assert.deepStrictEqual(compareImage(image, dir), []);
-        // And what went through the proxy is in the registry, by its own name.
-        const direct = await pull(`${reg.host}/team/proxied:v1`, reg.access());
-        assert.strictEqual(direct.result.code, 0, direct.result.stderr);
-        assert.deepStrictEqual(compareImage(image, direct.dir), []);
+    });
+
+    it("refuses every write, whoever asks (403 from the proxy itself): nodes only pull", async () => {
+        const { port } = await startProxy();
+        const admin = { username: reg.username, password: reg.password };
+        for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+            const r = await request(`http://localhost:${port}/v2/team/proxied/blobs/uploads/`, { auth: admin, method });
+            assert.strictEqual(r.status, 403, method);
+        }
+        const other = buildImage([1024], "by-proxy");
+        const pushed = await push(other, `localhost:${port}/team/proxied:v2`, { creds: admin, tlsVerify: false });
+        fs.rmSync(other.dir, { recursive: true, force: true });
+        assert.notStrictEqual(pushed.code, 0);
+        // The same user pushes to the registry itself.
+        assert.strictEqual((await request(`${reg.url}/v2/team/proxied/blobs/uploads/`, { ca: reg.caPem, auth: admin, method: "POST" })).status, 202);
     });
 
     it("with a CA that did not sign the registry's certificate, the proxy refuses to forward (502)", async () => {

@@ -91,6 +91,14 @@ function writeFile(file: string, content: string, mode: number, gid: number | un
  * every replica. Returns the bind mounts for the container's volumeMounts.
  */
 export function materialise(pod: PodSource, root: string, claimDirs: Record<string, string>, sharedRoot: string): Mount[] {
+    return containerMounts(pod.container, materialiseVolumes(pod, root, claimDirs, sharedRoot));
+}
+
+/**
+ * The pod's volumes as directories (see materialise), once for all its containers: an emptyDir
+ * two containers mount is one directory (the registry's socket and its gate).
+ */
+export function materialiseVolumes(pod: PodSource, root: string, claimDirs: Record<string, string>, sharedRoot: string): Map<string, string> {
     const fsGroup: number | undefined = pod.podSpec.securityContext?.fsGroup;
     const volumes = new Map<string, Record<string, any>>((pod.podSpec.volumes as Record<string, any>[]).map((v) => [v.name, v]));
     const volumeDirs = new Map<string, string>();
@@ -138,7 +146,12 @@ export function materialise(pod: PodSource, root: string, claimDirs: Record<stri
             fs.chmodSync(dir, 0o2775);
         }
     }
-    return (pod.container.volumeMounts as Record<string, any>[]).map((m) => {
+    return volumeDirs;
+}
+
+/** A container's bind mounts, from its volumeMounts and the pod's materialised volumes. */
+export function containerMounts(container: Record<string, any>, volumeDirs: ReadonlyMap<string, string>): Mount[] {
+    return ((container.volumeMounts ?? []) as Record<string, any>[]).map((m) => {
         const source = volumeDirs.get(m.name);
         if (source === undefined) {
             throw new Error(`volumeMount ${m.name} has no volume`);
@@ -209,9 +222,10 @@ export function containerCommand(pod: PodSource, binary: string | undefined, mou
     if (!mountNamespaces()) {
         const byLength = [...mounts].sort((a, b) => b.target.length - a.target.length);
         const rewrite = (s: string) => byLength.reduce((acc, m) => acc.split(m.target).join(m.source), s);
+        const configFile = (n: string) => n.endsWith(".yml") || n.endsWith(".yaml") || n.endsWith(".conf");
         for (const m of mounts.filter((x) => x.readOnly)) {
-            for (const f of fs.readdirSync(m.source).filter((n) => n.endsWith(".yml") || n.endsWith(".yaml"))) {
-                const file = path.join(m.source, f);
+            const files = fs.statSync(m.source).isDirectory() ? fs.readdirSync(m.source).map((f) => path.join(m.source, f)) : [m.source];
+            for (const file of files.filter(configFile)) {
                 fs.writeFileSync(file, rewrite(fs.readFileSync(file, "utf8")));
             }
         }
@@ -261,3 +275,67 @@ export function containerCommand(pod: PodSource, binary: string | undefined, mou
     return { cmd: "unshare", args: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.join("\n"), "registry", ...args] };
 }
 
+
+/** The nginx images whose containers run this machine's nginx (Debian's, built on the same libxcrypt as the Debian-based images). */
+export function isNginxContainer(container: Record<string, any>): boolean {
+    return /(^|\/)nginx(-unprivileged)?:/.test(String(container.image ?? "")) && container.command?.[0] === "nginx";
+}
+
+/**
+ * An nginx container's config with every `listen <port>` moved to `address:<port(port)>` (the
+ * pod's address, and in the e2e harness a free port): the one change to the file, the counterpart
+ * of a registry's REGISTRY_HTTP_ADDR. The result is written into `dir` and bind-mounted over the
+ * config path (`-c`), so the pod's ConfigMap volume stays as declared. `transform` may change the
+ * text further (the bench's gate without auth).
+ */
+export function nginxListenMount(
+    container: Record<string, any>,
+    mounts: readonly Mount[],
+    dir: string,
+    address: string,
+    port: (containerPort: number) => number,
+    transform: (conf: string) => string = (c) => c,
+): Mount {
+    const command = (container.command ?? []) as string[];
+    const target = command[command.indexOf("-c") + 1];
+    const mount = [...mounts].filter((m) => target.startsWith(`${m.target}/`)).sort((a, b) => b.target.length - a.target.length)[0];
+    if (command.indexOf("-c") < 0 || mount === undefined) {
+        throw new Error(`cannot find the nginx.conf of container ${String(container.name)} (${JSON.stringify(command)}) among its mounts`);
+    }
+    const conf = fs.readFileSync(path.join(mount.source, target.slice(mount.target.length + 1)), "utf8");
+    let listens = 0;
+    const pinned = conf.replace(/^(\s*listen )(\d+)([ ;])/gm, (_all, head: string, p: string, tail: string) => {
+        listens++;
+        return `${head}${address}:${port(Number(p))}${tail}`;
+    });
+    if (listens === 0) {
+        throw new Error(`no \`listen <port>\` in the nginx.conf of container ${String(container.name)}`);
+    }
+    // Without mount namespaces the container runs as this process's user; nginx started as root
+    // would run its workers as `nobody`, which cannot reach the registry's socket. A pod's nginx
+    // runs as the pod's user, workers included: so do these.
+    const asRoot = !mountNamespaces() && process.getuid?.() === 0 ? "user root;\n" : "";
+    const file = path.join(dir, `${String(container.name)}-nginx.conf`);
+    fs.writeFileSync(file, asRoot + transform(pinned), { mode: 0o644 });
+    return { source: file, target, readOnly: true };
+}
+
+/**
+ * Creates a container's log file owned by the user the container runs as: a program that opens
+ * /dev/stdout or /dev/stderr by path (nginx's logs) reopens that file, as a runtime's log pipe
+ * would let it.
+ */
+export function containerLogFile(pod: PodSource, container: Record<string, any>, file: string): string {
+    fs.writeFileSync(file, "", { flag: "a" });
+    const uid: number | undefined = container.securityContext?.runAsUser ?? pod.podSpec.securityContext?.runAsUser;
+    const gid: number | undefined = container.securityContext?.runAsGroup ?? pod.podSpec.securityContext?.runAsGroup;
+    if (uid !== undefined && process.getuid?.() === 0) {
+        fs.chownSync(file, uid, gid ?? uid);
+    }
+    return file;
+}
+
+/** The signal that stops a container: SIGQUIT for nginx (the images' STOPSIGNAL: a graceful stop), else SIGTERM. */
+export function stopSignal(container: Record<string, any>): NodeJS.Signals {
+    return isNginxContainer(container) ? "SIGQUIT" : "SIGTERM";
+}

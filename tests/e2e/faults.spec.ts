@@ -108,8 +108,9 @@ describe("fault: one of two replicas killed mid-push behind the round-robin prox
         const claim = Object.values(reg.claimDirs)[0];
         const pushing = push(big, `${reg.host}/ha/big:v1`, reg.access(), { retryTimes: 6, timeoutMs: 200000 });
         await midUpload(claim, 8 * MiB);
-        // Which replica holds the upload does not matter: kill replica 0 and keep it down.
-        await reg.replicas[0].proc.kill();
+        // Which replica holds the upload does not matter: kill replica 0's pod (the registry and
+        // its gate, as when its node goes) and keep it down.
+        await Promise.all([reg.replicas[0].proc.kill(), reg.replicas[0].gate?.kill()]);
         // While it is down, pulls and a new push go through the survivor.
         const pulls = await Promise.all(Array.from({ length: 5 }, () => pullAndCompare(earlier, `${reg.host}/ha/earlier:v1`, reg.access())));
         assert.deepStrictEqual(pulls.flat(), []);

@@ -3,16 +3,19 @@
 // 1. Runs the program under mocks with a stack config; the tls/random mocks compute real keys,
 //    certificates and bcrypt hashes.
 // 2. Takes the registry Deployment's pod spec and the ConfigMaps/Secrets/PVCs it references,
-//    materialises every volume into a directory, resolves `env` (secretKeyRef, configMapKeyRef,
-//    fieldRef), and starts the registry binary of the image's line with exactly the pod's
-//    command, args and env, bind-mounting each volume at its mountPath in a private mount
-//    namespace, as the pod's user, with a read-only root filesystem when the pod asks for one.
+//    materialises every volume into a directory (once per pod: the registry and its gate share
+//    the socket's emptyDir), resolves `env` (secretKeyRef, configMapKeyRef, fieldRef), and starts
+//    both containers with exactly the pod's command, args and env: the registry binary of the
+//    image's line, and the gate with this machine's nginx; each volume bind-mounted at its
+//    mountPath in a private mount namespace, as the pod's user, with a read-only root filesystem
+//    when the pod asks for one.
 // 3. Returns the URL, CA, credentials (from the stack outputs) and a stop function.
 //
 // The only overrides (documented in the README): the listen addresses, so servers bind
-// 127.0.0.1 on free ports (REGISTRY_HTTP_ADDR, REGISTRY_HTTP_DEBUG_ADDR); `servicePort` is set to
-// the chosen port and the simulated load balancer gets 127.0.0.1, so `registryHost` is the
-// address the test connects to. Storage endpoints of local object stores come in through the
+// 127.0.0.1 on free ports (the gate's `listen` in a copy of its nginx.conf mounted over the
+// declared one, REGISTRY_HTTP_DEBUG_ADDR; the registry's API stays on its socket); `servicePort`
+// is set to the chosen port and the simulated load balancer gets 127.0.0.1, so `registryHost` is
+// the address the test connects to. Storage endpoints of local object stores come in through the
 // program's own config keys; `extraEnv` exists for what has no config key (an emulator address).
 import * as fs from "fs";
 import * as path from "path";
@@ -22,7 +25,7 @@ import { ProgramRun, runProgram, RunOptions, StackConfig } from "../support/prog
 import { request } from "./http";
 import { startRoundRobin, RoundRobin } from "./nginx";
 import type { RegistryAccess } from "./oci";
-import { containerCommand, materialise, registryBinary, resolveEnv } from "./container";
+import { containerCommand, containerLogFile, containerMounts, isNginxContainer, materialise, materialiseVolumes, nginxListenMount, PodSource, registryBinary, resolveEnv } from "./container";
 import { freePort, Proc, startProc, waitFor, workDir } from "./procs";
 
 export { DEBIAN_REGISTRY, mountNamespaces, registryBinary } from "./container";
@@ -49,19 +52,36 @@ export interface StartOptions {
     readonly claimDirs?: Record<string, string>;
     /** Ports for the replicas (known before they start, e.g. for a proxy). Default: free ports. */
     readonly replicaPorts?: readonly number[];
+    /**
+     * Run the registry container alone, its API on TCP at the replica's port (no gate: no TLS, no
+     * auth), as the bench's baseline. Default false.
+     */
+    readonly registryOnly?: boolean;
+    /** Changes the gate's nginx.conf further (the bench's gate without auth). Default none. */
+    readonly gateConf?: (conf: string) => string;
 }
 
-/** One registry process started from the pod spec. */
+/** One registry pod started from the pod spec: the registry process and its gate. */
 export interface Replica {
     readonly index: number;
+    /** The pod's HTTPS port: the gate's. */
     readonly port: number;
+    /** The registry's debug server. */
     readonly debugPort: number;
     /** https://127.0.0.1:<port> */
     readonly url: string;
     /** http://127.0.0.1:<debugPort> */
     readonly debugUrl: string;
+    /** The registry container's process. */
     proc: Proc;
-    /** Starts the process again from the same pod spec and volumes; resolves when ready. */
+    /** The gate container's process (none with `registryOnly`). */
+    gate?: Proc;
+    /** The pod's materialised volumes, by volume name. */
+    readonly volumes: ReadonlyMap<string, string>;
+    /**
+     * Starts the registry container again from the same pod spec and volumes, and the gate if it
+     * is not running (a killed pod); resolves when ready.
+     */
     restart(extraEnv?: Record<string, string>): Promise<void>;
 }
 
@@ -98,24 +118,40 @@ export interface RegistryDeployment {
     remove(): Promise<void>;
 }
 
-/** The port a probe names, on this replica. */
+/** The pod's gate container, if it has one. */
+export function gateContainerOf(pod: RegistryPod): Record<string, any> | undefined {
+    return (pod.podSpec.containers as Record<string, any>[]).find((c) => c.name !== pod.container.name && isNginxContainer(c));
+}
+
+/** The URL of an httpGet probe on this replica: the pod's named ports are the gate's `https` and the registry's `metrics`. */
 function probeUrl(pod: RegistryPod, probe: Record<string, any>, replica: { port: number; debugPort: number }): string {
     const g = probe.httpGet;
-    const named = (pod.container.ports as { name: string; containerPort: number }[]).find((p) => p.name === g.port || p.containerPort === g.port);
+    const ports = (pod.podSpec.containers as Record<string, any>[]).flatMap((c) => (c.ports ?? []) as { name: string; containerPort: number }[]);
+    const named = ports.find((p) => p.name === g.port || p.containerPort === g.port);
     const port = named?.name === "https" ? replica.port : replica.debugPort;
     return `${String(g.scheme ?? "HTTP").toLowerCase()}://127.0.0.1:${port}${g.path}`;
 }
 
-/** Waits until a replica's readiness probe succeeds (HTTP 200..399, as the kubelet counts). */
-export async function waitReady(pod: RegistryPod, replica: Replica, timeoutMs = 30000): Promise<void> {
-    const url = probeUrl(pod, pod.container.readinessProbe, replica);
-    await waitFor(`${url} ready`, async () => {
-        const r = await request(url, { timeoutMs: 2000 });
-        return r.status >= 200 && r.status < 400;
-    }, timeoutMs, 100, replica.proc);
+/** The httpGet readiness probes of the containers that run (the registry's, and the gate's unless registry-only), with their processes. */
+function readinessUrls(pod: RegistryPod, replica: Replica): [string, Proc][] {
+    const gate = gateContainerOf(pod);
+    const containers: [Record<string, any> | undefined, Proc | undefined][] = [[pod.container, replica.proc], [gate, replica.gate]];
+    return containers
+        .filter(([c, proc]) => proc !== undefined && c?.readinessProbe?.httpGet !== undefined)
+        .map(([c, proc]) => [probeUrl(pod, c?.readinessProbe, replica), proc as Proc]);
 }
 
-/** The probe URLs of a replica, for tests of the probes themselves. */
+/** Waits until every readiness probe of a replica succeeds (HTTP 200..399 with any certificate, as the kubelet counts). */
+export async function waitReady(pod: RegistryPod, replica: Replica, timeoutMs = 30000): Promise<void> {
+    for (const [url, proc] of readinessUrls(pod, replica)) {
+        await waitFor(`${url} ready`, async () => {
+            const r = await request(url, { timeoutMs: 2000, insecure: true });
+            return r.status >= 200 && r.status < 400;
+        }, timeoutMs, 100, proc);
+    }
+}
+
+/** The registry container's probe URLs on a replica, for tests of the probes themselves. */
 export function probeUrls(pod: RegistryPod, replica: Replica): { readiness: string; liveness: string } {
     return { readiness: probeUrl(pod, pod.container.readinessProbe, replica), liveness: probeUrl(pod, pod.container.livenessProbe, replica) };
 }
@@ -133,18 +169,24 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
     const claimDirs: Record<string, string> = opts.claimDirs ?? {};
     const count = opts.replicas ?? Number(pod.deployment.inputs.spec.replicas ?? 1);
     const replicas: Replica[] = [];
+    const gateSpec = opts.registryOnly === true ? undefined : gateContainerOf(pod);
     for (let i = 0; i < count; i++) {
         const replicaPort = opts.replicaPorts?.[i] ?? (count === 1 ? port : await freePort());
         const debugPort = await freePort();
         const podName = `${pod.deployment.state.metadata.name}-${i}`;
+        const podRoot = path.join(root, podName);
+        const volumes = materialiseVolumes(pod, podRoot, claimDirs, root);
         const mounts = [
-            ...materialise(pod, path.join(root, podName), claimDirs, root),
+            ...containerMounts(pod.container, volumes),
             ...(opts.extraMounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: true })),
         ];
+        // The API's own address only where the pod gives it a TCP port: an old pod, or the
+        // bench's registry-only baseline; otherwise it stays on the socket config.yml names.
+        const tcpApi = opts.registryOnly === true || (pod.container.ports as { name: string }[]).some((p) => p.name === "https");
         const env: Record<string, string> = {
             ...resolveEnv(pod, podName),
             ...opts.extraEnv,
-            REGISTRY_HTTP_ADDR: `127.0.0.1:${replicaPort}`,
+            ...(tcpApi ? { REGISTRY_HTTP_NET: "tcp", REGISTRY_HTTP_ADDR: `127.0.0.1:${replicaPort}` } : {}),
             REGISTRY_HTTP_DEBUG_ADDR: `127.0.0.1:${debugPort}`,
         };
         if (opts.perReplicaHttpSecret !== undefined) {
@@ -162,17 +204,25 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
             debugPort,
             url: `https://127.0.0.1:${replicaPort}`,
             debugUrl: `http://127.0.0.1:${debugPort}`,
+            volumes,
+            gate: gateSpec === undefined ? undefined : startGate(pod, gateSpec, volumes, podRoot, podName, replicaPort, opts.gateConf),
             proc: start(),
             async restart(extraEnv?: Record<string, string>) {
                 await replica.proc.stop();
                 replica.proc = start(extraEnv);
+                if (gateSpec !== undefined && replica.gate?.running !== true) {
+                    replica.gate = startGate(pod, gateSpec, volumes, podRoot, podName, replicaPort, opts.gateConf);
+                }
                 await waitReady(pod, replica);
             },
         };
         replicas.push(replica);
     }
     const stopAllReplicas = async () => {
-        await Promise.all(replicas.map((r) => r.proc.stop()));
+        await Promise.all(replicas.map(async (r) => {
+            await r.gate?.stop();
+            await r.proc.stop();
+        }));
     };
     try {
         await Promise.all(replicas.map((r) => waitReady(pod, r)));
@@ -234,6 +284,20 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
             }
         },
     };
+}
+
+/**
+ * Starts a pod's gate: this machine's nginx with the container's command, its mounts from the
+ * pod's volumes, and its nginx.conf listening on 127.0.0.1:`port` instead of the container port.
+ */
+function startGate(pod: RegistryPod, spec: Record<string, any>, volumes: ReadonlyMap<string, string>, podRoot: string, podName: string, port: number, transform?: (conf: string) => string): Proc {
+    const source: PodSource = { ...pod, container: spec };
+    const mounts = containerMounts(spec, volumes);
+    mounts.push(nginxListenMount(spec, mounts, podRoot, "127.0.0.1", () => port, transform));
+    const { cmd, args } = containerCommand(source, undefined, mounts);
+    const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: podName, ...resolveEnv(source, podName) };
+    const logFile = containerLogFile(source, spec, path.join(path.dirname(podRoot), `${podName}-${String(spec.name)}.log`));
+    return startProc(`${podName}-${String(spec.name)}`, cmd, args, { env, logFile });
 }
 
 /**

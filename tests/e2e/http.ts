@@ -15,6 +15,10 @@ export interface RequestOptions {
     readonly auth?: { readonly username: string; readonly password: string };
     readonly method?: string;
     readonly headers?: Record<string, string>;
+    /** Do not verify the server's certificate (a kubelet's HTTPS probes do not). Default false. */
+    readonly insecure?: boolean;
+    /** Request body. Default none. */
+    readonly body?: string | Buffer;
     /** Give up after this long. Default 10 s. */
     readonly timeoutMs?: number;
 }
@@ -30,7 +34,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
     return new Promise((resolve, reject) => {
         const req = lib.request(
             u,
-            { method: opts.method ?? "GET", headers, ca: opts.ca, timeout: opts.timeoutMs ?? 10000, agent: false },
+            { method: opts.method ?? "GET", headers, ca: opts.ca, rejectUnauthorized: opts.insecure !== true, timeout: opts.timeoutMs ?? 10000, agent: false },
             (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
@@ -40,6 +44,6 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
         );
         req.on("timeout", () => req.destroy(new Error(`timeout requesting ${url}`)));
         req.on("error", reject);
-        req.end();
+        req.end(opts.body);
     });
 }

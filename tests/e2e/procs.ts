@@ -81,12 +81,12 @@ export class Proc {
         }
     }
 
-    /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
-    async stop(graceMs = 5000): Promise<void> {
+    /** `signal` (SIGTERM, or an image's STOPSIGNAL), then SIGKILL after `graceMs`; resolves when the process has exited. */
+    async stop(graceMs = 5000, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
         if (this.exited) {
             return;
         }
-        this.signal("SIGTERM");
+        this.signal(signal);
         const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
         await this.exit;
         clearTimeout(timer);
@@ -160,4 +160,39 @@ export function runCommand(cmd: string, args: readonly string[], opts: { env?: N
             resolve({ code, stdout, stderr });
         });
     });
+}
+
+/** The listening sockets of a process: TCP ports (IPv4 and IPv6) and unix socket paths, from /proc. */
+export function listeners(pid: number): { tcp: number[]; unix: string[] } {
+    const inodes = new Set(
+        fs
+            .readdirSync(`/proc/${pid}/fd`)
+            .map((fd) => {
+                try {
+                    return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+                } catch {
+                    return undefined;
+                }
+            })
+            .filter((i): i is string => i !== undefined),
+    );
+    const tcp: number[] = [];
+    for (const table of ["tcp", "tcp6"]) {
+        for (const line of fs.readFileSync(`/proc/${pid}/net/${table}`, "utf8").split("\n").slice(1)) {
+            const f = line.trim().split(/\s+/);
+            // local_address is f[1] (hex ip:port), st f[3] (0A = LISTEN), inode f[9].
+            if (f.length > 9 && f[3] === "0A" && inodes.has(f[9])) {
+                tcp.push(parseInt(f[1].split(":")[1], 16));
+            }
+        }
+    }
+    const unix: string[] = [];
+    for (const line of fs.readFileSync(`/proc/${pid}/net/unix`, "utf8").split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/);
+        // Flags f[3] has __SO_ACCEPTCON (0x10000) on listening sockets; inode f[6], path f[7].
+        if (f.length > 7 && (parseInt(f[3], 16) & 0x10000) !== 0 && inodes.has(f[6])) {
+            unix.push(f[7]);
+        }
+    }
+    return { tcp: tcp.sort((a, b) => a - b), unix };
 }

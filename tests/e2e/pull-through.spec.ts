@@ -181,6 +181,15 @@ describe("pull-through cache end to end: the mirror instance in front of a TLS, 
         assert.match(result.stderr, /unauthorized|authentication required|401/i);
     });
 
+    it("the mirror's pods have the registry's gate: the pull-only user pulls through it, and its writes are refused (401)", async () => {
+        assert.deepStrictEqual((mirror.pod.podSpec.containers as { name: string }[]).map((c) => c.name), ["registry", "gate"]);
+        const { dir, result } = await pull(`${mirrorHost}/team/app:v1`, mirror.access("puller"));
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.deepStrictEqual(compareImage(image, dir), []);
+        const write = await request(`https://${mirrorHost}/v2/team/app/blobs/uploads/`, { ca: mirror.caPem, auth: { username: "puller", password: mirror.users.puller }, method: "POST" });
+        assert.strictEqual(write.status, 401);
+    });
+
     it("a mirror declared with a wrong upstream password cannot pull (the upstream refuses it)", async () => {
         const bad = await startMirror(upstream, `${upstream.password}-wrong`);
         try {

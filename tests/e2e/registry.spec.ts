@@ -1,5 +1,6 @@
-// The registry pod the program declares, run for real: TLS, htpasswd, push/pull, probes,
-// metrics, replicas behind a round-robin proxy, restarts. Both distribution lines.
+// The registry pod the program declares, run for real (the registry and its gate): TLS,
+// htpasswd, push/pull, probes, metrics, replicas behind a round-robin proxy, restarts. Both
+// distribution lines. Roles (push and pull-only users) are in roles.spec.ts.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as tls from "tls";
@@ -33,16 +34,17 @@ for (const line of LINES) {
             assert.strictEqual(reg.url, `https://${reg.host}`);
         });
 
-        it("runs as the pod's user, with a read-only root filesystem", function () {
+        it("runs as the pod's user, both containers (registry and gate), with a read-only root filesystem", function () {
             requireCapability(this, "mount namespaces", mountNamespaces(), "without them the harness cannot apply the pod's securityContext");
-            const pid = reg.replicas[0].proc.pid;
-            const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-            assert.match(status, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
-            assert.match(status, /^Groups:\s+1000\s*$/m);
-            assert.match(status, /^NoNewPrivs:\s+1$/m);
-            assert.match(status, /^CapBnd:\s+0+$/m);
-            const root = fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n").find((l) => l.split(" ")[4] === "/");
-            assert.match(root ?? "", /\sro[,\s]/, `root mount: ${root}`);
+            for (const pid of [reg.replicas[0].proc.pid, reg.replicas[0].gate?.pid ?? -1]) {
+                const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+                assert.match(status, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
+                assert.match(status, /^Groups:\s+1000\s*$/m);
+                assert.match(status, /^NoNewPrivs:\s+1$/m);
+                assert.match(status, /^CapBnd:\s+0+$/m);
+                const root = fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n").find((l) => l.split(" ")[4] === "/");
+                assert.match(root ?? "", /\sro[,\s]/, `root mount: ${root}`);
+            }
         });
 
         it("pushes a multi-layer image and pulls it back with identical digests", async () => {
@@ -83,7 +85,7 @@ for (const line of LINES) {
         });
 
         it("every configured user logs in with the password from the stack outputs", async () => {
-            assert.deepStrictEqual(Object.keys(reg.users), ["admin", "ci"]);
+            assert.deepStrictEqual(Object.keys(reg.users), ["admin", "ci", "puller"]);
             for (const [username, password] of Object.entries(reg.users)) {
                 const r = await request(`${reg.url}/v2/`, { ca: reg.caPem, auth: { username, password } });
                 assert.strictEqual(r.status, 200, username);
@@ -106,8 +108,11 @@ for (const line of LINES) {
             const urls = probeUrls(reg.pod, reg.replicas[0]);
             const ready = await request(urls.readiness);
             assert.strictEqual(ready.status, 200);
-            const live = await request(urls.liveness, { ca: reg.caPem });
-            assert.strictEqual(live.status, 200, "`/` must answer without credentials");
+            const live = await request(urls.liveness);
+            assert.strictEqual(live.status, 200);
+            // The gate's readiness: through it to the registry's `/`, without credentials.
+            const gate = await request(`${reg.url}/`, { ca: reg.caPem });
+            assert.strictEqual(gate.status, 200, "`/` must answer through the gate without credentials");
             const metrics = await request(`${reg.replicas[0].debugUrl}/metrics`);
             assert.strictEqual(metrics.status, 200);
             assert.match(metrics.body, /^registry_\w+/m);

@@ -8,13 +8,13 @@ import * as k8s from "@kubernetes/client-node";
 import * as bcrypt from "bcryptjs";
 
 import { request } from "../e2e/http";
-import { stopAll, waitFor } from "../e2e/procs";
+import { waitFor } from "../e2e/procs";
 import { EngineProject } from "./stack";
-import { startTestCluster, TestCluster } from "./test-cluster";
+import { useEngine } from "./suite";
 
 const STACK = "dev";
 
-/** What the registry pod reads: the htpasswd of the Secret its `auth` volume names, and that Secret's name. */
+/** What the registry pod's gate reads: the htpasswd of every user (who may read) in the Secret its `auth` volume names, and that Secret's name. */
 interface Mounted {
     readonly secretName: string;
     /** user → hash, in file order. */
@@ -22,7 +22,6 @@ interface Mounted {
 }
 
 describe("htpasswd under the real engine: the configured bcrypt cost, stable across `pulumi up`", function () {
-    let cluster: TestCluster;
     let project: EngineProject;
     let core: k8s.CoreV1Api;
     let apps: k8s.AppsV1Api;
@@ -31,7 +30,7 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         const dep = (await apps.readNamespacedDeployment("registry", "registry")).body;
         const secretName = dep.spec?.template.spec?.volumes?.find((v) => v.name === "auth")?.secret?.secretName ?? "";
         const secret = (await core.readNamespacedSecret(secretName, "registry")).body;
-        const text = Buffer.from(secret.data?.htpasswd ?? "", "base64").toString("utf8");
+        const text = Buffer.from(secret.data?.["pull.htpasswd"] ?? "", "base64").toString("utf8");
         const lines = text
             .trim()
             .split("\n")
@@ -57,23 +56,10 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
     };
     const salt = (hash: string): string => hash.slice(7, 29);
 
+    const engine = useEngine();
     before(async () => {
-        cluster = await startTestCluster();
-        core = cluster.controlPlane.kc.makeApiClient(k8s.CoreV1Api);
-        apps = cluster.controlPlane.kc.makeApiClient(k8s.AppsV1Api);
-        project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
-        await project.cliOk(["login", "--local"]);
+        ({ project, core, apps } = engine);
         await project.cliOk(["stack", "select", STACK, "--create"]);
-    });
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") {
-            console.log(`what the test cluster's stand-ins did:\n${cluster.events.slice(-40).join("\n")}`);
-        }
-    });
-    after(async () => {
-        await cluster?.stop();
-        project?.remove();
-        await stopAll();
     });
 
     for (const bad of [
@@ -107,7 +93,7 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         await project.opOk("up", STACK);
         first = await mounted();
         const pw = await passwords();
-        assert.deepStrictEqual(first.lines.map(([u]) => u), ["admin", "ci"]);
+        assert.deepStrictEqual(first.lines.map(([u]) => u), ["admin", "ci", "puller"]);
         for (const [user, hash] of first.lines) {
             assert.match(hash, /^\$2a\$05\$[./A-Za-z0-9]{53}$/);
             assert.ok(bcrypt.compareSync(pw[user], hash), `${user}'s hash does not verify with the password output`);
@@ -160,7 +146,7 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         await project.opOk("up", STACK);
         const now = await mounted();
         assert.deepStrictEqual(await passwords(), before);
-        assert.deepStrictEqual(now.lines.map(([u]) => u), ["admin", "ci"]);
+        assert.deepStrictEqual(now.lines.map(([u]) => u), ["admin", "ci", "puller"]);
         for (const [i, [user, hash]] of now.lines.entries()) {
             assert.match(hash, /^\$2a\$04\$/);
             assert.strictEqual(salt(hash), salt(rotated.lines[i][1]), `${user}: same salt`);

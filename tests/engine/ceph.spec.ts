@@ -100,7 +100,7 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
     };
     const registryPods = async (): Promise<k8s.V1Pod[]> =>
         (await core.listNamespacedPod("registry", undefined, undefined, undefined, undefined, "app.kubernetes.io/name=registry")).body.items;
-    const registryContainers = () => cluster.kubelet.containers().filter((c) => c.namespace === "registry" && c.real && c.pod.startsWith("registry-") && c.proc?.running === true);
+    const registryContainers = () => cluster.kubelet.containers().filter((c) => c.namespace === "registry" && c.container === "registry" && c.real && c.pod.startsWith("registry-") && c.proc?.running === true);
     const readOutputs = async (): Promise<void> => {
         const o = (await project.outputs(STACK)) as { caCertificate: string; loadBalancerAddress: string; passwords: Record<string, string> };
         certDir = workDir("engine-ceph-certs");

@@ -10,13 +10,14 @@ import * as path from "path";
 
 import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, RegistryAccess } from "../e2e/oci";
 import { request } from "../e2e/http";
-import { stopAll, waitFor, workDir } from "../e2e/procs";
+import { listeners, waitFor, workDir } from "../e2e/procs";
 import { ROOT } from "../support/program";
 import { Workstation, workstation } from "../e2e/workstation";
-import { listenAddress } from "./pod-network";
+import { loopbackTwin } from "./pod-network";
 import type { OpRequest, OpResult } from "./op";
 import { EngineProject } from "./stack";
-import { startTestCluster, TestCluster } from "./test-cluster";
+import { useEngine } from "./suite";
+import type { TestCluster } from "./test-cluster";
 
 const STACK = "dev";
 const SCRIPT = path.join(ROOT, "scripts", "registry-login.sh");
@@ -57,12 +58,10 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
     let image: OciImage;
     let outputs: Outputs;
     let certDir: string;
-    /** Directories the tests write (certificates, workstations, images, pulls), deleted at the end. */
-    const made: string[] = [];
-    const mark = (dir: string): string => {
-        made.push(dir);
-        return dir;
-    };
+    // `pulumi login` is one of the README's deploy commands, run by the first test.
+    const engine = useEngine({ login: false });
+    /** Records a directory the tests write (certificates, workstations, images, pulls), deleted at the end. */
+    const mark = (dir: string): string => engine.mark(dir);
     const pullInto = async (ref: string, a: RegistryAccess): Promise<Awaited<ReturnType<typeof pull>>> => {
         const r = await pull(ref, a);
         mark(r.dir);
@@ -121,26 +120,10 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         return results;
     };
 
-    before(async () => {
-        cluster = await startTestCluster();
-        core = cluster.controlPlane.kc.makeApiClient(k8s.CoreV1Api);
-        apps = cluster.controlPlane.kc.makeApiClient(k8s.AppsV1Api);
-        project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
+    before(() => {
+        ({ cluster, project, core, apps } = engine);
         image = buildImage([4096, 17 * MiB]);
         mark(image.dir);
-    });
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") {
-            console.log(`what the test cluster's stand-ins did:\n${cluster.events.slice(-40).join("\n")}`);
-        }
-    });
-    after(async () => {
-        await cluster?.stop();
-        project?.remove();
-        await stopAll();
-        for (const dir of made) {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
     });
 
     it("the README's deploy commands, as written (`pulumi up` through the Automation API)", async () => {
@@ -173,15 +156,23 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         );
     });
 
-    it("the registry pod runs the real registry from the API server's objects, Ready by its own readiness probe", async () => {
+    it("the registry pod runs the real registry and its gate from the API server's objects, Ready by their own readiness probes", async () => {
         const pods = await registryPods();
         assert.strictEqual(pods.length, 1);
         const pod = pods[0];
         assert.strictEqual(pod.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
-        const running = cluster.kubelet.containers().find((c) => c.pod === pod.metadata?.name);
-        assert.ok(running?.real && running.proc?.running, "a real registry process");
-        assert.strictEqual(running.ip, pod.status?.podIP);
-        assert.match(fs.readFileSync(running.logFile ?? "", "utf8"), new RegExp(`listening on ${listenAddress(running.ip).replace(/\./g, "\\.")}:5000`));
+        assert.deepStrictEqual(pod.status?.containerStatuses?.map((c) => [c.name, c.ready]), [["registry", true], ["gate", true]]);
+        const running = cluster.kubelet.containers().filter((c) => c.pod === pod.metadata?.name);
+        assert.deepStrictEqual(running.map((c) => [c.container, c.real && c.proc?.running]), [["registry", true], ["gate", true]]);
+        assert.strictEqual(running[0].ip, pod.status?.podIP);
+        // The registry's API on the pod's socket only; the pod's HTTPS port is the gate's.
+        const twin = loopbackTwin(running[0].ip);
+        const log = fs.readFileSync(running[0].logFile ?? "", "utf8");
+        assert.match(log, /listening on \/run\/registry\/registry\.sock/);
+        assert.match(log, new RegExp(`debug server listening ${twin.replace(/\./g, "\\.")}:5001`));
+        const v2 = await request(`https://${twin}:5000/v2/`, { insecure: true });
+        assert.strictEqual(v2.status, 401);
+        assert.strictEqual(v2.headers.server, "nginx");
     });
 
     it("`pulumi stack output --json --show-secrets` gives CI the address, CA and credentials; secrets stay secret without --show-secrets", async () => {
@@ -189,12 +180,13 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         const lb = (await core.readNamespacedService("registry", "registry")).body.status?.loadBalancer?.ingress?.[0]?.ip;
         assert.strictEqual(outputs.registryHost, lb);
         assert.strictEqual(outputs.registryUrl, `https://${lb}`);
-        assert.deepStrictEqual(Object.keys(outputs.passwords).sort(), ["admin", "ci"]);
+        assert.deepStrictEqual(Object.keys(outputs.passwords).sort(), ["admin", "ci", "puller"]);
         assert.strictEqual(outputs.password, outputs.passwords.admin);
         const plain = JSON.parse(await project.cliOk(["stack", "output", "--json", "--stack", STACK])) as Record<string, unknown>;
-        for (const k of ["password", "passwords", "dockerConfigJson"]) {
+        for (const k of ["password", "passwords", "dockerConfigJson", "pullPassword", "pullDockerConfigJson"]) {
             assert.strictEqual(plain[k], "[secret]", `${k} is a secret`);
         }
+        assert.strictEqual(plain.pullUsername, "puller");
     });
 
     it("scripts/registry-login.sh with the real CLI, then skopeo pushes and pulls through the load balancer with only those files", async () => {
@@ -225,6 +217,21 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         assert.match(untrusted.result.stderr, /x509|certificate signed by unknown authority/);
     });
 
+    it("roles through the load balancer: the pull-only user pulls and cannot write; the Service's endpoints are the gate's port, and the registry process serves its API on its socket only", async () => {
+        const ref = `${outputs.registryHost}/team/app:v1`;
+        assert.deepStrictEqual(await pullAndCompare(image, ref, access("puller", outputs.passwords.puller)), []);
+        const pullOnly = { ca: outputs.caCertificate, auth: { username: "puller", password: outputs.passwords.puller } };
+        for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+            assert.strictEqual((await request(`${outputs.registryUrl}/v2/team/app/blobs/uploads/`, { ...pullOnly, method })).status, 401, method);
+        }
+        const discovery = cluster.controlPlane.kc.makeApiClient(k8s.DiscoveryV1Api);
+        const slices = await discovery.listNamespacedEndpointSlice("registry", undefined, undefined, undefined, undefined, "kubernetes.io/service-name=registry");
+        assert.deepStrictEqual(slices.body.items.flatMap((sl) => (sl.ports ?? []).map((p) => [p.name, p.port])), [["https", 5000]]);
+        const [pod] = await registryPods();
+        const registry = cluster.kubelet.containers().find((c) => c.pod === pod.metadata?.name && c.container === "registry");
+        assert.deepStrictEqual(listeners(registry?.proc?.pid ?? -1), { tcp: [5001], unix: ["/run/registry/registry.sock"] });
+    });
+
     it("`pulumi preview --expect-no-changes` is clean right after up, and after a refresh", async () => {
         await project.opOk("preview", STACK, { expectNoChanges: true });
         await project.opOk("refresh", STACK);
@@ -238,7 +245,7 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         await project.opOk("up", STACK);
         const previous = outputs;
         outputs = await readOutputs();
-        assert.deepStrictEqual(Object.keys(outputs.passwords).sort(), ["admin", "ci", "deploy"]);
+        assert.deepStrictEqual(Object.keys(outputs.passwords).sort(), ["admin", "ci", "deploy", "puller"]);
         assert.notStrictEqual(outputs.passwords.ci, previous.passwords.ci, "ci has a new password");
         assert.strictEqual(outputs.passwords.admin, previous.passwords.admin, "admin keeps its password");
         // The old pod serves on through its preStop pause while endpoints drop it, then goes.

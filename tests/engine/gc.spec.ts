@@ -9,9 +9,10 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { buildImage, MiB, OciImage, pullAndCompare, push, RegistryAccess, skopeo } from "../e2e/oci";
-import { CommandResult, runCommand, stopAll, waitFor, workDir } from "../e2e/procs";
+import { CommandResult, runCommand, waitFor, workDir } from "../e2e/procs";
 import { EngineProject } from "./stack";
-import { startTestCluster, TestCluster } from "./test-cluster";
+import { useEngine } from "./suite";
+import type { TestCluster } from "./test-cluster";
 
 const STACK = "dev";
 const NS = "registry";
@@ -40,40 +41,26 @@ describe("garbage collection under the real engine: gc.sh's kubectl calls agains
     let host: string;
     let access: RegistryAccess;
     let volume: string;
-    const scratch: string[] = [];
 
+    const engine = useEngine();
     before(async () => {
-        cluster = await startTestCluster();
-        const kc = cluster.controlPlane.kc;
-        batch = kc.makeApiClient(k8s.BatchV1Api);
-        apps = kc.makeApiClient(k8s.AppsV1Api);
-        core = kc.makeApiClient(k8s.CoreV1Api);
-        project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
-        await project.cliOk(["login", "--local"]);
+        ({ cluster, project, batch, apps, core } = engine);
         await project.cliOk(["stack", "select", STACK, "--create"]);
         await project.setConfig(STACK, "registry:gcSchedule", "0 3 * * 0");
         await project.opOk("up", STACK);
         const o = (await project.outputs(STACK)) as Record<string, string>;
         host = o.registryHost;
         const certDir = workDir("gc-certs");
-        scratch.push(certDir);
+        engine.mark(certDir);
         fs.writeFileSync(path.join(certDir, "ca.crt"), o.caCertificate);
         access = { certDir, creds: { username: o.username, password: o.password } };
         const pvName = (await core.readNamespacedPersistentVolumeClaim("registry-data", NS)).body.spec?.volumeName ?? "";
         volume = (await core.readPersistentVolume(pvName)).body.spec?.hostPath?.path ?? "";
         kept = buildImage([4096, 2 * MiB], "kept");
         dropped = buildImage([8192, 3 * MiB], "dropped");
-        scratch.push(kept.dir, dropped.dir);
+        engine.mark(kept.dir);
+        engine.mark(dropped.dir);
     });
-    after(async () => {
-        await cluster?.stop();
-        project?.remove();
-        for (const dir of scratch) {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-        await stopAll();
-    });
-
     it("runs the procedure: maintenance (scaled to 0), the GC Job, restored; only unreferenced blobs are swept", async () => {
         assert.strictEqual((await push(kept, `${host}/team/kept:v1`, access)).code, 0);
         assert.strictEqual((await push(dropped, `${host}/team/dropped:v1`, access)).code, 0);

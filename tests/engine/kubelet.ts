@@ -6,40 +6,61 @@
 // through tests/e2e/container.ts (volumes materialised, env resolved, a private mount namespace,
 // the pod's user, a read-only root):
 //   - the registry image (command /bin/registry): the registry binary of the image's line;
+//   - the registry pod's gate (an nginx image, command nginx): this machine's nginx;
 //   - the GC procedure's kubectl image (alpine/k8s): /bin/sh and kubectl of this machine.
-// Pods have no network namespace of their own: each gets an IP from the pod network's stand-in
-// (tests/engine/pod-network.ts) and listens on its loopback twin (a registry container through
-// REGISTRY_HTTP_ADDR and REGISTRY_HTTP_DEBUG_ADDR, with the container's own ports); in-cluster
-// clients get KUBERNETES_SERVICE_HOST/PORT pointing at the API server, as the kubelet injects them.
-// The Ready condition follows the container's real readiness probe (httpGet, its period and
-// thresholds); a failing liveness probe or an exit restarts the container.
+// Every container of a pod runs, sharing the pod's volumes (one directory per emptyDir: the
+// registry's socket is where its gate finds it). Pods have no network namespace of their own:
+// each gets an IP from the pod network's stand-in (tests/engine/pod-network.ts) and its
+// containers listen on its loopback twin with their own ports (a registry container through
+// REGISTRY_HTTP_ADDR and REGISTRY_HTTP_DEBUG_ADDR; nginx through its `listen` lines, in a copy of
+// its nginx.conf mounted over the declared one); in-cluster clients get KUBERNETES_SERVICE_HOST/PORT
+// pointing at the API server, as the kubelet injects them. The Ready condition follows the
+// containers' real readiness probes (httpGet, their periods and thresholds); a failing liveness
+// probe (httpGet or tcpSocket) or an exit restarts that container; nginx is stopped with SIGQUIT,
+// its images' STOPSIGNAL.
 //
-// Pods whose images cannot run here (the node DaemonSets' busybox and nginx, Redis, skopeo) are
-// faked, as kwok does: a long-running pod is reported Running and Ready without a process; a pod
+// Pods with an image that cannot run here (the node DaemonSets' busybox and nginx, Redis, skopeo)
+// are faked as a whole, as kwok does: a long-running pod is reported Running and Ready without a process; a pod
 // that should run to completion is reported Failed, so nothing waits on work that was not done.
 import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as https from "https";
 import * as http from "http";
+import * as net from "net";
 import * as path from "path";
 
-import { containerCommand, materialise, Mount, PodSource, registryBinary, resolveEnv } from "../e2e/container";
+import {
+    containerCommand,
+    containerLogFile,
+    containerMounts,
+    isNginxContainer,
+    materialiseVolumes,
+    nginxListenMount,
+    PodSource,
+    registryBinary,
+    resolveEnv,
+    stopSignal,
+} from "../e2e/container";
 import { Proc, startProc } from "../e2e/procs";
 import { makePki } from "../support/pki";
 import { errorMessage, watch, Watched } from "./cluster/control-plane";
 
-import { listenAddress, podIp } from "./pod-network";
+import { loopbackTwin, podIp } from "./pod-network";
 
 import * as tools from "./tools.json";
 
 /** How a container of an image runs here; undefined: it cannot, and is faked. */
-type Runner = { readonly kind: "registry" } | { readonly kind: "host" };
+type Runner = { readonly kind: "registry" } | { readonly kind: "nginx" } | { readonly kind: "host" };
 
-/** The images this node runs for real. */
-function runnerFor(container: k8s.V1Container): Runner | undefined {
+/** The images this node runs for real, in this pod. */
+function runnerFor(container: k8s.V1Container, pod: k8s.V1PodSpec): Runner | undefined {
     const image = container.image ?? "";
     if (container.command?.[0] === "/bin/registry" && /(^|\/)registry:[0-9]/.test(image)) {
         return { kind: "registry" };
+    }
+    // The registry's gate. Other nginx pods (the localhost proxy, on a hostPort) stay faked.
+    if (isNginxContainer(container) && pod.containers.some((c) => c !== container && runnerFor(c, pod)?.kind === "registry")) {
+        return { kind: "nginx" };
     }
     // The GC procedure's image: a POSIX shell and kubectl, which this machine has.
     if (/(^|\/)alpine\/k8s:/.test(image)) {
@@ -80,6 +101,22 @@ interface ProbeState {
     failures: number;
 }
 
+interface ContainerState {
+    readonly spec: k8s.V1Container;
+    readonly runner?: Runner;
+    source?: PodSource;
+    proc?: Proc;
+    logFile?: string;
+    env?: Record<string, string>;
+    command?: { cmd: string; args: string[] };
+    restarts: number;
+    ready: boolean;
+    started: boolean;
+    terminated?: { exitCode: number; reason: string; message?: string };
+    readiness: ProbeState;
+    liveness: ProbeState;
+}
+
 interface PodState {
     readonly uid: string;
     readonly namespace: string;
@@ -89,18 +126,10 @@ interface PodState {
     readonly startedAt: string;
     readonly real: boolean;
     readonly restartPolicy: string;
-    container: k8s.V1Container;
-    proc?: Proc;
-    logFile?: string;
-    env?: Record<string, string>;
-    command?: { cmd: string; args: string[] };
-    restarts: number;
-    ready: boolean;
-    started: boolean;
+    readonly containers: ContainerState[];
     phase: "Pending" | "Running" | "Succeeded" | "Failed";
+    /** Why the pod failed as a whole (it cannot run here, or its containers could not be created). */
     terminated?: { exitCode: number; reason: string; message?: string };
-    readiness: ProbeState;
-    liveness: ProbeState;
     timers: NodeJS.Timeout[];
     stopping: boolean;
     /** Serialises status writes of this pod. */
@@ -143,16 +172,18 @@ export class Kubelet {
 
     /** The containers this node runs (real and faked), for tests. */
     containers(): RunningContainer[] {
-        return [...this.pods.values()].map((p) => ({
-            namespace: p.namespace,
-            pod: p.name,
-            container: p.container.name,
-            ip: p.ip,
-            real: p.real,
-            proc: p.proc,
-            logFile: p.logFile,
-            restarts: p.restarts,
-        }));
+        return [...this.pods.values()].flatMap((p) =>
+            p.containers.map((c) => ({
+                namespace: p.namespace,
+                pod: p.name,
+                container: c.spec.name,
+                ip: p.ip,
+                real: p.real,
+                proc: c.proc,
+                logFile: c.logFile,
+                restarts: c.restarts,
+            })),
+        );
     }
 
     /** Stops every container and the heartbeat; the Node object stays (the cluster goes next). */
@@ -175,12 +206,18 @@ export class Kubelet {
         this.logServer = https.createServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
             const url = new URL(req.url ?? "/", "https://kubelet");
             const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-            const pod = m === null ? undefined : [...this.pods.values()].find((p) => p.namespace === m[1] && p.name === m[2] && p.container.name === m[3]);
-            if (req.method !== "GET" || pod?.logFile === undefined || !fs.existsSync(pod.logFile)) {
+            const container =
+                m === null
+                    ? undefined
+                    : [...this.pods.values()]
+                          .filter((p) => p.namespace === m[1] && p.name === m[2])
+                          .flatMap((p) => p.containers)
+                          .find((c) => c.spec.name === m[3]);
+            if (req.method !== "GET" || container?.logFile === undefined || !fs.existsSync(container.logFile)) {
                 res.writeHead(404).end();
                 return;
             }
-            let lines = fs.readFileSync(pod.logFile, "utf8").split("\n");
+            let lines = fs.readFileSync(container.logFile, "utf8").split("\n");
             const tail = Number(url.searchParams.get("tailLines") ?? "-1");
             if (tail >= 0) {
                 lines = lines.slice(-(tail + 1));
@@ -325,11 +362,7 @@ export class Kubelet {
     private async admit(pod: k8s.V1Pod): Promise<void> {
         const meta = pod.metadata ?? {};
         const spec = pod.spec as k8s.V1PodSpec;
-        if (spec.containers.length !== 1) {
-            throw new Error(`pods with ${spec.containers.length} containers are not supported by the stand-in kubelet`);
-        }
-        const container = spec.containers[0];
-        const runner = runnerFor(container);
+        const runners = spec.containers.map((c) => runnerFor(c, spec));
         const ip = this.allocateIp();
         const state: PodState = {
             uid: meta.uid ?? "",
@@ -338,49 +371,66 @@ export class Kubelet {
             ip,
             dir: path.join(this.opts.workDir, "pods", `${meta.namespace}_${meta.name}`),
             startedAt: new Date().toISOString(),
-            real: runner !== undefined,
+            // Real when every container can run here; otherwise the pod is faked as a whole.
+            real: runners.every((r) => r !== undefined),
             restartPolicy: spec.restartPolicy ?? "Always",
-            container,
-            restarts: 0,
-            ready: false,
-            started: false,
+            containers: spec.containers.map((c, i) => ({
+                spec: c,
+                runner: runners[i],
+                restarts: 0,
+                ready: false,
+                started: false,
+                readiness: { successes: 0, failures: 0 },
+                liveness: { successes: 0, failures: 0 },
+            })),
             phase: "Pending",
-            readiness: { successes: 0, failures: 0 },
-            liveness: { successes: 0, failures: 0 },
             timers: [],
             stopping: false,
             writing: Promise.resolve(),
         };
         this.pods.set(state.uid, state);
-        if (runner === undefined) {
+        const images = spec.containers.map((c) => c.image).join(", ");
+        if (!state.real) {
             if (state.restartPolicy === "Always") {
                 state.phase = "Running";
-                state.started = true;
-                state.ready = true;
-                this.log(`${state.namespace}/${state.name}: faked (${container.image} cannot run here): Running, Ready`);
+                for (const c of state.containers) {
+                    c.started = true;
+                    c.ready = true;
+                }
+                this.log(`${state.namespace}/${state.name}: faked (${images} cannot run here): Running, Ready`);
             } else {
                 state.phase = "Failed";
-                state.terminated = { exitCode: 127, reason: "NotRunnableHere", message: `the stand-in kubelet cannot run ${container.image}` };
-                this.log(`${state.namespace}/${state.name}: ${container.image} cannot run here: Failed`);
+                state.terminated = { exitCode: 127, reason: "NotRunnableHere", message: `the stand-in kubelet cannot run ${images}` };
+                this.log(`${state.namespace}/${state.name}: ${images} cannot run here: Failed`);
             }
             await this.writeStatus(state);
             return;
         }
         fs.mkdirSync(state.dir, { recursive: true });
         try {
-            const source = await this.podSource(pod, container);
-            const mounts = materialise(source, state.dir, await this.claimDirs(pod), state.dir);
-            if (this.opts.hostsFile !== undefined) {
-                mounts.push({ source: this.opts.hostsFile, target: "/etc/hosts", readOnly: true });
+            const claims = await this.claimDirs(pod);
+            let volumes: ReadonlyMap<string, string> | undefined;
+            for (const c of state.containers) {
+                const source = await this.podSource(pod, c.spec);
+                // The pod's volumes once, for all its containers.
+                volumes ??= materialiseVolumes(source, state.dir, claims, state.dir);
+                const mounts = containerMounts(c.spec, volumes);
+                if (this.opts.hostsFile !== undefined) {
+                    mounts.push({ source: this.opts.hostsFile, target: "/etc/hosts", readOnly: true });
+                }
+                if (c.runner?.kind === "nginx") {
+                    mounts.push(nginxListenMount(c.spec, mounts, state.dir, loopbackTwin(ip), (port) => port));
+                }
+                c.source = source;
+                c.command = containerCommand(source, c.runner?.kind === "registry" ? registryBinary(source) : undefined, mounts);
+                c.env = {
+                    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    HOSTNAME: state.name,
+                    ...this.serviceEnv(),
+                    ...resolveEnv(source, state.name, ip),
+                    ...(c.runner?.kind === "registry" ? registryListenEnv(c.spec, loopbackTwin(ip)) : {}),
+                };
             }
-            state.command = containerCommand(source, runner.kind === "registry" ? registryBinary(source) : undefined, mounts as Mount[]);
-            state.env = {
-                PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                HOSTNAME: state.name,
-                ...this.serviceEnv(),
-                ...resolveEnv(source, state.name, ip),
-                ...(runner.kind === "registry" ? registryListenEnv(container, listenAddress(ip)) : {}),
-            };
         } catch (err) {
             state.phase = "Failed";
             state.terminated = { exitCode: 128, reason: "CreateContainerError", message: errorMessage(err) };
@@ -388,8 +438,10 @@ export class Kubelet {
             await this.writeStatus(state);
             return;
         }
-        this.startContainer(state);
-        this.startProbes(state);
+        for (const c of state.containers) {
+            this.startContainer(state, c);
+            this.startProbes(state, c);
+        }
         await this.writeStatus(state);
     }
 
@@ -508,35 +560,38 @@ export class Kubelet {
         return dirs;
     }
 
-    private startContainer(state: PodState): void {
-        if (state.command === undefined || state.env === undefined) {
+    private startContainer(state: PodState, c: ContainerState): void {
+        if (c.command === undefined || c.env === undefined || c.source === undefined) {
             return;
         }
-        state.logFile = path.join(state.dir, `${state.container.name}.log`);
-        const proc = startProc(`${state.namespace}/${state.name}`, state.command.cmd, state.command.args, { env: state.env, logFile: state.logFile });
-        state.proc = proc;
+        c.logFile = containerLogFile(c.source, c.spec, path.join(state.dir, `${c.spec.name}.log`));
+        const proc = startProc(`${state.namespace}/${state.name}/${c.spec.name}`, c.command.cmd, c.command.args, { env: c.env, logFile: c.logFile });
+        c.proc = proc;
         state.phase = "Running";
-        state.started = true;
-        state.terminated = undefined;
-        state.readiness = { successes: 0, failures: 0 };
-        state.liveness = { successes: 0, failures: 0 };
-        this.log(`${state.namespace}/${state.name}: started ${state.container.name} (pid ${proc.pid}, ip ${state.ip})`);
-        void proc.exit.then((code) => this.onExit(state, proc, code));
+        c.started = true;
+        c.terminated = undefined;
+        c.readiness = { successes: 0, failures: 0 };
+        c.liveness = { successes: 0, failures: 0 };
+        this.log(`${state.namespace}/${state.name}: started ${c.spec.name} (pid ${proc.pid}, ip ${state.ip})`);
+        void proc.exit.then((code) => this.onExit(state, c, proc, code));
     }
 
-    private async onExit(state: PodState, proc: Proc, code: number | null): Promise<void> {
-        if (state.proc !== proc || state.stopping) {
+    private async onExit(state: PodState, c: ContainerState, proc: Proc, code: number | null): Promise<void> {
+        if (c.proc !== proc || state.stopping) {
             return;
         }
-        state.ready = false;
-        state.started = false;
+        c.ready = false;
+        c.started = false;
         const exitCode = code ?? 137;
-        state.terminated = { exitCode, reason: exitCode === 0 ? "Completed" : "Error" };
-        this.log(`${state.namespace}/${state.name}: ${state.container.name} exited ${exitCode}`);
+        c.terminated = { exitCode, reason: exitCode === 0 ? "Completed" : "Error" };
+        this.log(`${state.namespace}/${state.name}: ${c.spec.name} exited ${exitCode}`);
         const restart = state.restartPolicy === "Always" || (state.restartPolicy === "OnFailure" && exitCode !== 0);
         if (!restart) {
-            state.phase = exitCode === 0 ? "Succeeded" : "Failed";
-            this.stopProbes(state);
+            // Done when every container is: Failed if any failed.
+            if (state.containers.every((x) => x.terminated !== undefined)) {
+                state.phase = state.containers.every((x) => x.terminated?.exitCode === 0) ? "Succeeded" : "Failed";
+                this.stopProbes(state);
+            }
             await this.writeStatus(state);
             return;
         }
@@ -545,24 +600,24 @@ export class Kubelet {
         state.timers.push(
             setTimeout(() => {
                 if (!state.stopping && !this.stopped) {
-                    state.restarts++;
-                    this.startContainer(state);
+                    c.restarts++;
+                    this.startContainer(state, c);
                     void this.writeStatus(state);
                 }
             }, 1000),
         );
     }
 
-    private startProbes(state: PodState): void {
-        const readiness = state.container.readinessProbe;
-        const liveness = state.container.livenessProbe;
+    private startProbes(state: PodState, c: ContainerState): void {
+        const readiness = c.spec.readinessProbe;
+        const liveness = c.spec.livenessProbe;
         if (readiness === undefined) {
-            state.ready = true;
+            c.ready = true;
         } else {
-            this.schedule(state, readiness, (ok) => this.onReadiness(state, readiness, ok));
+            this.schedule(state, c, readiness, (ok) => this.onReadiness(state, c, readiness, ok));
         }
         if (liveness !== undefined) {
-            this.schedule(state, liveness, (ok) => this.onLiveness(state, liveness, ok));
+            this.schedule(state, c, liveness, (ok) => this.onLiveness(state, c, liveness, ok));
         }
     }
 
@@ -575,12 +630,12 @@ export class Kubelet {
     }
 
     /** Runs a probe after its initial delay, then every period, as the kubelet's prober does. */
-    private schedule(state: PodState, probe: k8s.V1Probe, onResult: (ok: boolean) => void): void {
+    private schedule(state: PodState, c: ContainerState, probe: k8s.V1Probe, onResult: (ok: boolean) => void): void {
         const run = (): void => {
-            if (state.stopping || this.stopped || state.proc === undefined || !state.proc.running) {
+            if (state.stopping || this.stopped || c.proc === undefined || !c.proc.running) {
                 return;
             }
-            void this.probe(state, probe).then(onResult);
+            void this.probe(state, c, probe).then(onResult);
         };
         state.timers.push(
             setTimeout(
@@ -593,8 +648,8 @@ export class Kubelet {
         );
     }
 
-    private onReadiness(state: PodState, probe: k8s.V1Probe, ok: boolean): void {
-        const p = state.readiness;
+    private onReadiness(state: PodState, c: ContainerState, probe: k8s.V1Probe, ok: boolean): void {
+        const p = c.readiness;
         if (ok) {
             p.successes++;
             p.failures = 0;
@@ -602,37 +657,56 @@ export class Kubelet {
             p.failures++;
             p.successes = 0;
         }
-        const ready = state.ready ? p.failures < (probe.failureThreshold ?? 3) : p.successes >= (probe.successThreshold ?? 1);
-        if (ready !== state.ready) {
-            state.ready = ready;
-            this.log(`${state.namespace}/${state.name}: ${ready ? "Ready" : "not Ready"}`);
+        const ready = c.ready ? p.failures < (probe.failureThreshold ?? 3) : p.successes >= (probe.successThreshold ?? 1);
+        if (ready !== c.ready) {
+            c.ready = ready;
+            this.log(`${state.namespace}/${state.name}: ${c.spec.name} ${ready ? "Ready" : "not Ready"}`);
             void this.writeStatus(state);
         }
     }
 
-    private onLiveness(state: PodState, probe: k8s.V1Probe, ok: boolean): void {
-        const p = state.liveness;
+    private onLiveness(state: PodState, c: ContainerState, probe: k8s.V1Probe, ok: boolean): void {
+        const p = c.liveness;
         p.failures = ok ? 0 : p.failures + 1;
         if (p.failures >= (probe.failureThreshold ?? 3)) {
             p.failures = 0;
-            this.log(`${state.namespace}/${state.name}: liveness probe failed ${probe.failureThreshold ?? 3} times; restarting`);
-            void state.proc?.stop();
+            this.log(`${state.namespace}/${state.name}: ${c.spec.name} liveness probe failed ${probe.failureThreshold ?? 3} times; restarting`);
+            void c.proc?.stop(5000, stopSignal(c.spec));
         }
     }
 
-    /** An httpGet probe against the pod's IP: 200-399 within timeoutSeconds; certificates are not checked, as by the kubelet. */
-    private probe(state: PodState, probe: k8s.V1Probe): Promise<boolean> {
+    /**
+     * A probe against the pod's IP: httpGet answering 200-399 within timeoutSeconds (certificates
+     * are not checked, as by the kubelet), or tcpSocket accepting a connection.
+     */
+    private probe(state: PodState, c: ContainerState, probe: k8s.V1Probe): Promise<boolean> {
+        const portOf = (p: number | string | undefined) => (typeof p === "number" ? p : c.spec.ports?.find((x) => x.name === p)?.containerPort);
+        const t = probe.tcpSocket;
+        if (t !== undefined) {
+            const port = portOf(t.port as number | string);
+            if (port === undefined) {
+                return Promise.resolve(false);
+            }
+            return new Promise((resolve) => {
+                const sock = net.connect({ host: loopbackTwin(state.ip), port, timeout: (probe.timeoutSeconds ?? 1) * 1000 }, () => {
+                    sock.destroy();
+                    resolve(true);
+                });
+                sock.on("timeout", () => sock.destroy(new Error("timeout")));
+                sock.on("error", () => resolve(false));
+            });
+        }
         const g = probe.httpGet;
         if (g === undefined) {
             return Promise.resolve(false);
         }
-        const port = typeof g.port === "number" ? g.port : state.container.ports?.find((p) => p.name === g.port)?.containerPort;
+        const port = portOf(g.port as number | string);
         if (port === undefined) {
             return Promise.resolve(false);
         }
         const scheme = (g.scheme ?? "HTTP").toUpperCase();
         const options: https.RequestOptions = {
-            host: listenAddress(state.ip),
+            host: loopbackTwin(state.ip),
             port,
             path: g.path ?? "/",
             method: "GET",
@@ -652,17 +726,22 @@ export class Kubelet {
         });
     }
 
-    /** Deletion with a grace period: the preStop hook, stop the container, then remove the pod object, as the kubelet does. */
+    /** Deletion with a grace period: each container's preStop hook, then its stop, then remove the pod object, as the kubelet does. */
     private async terminate(pod: k8s.V1Pod, state: PodState): Promise<void> {
         const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
         state.stopping = true;
-        // A preStop `sleep` (the only handler run here) holds SIGTERM back, within the grace period.
-        const pause = Math.min(state.container.lifecycle?.preStop?.sleep?.seconds ?? 0, grace);
-        if (pause > 0) {
-            this.log(`${state.namespace}/${state.name}: preStop sleep ${pause} s`);
-            await new Promise((resolve) => setTimeout(resolve, pause * 1000));
-        }
-        await this.kill(state, (grace - pause) * 1000);
+        // A preStop `sleep` (the only handler run here) holds the container's stop signal back, within the grace period.
+        await Promise.all(
+            state.containers.map(async (c) => {
+                const pause = Math.min(c.spec.lifecycle?.preStop?.sleep?.seconds ?? 0, grace);
+                if (pause > 0) {
+                    this.log(`${state.namespace}/${state.name}: ${c.spec.name} preStop sleep ${pause} s`);
+                    await new Promise((resolve) => setTimeout(resolve, pause * 1000));
+                }
+                await c.proc?.stop((grace - pause) * 1000, stopSignal(c.spec));
+            }),
+        );
+        await this.kill(state);
         await this.finalDelete(pod);
         this.forget(state);
     }
@@ -670,7 +749,7 @@ export class Kubelet {
     private async kill(state: PodState, graceMs = 5000): Promise<void> {
         state.stopping = true;
         this.stopProbes(state);
-        await state.proc?.stop(graceMs);
+        await Promise.all(state.containers.map((c) => c.proc?.stop(graceMs, stopSignal(c.spec))));
     }
 
     private forget(state: PodState): void {
@@ -716,13 +795,15 @@ export class Kubelet {
         const now = new Date();
         const running = state.phase === "Running";
         const cond = (type: string, ok: boolean): k8s.V1PodCondition => ({ type, status: ok ? "True" : "False", lastTransitionTime: now });
-        const c = state.container;
-        const containerState: k8s.V1ContainerState =
-            running && state.started
+        const containerState = (c: ContainerState): k8s.V1ContainerState => {
+            const terminated = c.terminated ?? state.terminated;
+            return running && c.started
                 ? { running: { startedAt: new Date(state.startedAt) } }
-                : state.terminated !== undefined
-                  ? { terminated: { exitCode: state.terminated.exitCode, reason: state.terminated.reason, message: state.terminated.message } }
+                : terminated !== undefined
+                  ? { terminated: { exitCode: terminated.exitCode, reason: terminated.reason, message: terminated.message } }
                   : { waiting: { reason: "ContainerCreating" } };
+        };
+        const ready = running && state.containers.every((c) => c.ready);
         const done = state.phase === "Succeeded" || state.phase === "Failed";
         return {
             phase: state.phase,
@@ -736,21 +817,19 @@ export class Kubelet {
                 cond("PodScheduled", true),
                 cond("PodReadyToStartContainers", !done),
                 cond("Initialized", true),
-                cond("ContainersReady", state.ready && running),
-                cond("Ready", state.ready && running),
+                cond("ContainersReady", ready),
+                cond("Ready", ready),
             ],
-            containerStatuses: [
-                {
-                    name: c.name,
-                    image: c.image ?? "",
-                    imageID: c.image ?? "",
-                    containerID: state.proc === undefined ? undefined : `e2e://${state.proc.pid}`,
-                    ready: state.ready && running,
-                    started: state.started,
-                    restartCount: state.restarts,
-                    state: containerState,
-                },
-            ],
+            containerStatuses: state.containers.map((c) => ({
+                name: c.spec.name,
+                image: c.spec.image ?? "",
+                imageID: c.spec.image ?? "",
+                containerID: c.proc === undefined ? undefined : `e2e://${c.proc.pid}`,
+                ready: c.ready && running,
+                started: c.started,
+                restartCount: c.restarts,
+                state: containerState(c),
+            })),
         };
     }
 }

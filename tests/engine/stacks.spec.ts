@@ -7,28 +7,19 @@ import * as k8s from "@kubernetes/client-node";
 
 import { STACK_SECRETS } from "../support/stack-secrets";
 import { stackFiles } from "../support/program";
-import { stopAll } from "../e2e/procs";
 import { EngineProject } from "./stack";
-import { startTestCluster, TestCluster } from "./test-cluster";
+import { useEngine } from "./suite";
 
 /** Stacks whose resources need providers that cannot be obtained here (their Go modules are not served). */
 const UNBUILDABLE_PROVIDER: Readonly<Record<string, string>> = { aws: "aws", gcp: "gcp" };
 
 describe("the shipped stacks and bad configuration through the real Pulumi CLI", function () {
-    let cluster: TestCluster;
     let project: EngineProject;
     let core: k8s.CoreV1Api;
 
-    before(async () => {
-        cluster = await startTestCluster();
-        core = cluster.controlPlane.kc.makeApiClient(k8s.CoreV1Api);
-        project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
-        await project.cliOk(["login", "--local"]);
-    });
-    after(async () => {
-        await cluster?.stop();
-        project?.remove();
-        await stopAll();
+    const engine = useEngine();
+    before(() => {
+        ({ project, core } = engine);
     });
 
     /** `pulumi stack select <stack> --create`, and the secrets the stack file's comments ask for, set with --secret. */

@@ -10,11 +10,10 @@ import * as path from "path";
 
 import { ControlPlane, startControlPlane } from "./cluster/control-plane";
 import { LoadBalancerController } from "./cluster/load-balancer";
-import { dialAddress } from "./cluster/outside-hosts";
 import { HostPathProvisioner } from "./cluster/provisioner";
 import { ServiceProxy } from "./cluster/service-proxy";
 import { Kubelet } from "./kubelet";
-import { listenAddress } from "./pod-network";
+import { dialAddress } from "./pod-network";
 
 export interface TestCluster {
     readonly controlPlane: ControlPlane;
@@ -48,7 +47,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     try {
         const provisioner = await HostPathProvisioner.start(controlPlane.kc, { root: path.join(controlPlane.workDir, "volumes"), log });
         started.push(provisioner);
-        const loadBalancers = await LoadBalancerController.start(controlPlane.kc, { log, dial: listenAddress });
+        const loadBalancers = await LoadBalancerController.start(controlPlane.kc, { log, dial: dialAddress });
         started.push(loadBalancers);
         const serviceProxy =
             opts.serviceProxy === true ? await ServiceProxy.start(controlPlane.kc, { hostsFile: path.join(controlPlane.workDir, "hosts"), dial: dialAddress, log }) : undefined;

@@ -7,7 +7,7 @@ export const VARIANTS: Record<string, StackConfig> = {
     emptyDir: { storageKind: "emptyDir", storageSize: "2Gi", serviceType: "ClusterIP" },
     pvc: { storageKind: "filesystem", storageSize: "50Gi", storageClass: "fast-ssd", hostnames: ["registry.example.com"] },
     rwxReplicas: { storageKind: "filesystem", storageAccessMode: "ReadWriteMany", replicas: 3, storageClass: "nfs" },
-    severalUsers: { users: ["admin", "ci", "puller"], hostnames: ["registry.example.com", "registry.internal"] },
+    severalUsers: { users: ["admin", "ci", "deploy"], pullUsers: ["reader", "nodes"], hostnames: ["registry.example.com", "registry.internal"] },
     clusterIp: { serviceType: "ClusterIP", servicePort: 5443 },
     nodePort: { serviceType: "NodePort", nodePort: 30443, hostnames: ["node.example.com"] },
     rsa28: { imageTag: "2.8.3", tlsKeyAlgorithm: "RSA", imageDigest: `sha256:${"a".repeat(64)}` },

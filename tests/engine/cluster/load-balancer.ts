@@ -11,43 +11,12 @@
 // this forwards nothing. The test cluster's pods have IPs the API accepts and listen on loopback
 // twins of them (tests/engine/pod-network.ts); `dial` maps one to the other.
 import * as k8s from "@kubernetes/client-node";
-import * as net from "net";
 
 import { WorkQueue, Watched, errorMessage, watch } from "./control-plane";
+import { SERVICE_NAME_LABEL, ServiceFrontend } from "./relay";
 
-/** The label the EndpointSlice controller puts on a Service's slices. */
-const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
-
-/** Where a connection to a Service port goes. */
-export interface Backend {
-    readonly ip: string;
-    readonly port: number;
-}
-
-/**
- * The ready endpoints of one Service port, sorted (so round-robin visits each in turn): IPv4
- * endpoints whose `conditions.ready` is true, on the slice port named like the Service port
- * (the EndpointSlice controller copies the Service port's name, "" when unnamed).
- */
-export function readyBackends(servicePort: k8s.V1ServicePort, slices: readonly k8s.V1EndpointSlice[]): Backend[] {
-    const seen = new Map<string, Backend>();
-    for (const slice of slices) {
-        const port = slice.ports?.find((p) => (p.name ?? "") === (servicePort.name ?? ""))?.port;
-        if (slice.addressType !== "IPv4" || port === undefined) {
-            continue;
-        }
-        for (const ep of slice.endpoints ?? []) {
-            const ip = ep.addresses[0];
-            // The API says a nil `ready` may be read as ready; the controller-manager always sets
-            // it, so only an explicit true counts and a hand-made slice can't send traffic by accident.
-            if (ep.conditions?.ready === true && ip !== undefined) {
-                // An endpoint moving between slices is in both for a moment.
-                seen.set(`${ip}:${port}`, { ip, port });
-            }
-        }
-    }
-    return [...seen.values()].sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true }) || a.port - b.port);
-}
+export { readyBackends } from "./relay";
+export type { Backend } from "./relay";
 
 export interface LoadBalancerOptions {
     /** First host number n of 127.0.0.<n>. Default 2 (127.0.0.1 is the control plane's). */
@@ -58,20 +27,9 @@ export interface LoadBalancerOptions {
     readonly dial?: (ip: string) => string;
 }
 
-interface Listener {
-    readonly server: net.Server;
-    /** The Service port, updated when the Service changes (its name picks the slice port). */
-    port: k8s.V1ServicePort;
-    /** Round-robin position. */
-    next: number;
-    /** Open connections, both sides: closing the listener drops them. */
-    readonly sockets: Set<net.Socket>;
-}
-
 interface Balancer {
     readonly uid: string;
-    readonly ip: string;
-    readonly listeners: Map<number, Listener>;
+    readonly frontend: ServiceFrontend;
 }
 
 /** Watches Services and EndpointSlices and serves each LoadBalancer Service on 127.0.0.<n>. */
@@ -117,14 +75,14 @@ export class LoadBalancerController {
 
     /** The address given to a Service, if it has one. */
     addressOf(namespace: string, name: string): string | undefined {
-        return this.balancers.get(`${namespace}/${name}`)?.ip;
+        return this.balancers.get(`${namespace}/${name}`)?.frontend.address;
     }
 
     /** Stops watching, closes every listener and open connection. Services keep their status. */
     async stop(): Promise<void> {
         await this.queue.stop();
         await Promise.all([this.services.stop(), this.slices.stop()]);
-        await Promise.all([...this.balancers.values()].map((b) => closeAll(b)));
+        await Promise.all([...this.balancers.values()].map((b) => b.frontend.close()));
         this.balancers.clear();
     }
 
@@ -134,9 +92,9 @@ export class LoadBalancerController {
         let lb = this.balancers.get(key);
         if (lb !== undefined && (svc?.spec?.type !== "LoadBalancer" || svc.metadata?.uid !== lb.uid)) {
             // Deleted, recreated or no longer a LoadBalancer: its address goes away with it.
-            await closeAll(lb);
+            await lb.frontend.close();
             this.balancers.delete(key);
-            this.log(`load-balancer: ${key}: released ${lb.ip}`);
+            this.log(`load-balancer: ${key}: released ${lb.frontend.address}`);
             lb = undefined;
         }
         if (svc === undefined || svc.spec?.type !== "LoadBalancer") {
@@ -147,40 +105,30 @@ export class LoadBalancerController {
             return;
         }
         if (lb === undefined) {
-            lb = { uid: svc.metadata?.uid ?? "", ip: this.allocate(svc), listeners: new Map() };
+            const frontend = new ServiceFrontend(this.allocate(svc), {
+                slices: () => this.slices.cache.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === name),
+                dial: this.dial,
+                onError: (port, err) => this.log(`load-balancer: ${key} ${frontend.address}:${port}: ${errorMessage(err)}`),
+            });
+            lb = { uid: svc.metadata?.uid ?? "", frontend };
             this.balancers.set(key, lb);
-            this.log(`load-balancer: ${key}: ${lb.ip}`);
+            this.log(`load-balancer: ${key}: ${frontend.address}`);
         }
-        // UDP and SCTP ports are not served: nothing in this project uses them.
-        const wanted = new Map((svc.spec.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => [p.port, p]));
-        for (const [port, l] of lb.listeners) {
-            if (!wanted.has(port)) {
-                lb.listeners.delete(port);
-                await close(l);
+        try {
+            await lb.frontend.sync(svc.spec.ports ?? []);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+                // Another process on this machine (another test run's controller) serves this
+                // address: give it up; the retry allocates the next one.
+                await lb.frontend.close();
+                this.balancers.delete(key);
             }
-        }
-        for (const [port, servicePort] of wanted) {
-            const l = lb.listeners.get(port);
-            if (l !== undefined) {
-                l.port = servicePort;
-            } else {
-                try {
-                    lb.listeners.set(port, await this.listen(namespace, name, lb.ip, servicePort));
-                } catch (err) {
-                    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
-                        // Another process on this machine (another test run's controller) serves this
-                        // address: give it up; the retry allocates the next one.
-                        await closeAll(lb);
-                        this.balancers.delete(key);
-                    }
-                    throw err;
-                }
-            }
+            throw err;
         }
         // Published only once every port listens, so whoever waits for the address can connect.
         const ingress = svc.status?.loadBalancer?.ingress ?? [];
-        if (ingress.length !== 1 || ingress[0].ip !== lb.ip) {
-            await this.patchIngress(svc, [{ ip: lb.ip }]);
+        if (ingress.length !== 1 || ingress[0].ip !== lb.frontend.address) {
+            await this.patchIngress(svc, [{ ip: lb.frontend.address }]);
         }
     }
 
@@ -224,61 +172,8 @@ export class LoadBalancerController {
             { headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH } },
         );
     }
-
-    private async listen(namespace: string, name: string, ip: string, servicePort: k8s.V1ServicePort): Promise<Listener> {
-        const server = net.createServer((client) => this.forward(namespace, name, listener, client));
-        const listener: Listener = { server, port: servicePort, next: 0, sockets: new Set() };
-        await new Promise<void>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen({ host: ip, port: servicePort.port }, () => {
-                server.off("error", reject);
-                resolve();
-            });
-        });
-        server.on("error", (err) => this.log(`load-balancer: ${namespace}/${name} ${ip}:${servicePort.port}: ${errorMessage(err)}`));
-        return listener;
-    }
-
-    private forward(namespace: string, name: string, listener: Listener, client: net.Socket): void {
-        track(listener, client);
-        const slices = this.slices.cache.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === name);
-        const backends = readyBackends(listener.port, slices);
-        if (backends.length === 0) {
-            client.destroy();
-            return;
-        }
-        const backend = backends[listener.next++ % backends.length];
-        const upstream = net.connect({ host: this.dial(backend.ip), port: backend.port });
-        track(listener, upstream);
-        // Ends travel through the pipes (half-close included); an error on either side drops both.
-        const drop = (): void => {
-            client.destroy();
-            upstream.destroy();
-        };
-        client.on("error", drop);
-        upstream.on("error", drop);
-        client.pipe(upstream);
-        upstream.pipe(client);
-    }
 }
 
 function keyOf(meta: k8s.V1ObjectMeta | undefined): string {
     return `${meta?.namespace ?? ""}/${meta?.name ?? ""}`;
-}
-
-function track(listener: Listener, socket: net.Socket): void {
-    listener.sockets.add(socket);
-    socket.on("close", () => listener.sockets.delete(socket));
-}
-
-/** Stops listening and drops the listener's connections (server.close alone waits for them). */
-function close(listener: Listener): Promise<void> {
-    listener.sockets.forEach((s) => s.destroy());
-    return new Promise((resolve) => listener.server.close(() => resolve()));
-}
-
-async function closeAll(lb: Balancer): Promise<void> {
-    const listeners = [...lb.listeners.values()];
-    lb.listeners.clear();
-    await Promise.all(listeners.map(close));
 }

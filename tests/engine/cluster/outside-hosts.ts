@@ -7,10 +7,9 @@
 //
 // `startRelay` plays one such host: a TCP relay on the twin to a server on 127.0.0.1 (one
 // radosgw behind two "gateway" hosts, say), which can be stopped to take that host down.
-import * as net from "net";
 
-import { listenAddress } from "../pod-network";
-import { loopbackTwin } from "./service-proxy";
+import { loopbackTwin } from "../pod-network";
+import { TcpRelay } from "./relay";
 
 /** The outside hosts' addresses (outside the pod and Service ranges). */
 export const OUTSIDE_CIDR = "10.245.0.0/16";
@@ -21,11 +20,6 @@ export function outsideHostIp(n: number): string {
         throw new Error(`outside host number ${n} is outside 1..254`);
     }
     return `10.245.0.${n}`;
-}
-
-/** Where to connect for an endpoint IP: a pod's or an outside host's twin; anything else as it is. */
-export function dialAddress(ip: string): string {
-    return net.isIPv4(ip) && ip.startsWith("10.245.") ? loopbackTwin(ip) : listenAddress(ip);
 }
 
 /** A host outside the cluster relaying one port to a local server. */
@@ -40,40 +34,15 @@ export interface Relay {
 
 /** Listens on `ip`'s twin at `port` and relays each connection to `target` (127.0.0.1:port). */
 export async function startRelay(ip: string, port: number, target: { host: string; port: number }): Promise<Relay> {
-    const sockets = new Set<net.Socket>();
     let count = 0;
-    const track = (s: net.Socket): void => {
-        sockets.add(s);
-        s.on("close", () => sockets.delete(s));
-    };
-    const server = net.createServer((client) => {
-        count++;
-        track(client);
-        const upstream = net.connect(target);
-        track(upstream);
-        const drop = (): void => {
-            client.destroy();
-            upstream.destroy();
-        };
-        client.on("error", drop);
-        upstream.on("error", drop);
-        client.pipe(upstream);
-        upstream.pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ host: loopbackTwin(ip), port }, () => {
-            server.off("error", reject);
-            resolve();
-        });
-    });
-    return {
-        ip,
+    const relay = await TcpRelay.listen(
+        loopbackTwin(ip),
         port,
-        connections: () => count,
-        stop: () => {
-            sockets.forEach((s) => s.destroy());
-            return new Promise((resolve) => server.close(() => resolve()));
+        () => {
+            count++;
+            return target;
         },
-    };
+        () => undefined,
+    );
+    return { ip, port, connections: () => count, stop: () => relay.close() };
 }

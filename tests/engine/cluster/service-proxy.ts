@@ -15,19 +15,9 @@ import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as net from "net";
 
+import { loopbackTwin } from "../pod-network";
 import { WorkQueue, Watched, errorMessage, watch } from "./control-plane";
-import { readyBackends } from "./load-balancer";
-
-/** The label the EndpointSlice controller (and the program, for its own slices) puts on a Service's slices. */
-const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
-
-/** The loopback twin of a test-cluster address 10.x.y.z: 127.x.y.z. */
-export function loopbackTwin(ip: string): string {
-    if (!net.isIPv4(ip) || !ip.startsWith("10.")) {
-        throw new Error(`${ip} is not an address of the test cluster's networks (10.0.0.0/8)`);
-    }
-    return `127.${ip.slice("10.".length)}`;
-}
+import { SERVICE_NAME_LABEL, ServiceFrontend } from "./relay";
 
 export interface ServiceProxyOptions {
     /** The hosts file to keep (created here). */
@@ -38,17 +28,9 @@ export interface ServiceProxyOptions {
     readonly log?: (line: string) => void;
 }
 
-interface Listener {
-    readonly server: net.Server;
-    port: k8s.V1ServicePort;
-    next: number;
-    readonly sockets: Set<net.Socket>;
-}
-
 interface Proxied {
     readonly uid: string;
-    readonly twin: string;
-    readonly listeners: Map<number, Listener>;
+    readonly frontend: ServiceFrontend;
 }
 
 /** Watches Services and EndpointSlices; serves every ClusterIP on its twin and keeps the hosts file. */
@@ -101,7 +83,7 @@ export class ServiceProxy {
     async stop(): Promise<void> {
         await this.queue.stop();
         await Promise.all([this.services.stop(), this.slices.stop()]);
-        await Promise.all([...this.proxied.values()].map((p) => closeAll(p)));
+        await Promise.all([...this.proxied.values()].map((p) => p.frontend.close()));
         this.proxied.clear();
     }
 
@@ -115,33 +97,28 @@ export class ServiceProxy {
         const ip = svc?.spec?.clusterIP;
         const wantsProxy = svc !== undefined && svc.spec?.type !== "ExternalName" && ip !== undefined && ip !== "None" && net.isIPv4(ip);
         let p = this.proxied.get(key);
-        if (p !== undefined && (!wantsProxy || svc.metadata?.uid !== p.uid || loopbackTwin(ip) !== p.twin)) {
-            await closeAll(p);
+        if (p !== undefined && (!wantsProxy || svc.metadata?.uid !== p.uid || loopbackTwin(ip) !== p.frontend.address)) {
+            await p.frontend.close();
             this.proxied.delete(key);
-            this.log(`${key}: stopped serving ${p.twin}`);
+            this.log(`${key}: stopped serving ${p.frontend.address}`);
             p = undefined;
         }
         if (wantsProxy) {
             if (p === undefined) {
-                p = { uid: svc.metadata?.uid ?? "", twin: loopbackTwin(ip), listeners: new Map() };
+                const twin = loopbackTwin(ip);
+                p = {
+                    uid: svc.metadata?.uid ?? "",
+                    frontend: new ServiceFrontend(twin, {
+                        slices: () => this.slices.cache.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === name),
+                        dial: this.opts.dial ?? ((x) => x),
+                        onConnect: (b) => this.forwarded.set(`${b.ip}:${b.port}`, (this.forwarded.get(`${b.ip}:${b.port}`) ?? 0) + 1),
+                        onError: (port, err) => this.log(`${key} ${twin}:${port}: ${errorMessage(err)}`),
+                    }),
+                };
                 this.proxied.set(key, p);
-                this.log(`${key}: ${ip} on ${p.twin}`);
+                this.log(`${key}: ${ip} on ${twin}`);
             }
-            const wanted = new Map((svc.spec?.ports ?? []).filter((x) => (x.protocol ?? "TCP") === "TCP").map((x) => [x.port, x]));
-            for (const [port, l] of p.listeners) {
-                if (!wanted.has(port)) {
-                    p.listeners.delete(port);
-                    await close(l);
-                }
-            }
-            for (const [port, servicePort] of wanted) {
-                const l = p.listeners.get(port);
-                if (l !== undefined) {
-                    l.port = servicePort;
-                } else {
-                    p.listeners.set(port, await this.listen(namespace, name, p.twin, servicePort));
-                }
-            }
+            await p.frontend.sync(svc.spec?.ports ?? []);
         }
         this.writeHosts();
     }
@@ -151,7 +128,7 @@ export class ServiceProxy {
         const lines = [...this.proxied]
             .map(([key, p]) => {
                 const [namespace, name] = key.split("/");
-                return `${p.twin} ${name}.${namespace}.svc ${name}.${namespace}.svc.cluster.local`;
+                return `${p.frontend.address} ${name}.${namespace}.svc ${name}.${namespace}.svc.cluster.local`;
             })
             .sort();
         const fd = fs.openSync(this.opts.hostsFile, "r+");
@@ -163,57 +140,4 @@ export class ServiceProxy {
             fs.closeSync(fd);
         }
     }
-
-    private async listen(namespace: string, name: string, twin: string, servicePort: k8s.V1ServicePort): Promise<Listener> {
-        const server = net.createServer((client) => this.forward(namespace, name, listener, client));
-        const listener: Listener = { server, port: servicePort, next: 0, sockets: new Set() };
-        await new Promise<void>((resolve, reject) => {
-            server.once("error", reject);
-            server.listen({ host: twin, port: servicePort.port }, () => {
-                server.off("error", reject);
-                resolve();
-            });
-        });
-        server.on("error", (err) => this.log(`${namespace}/${name} ${twin}:${servicePort.port}: ${errorMessage(err)}`));
-        return listener;
-    }
-
-    private forward(namespace: string, name: string, listener: Listener, client: net.Socket): void {
-        track(listener, client);
-        const slices = this.slices.cache.list(namespace).filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === name);
-        const backends = readyBackends(listener.port, slices);
-        if (backends.length === 0) {
-            client.destroy();
-            return;
-        }
-        const backend = backends[listener.next++ % backends.length];
-        const key = `${backend.ip}:${backend.port}`;
-        this.forwarded.set(key, (this.forwarded.get(key) ?? 0) + 1);
-        const upstream = net.connect({ host: (this.opts.dial ?? ((x: string) => x))(backend.ip), port: backend.port });
-        track(listener, upstream);
-        const drop = (): void => {
-            client.destroy();
-            upstream.destroy();
-        };
-        client.on("error", drop);
-        upstream.on("error", drop);
-        client.pipe(upstream);
-        upstream.pipe(client);
-    }
-}
-
-function track(listener: Listener, socket: net.Socket): void {
-    listener.sockets.add(socket);
-    socket.on("close", () => listener.sockets.delete(socket));
-}
-
-function close(listener: Listener): Promise<void> {
-    listener.sockets.forEach((s) => s.destroy());
-    return new Promise((resolve) => listener.server.close(() => resolve()));
-}
-
-async function closeAll(p: Proxied): Promise<void> {
-    const listeners = [...p.listeners.values()];
-    p.listeners.clear();
-    await Promise.all(listeners.map(close));
 }
