@@ -3,11 +3,11 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 
 import { WITHOUT_ENV } from "./support/capability";
 import { ROOT } from "./support/program";
+import { scratchDir } from "./support/scratch";
 
 const MOCHA = path.join(ROOT, "node_modules", ".bin", "mocha");
 
@@ -37,7 +37,7 @@ function specFiles(): string[] {
 describe("tests that need something from the machine", () => {
     let probe: string;
     before(() => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capability-"));
+        const dir = scratchDir("capability");
         probe = path.join(dir, "probe.spec.ts");
         fs.writeFileSync(
             probe,

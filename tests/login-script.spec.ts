@@ -5,10 +5,10 @@
 import * as assert from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 
 import { ROOT } from "./support/program";
+import { scratchDir } from "./support/scratch";
 
 const SCRIPT = path.join(ROOT, "scripts", "registry-login.sh");
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----";
@@ -29,7 +29,7 @@ interface Sandbox {
 }
 
 function sandbox(clients: readonly string[], outputs: object = OUTPUTS): Sandbox {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "login-"));
+    const dir = scratchDir("login");
     const home = path.join(dir, "home");
     const bin = path.join(dir, "bin");
     const rec = path.join(dir, "rec");

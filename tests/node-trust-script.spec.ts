@@ -5,13 +5,13 @@
 import * as assert from "assert";
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as TOML from "smol-toml";
 
 import { requireCapability } from "./support/capability";
 import { makePki } from "./support/pki";
 import { ofType, ProgramRun, runProgram } from "./support/program";
+import { scratchDir } from "./support/scratch";
 
 const BUSYBOX = "/usr/bin/busybox";
 // util-linux setpriv (busybox has its own, with other options).
@@ -28,7 +28,7 @@ interface Node {
 
 /** A fresh stand-in for a node, with the ConfigMap's files in `src` (as the kubelet mounts them). */
 function node(files: Record<string, string>): Node {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-trust-"));
+    const dir = scratchDir("node-trust");
     const n = { dir, src: path.join(dir, "src"), containerd: path.join(dir, "host", "containerd", "certs.d"), docker: path.join(dir, "host", "docker", "certs.d"), bin: path.join(dir, "bin") };
     fs.mkdirSync(n.src);
     fs.mkdirSync(n.bin);

@@ -18,6 +18,7 @@ import { registryPod, secretValue } from "./support/pod";
 import { ofType, one, ProgramRun, ROOT, runProgram, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
 import { problemsOf, raw } from "./support/config-problems";
+import { scratchDir } from "./support/scratch";
 
 const PROMTOOL = path.join(process.env.REGISTRY_E2E_CACHE ?? path.join(os.homedir(), ".cache", "registry-e2e"), "bin", "promtool");
 
@@ -345,7 +346,7 @@ describe("operations: garbage collection", () => {
          * from the given table (jsonpath → output); `jobState` is what the Job reports.
          */
         function runGc(mode: "readonly" | "scale", opts: { annotation?: string; jobState?: string } = {}): { code: number; calls: string[]; out: string } {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gc-sh-"));
+            const dir = scratchDir("gc-sh");
             const log = path.join(dir, "calls.log");
             const kubectl = [
                 "#!/bin/sh",
@@ -494,7 +495,7 @@ describe("operations: metrics and alerts", () => {
     function rulesFile(r: ProgramRun): string {
         const rule = one(r, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "registry-monitoring-rules");
         assert.strictEqual(rule.inputs.kind, "PrometheusRule");
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rules-"));
+        const dir = scratchDir("rules");
         const file = path.join(dir, "rules.yml");
         fs.writeFileSync(file, YAML.stringify(rule.inputs.spec));
         return file;
