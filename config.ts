@@ -126,7 +126,7 @@ export const CONFIG_KEYS = {
     s3Versioning: { type: "boolean", default: false, description: "Enable bucket versioning (deleted or overwritten objects stay recoverable as noncurrent versions)." },
     s3NoncurrentVersionDays: { type: "integer", default: 30, description: "With s3Versioning: delete noncurrent object versions after this many days (lifecycle rule)." },
     s3AbortIncompleteMultipartDays: { type: "integer", default: 7, description: "Lifecycle rule: abort multipart uploads still incomplete after this many days (their parts cost storage)." },
-    s3ChunkSize: { type: "integer", default: 10485760, description: "Multipart part size in bytes (storage.s3.chunksize), at least 5242880 (5 MiB). A layer can have 10,000 parts: 10 MiB allows layers up to 97.6 GiB." },
+    s3ChunkSize: { type: "integer", default: 10485760, description: "Multipart part size in bytes (storage.s3.chunksize), at least 5242880 (5 MiB). A layer can have 10,000 parts: 10 MiB allows layers up to 97.7 GiB." },
     s3RedirectDisable: { type: "boolean", default: true, description: "Serve blobs through the registry (true) instead of redirecting clients to presigned S3 URLs (false: less registry traffic, but clients must reach S3)." },
     s3RegionEndpoint: { type: "string", default: "", description: "S3-compatible endpoint URL (MinIO, Ceph RGW), storage.s3.regionendpoint. Empty: AWS. Needs s3CreateBucket false and the accessKey identity." },
     s3ForcePathStyle: { type: "boolean", default: false, description: "Path-style bucket URLs (endpoint/bucket/key), as most S3-compatible stores need." },

@@ -135,7 +135,7 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         pathRequests: quick ? 50 : 200,
         programRuns: quick ? 2 : 3,
         backends,
-        // 5 MiB is the seed's value and S3's minimum part size; 10 MiB the program's default.
+        // 5 MiB is the classic S3 registry recipe's value and S3's minimum part size; 10 MiB the program's default.
         chunkMiB: list("chunks") ?? [5, 10, 16, 32, 64],
         chunkLayerMiB: list("chunk-layer")?.[0] ?? (quick ? 32 : 1024),
         // The filesystem driver has no chunk size. A 1 GiB layer at five chunk sizes takes minutes

@@ -187,7 +187,7 @@ describe("bench: plan", () => {
         assert.throws(() => parsePlan(["--backends=filesystem,minio"], "/o"), /--backends: unknown backend minio; known: filesystem, s3-swift, s3-ceph, swift-ceph$/);
     });
 
-    it("runs chunk sizes on the object stores only, once per driver (S3, Swift): 5 MiB (the seed's), the program's 10 MiB default, up to 64 MiB", () => {
+    it("runs chunk sizes on the object stores only, once per driver (S3, Swift): 5 MiB (the classic recipe's), the program's 10 MiB default, up to 64 MiB", () => {
         const p = parsePlan([], "/o");
         assert.deepStrictEqual(p.chunkMiB, [5, 10, 16, 32, 64]);
         assert.strictEqual(p.chunkLayerMiB, 1024);

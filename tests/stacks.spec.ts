@@ -4,7 +4,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 
 import { CONFIG_KEYS, ConfigKeySpec } from "../config";
-import { readmeDefault } from "../scripts/config-docs";
+import { CONFIGURATION_DOC, docsDefault } from "../scripts/config-docs";
 import { registryPod } from "./support/pod";
 import { loadStackFile, PROJECT, ROOT, runProgram, stackFiles } from "./support/program";
 
@@ -48,13 +48,13 @@ describe("stack files and Pulumi.yaml", () => {
         }
     });
 
-    it("the README's configuration table lists every key with its default", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    it("docs/configuration.md's table lists every key with its default", () => {
+        const doc = fs.readFileSync(path.join(ROOT, CONFIGURATION_DOC), "utf8");
         for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, ConfigKeySpec][]) {
-            const row = readme.split("\n").find((l) => l.startsWith(`| \`${key}\` |`));
-            assert.ok(row !== undefined, `README has no row for ${key}`);
+            const row = doc.split("\n").find((l) => l.startsWith(`| \`${key}\` |`));
+            assert.ok(row !== undefined, `${CONFIGURATION_DOC} has no row for ${key}`);
             const cells = row.split(" | ");
-            assert.strictEqual(cells[2], readmeDefault(spec), `README default of ${key}`);
+            assert.strictEqual(cells[2], docsDefault(spec), `${CONFIGURATION_DOC} default of ${key}`);
         }
     });
 

@@ -38,7 +38,7 @@ export interface LocalhostProxyArgs {
 }
 
 /**
- * The seed's localhost proxy, kept for clusters whose nodes cannot be changed: a DaemonSet
+ * Kubernetes' registry addon's localhost proxy, kept for clusters whose nodes cannot be changed: a DaemonSet
  * exposing the registry on each node's hostPort, so `localhost:<port>/<image>` works without
  * touching the runtime's trust. It speaks TLS to the registry Service and trusts only its CA.
  * Its pods have their own labels and namespace, so it can never be its own upstream.

@@ -49,7 +49,7 @@ export class PullSecrets extends pulumi.ComponentResource {
             );
             if (args.patchDefaultServiceAccount === true) {
                 // Server-side apply of one field. `imagePullSecrets` is an atomic list, so this
-                // sets the whole list (documented in the README).
+                // sets the whole list (documented in docs/access.md).
                 new k8s.core.v1.ServiceAccountPatch(
                     `${name}-pull-sa-${ns}`,
                     {
