@@ -1,5 +1,5 @@
 #!/bin/sh
-# Garbage collection of a registry Deployment that cannot corrupt data (issue 8).
+# Garbage collection of a registry Deployment that cannot corrupt data.
 #
 # `registry garbage-collect` must not run while the registry accepts pushes (a blob uploaded
 # during the mark phase is swept), and after it no pod may keep a blob-descriptor cache that
