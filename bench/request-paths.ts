@@ -9,10 +9,10 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { localProxyConf } from "../components/access";
-import { startRegistry } from "../tests/e2e/harness";
-import { request } from "../tests/e2e/http";
-import { buildImage, OciImage, push } from "../tests/e2e/oci";
-import { freePort, Proc, startProc, waitFor, workDir } from "../tests/e2e/procs";
+import { startRegistry } from "../tests/harness/harness";
+import { request } from "../tests/harness/http";
+import { buildImage, OciImage, push } from "../tests/harness/oci";
+import { freePort, Proc, startProc, waitFor, workDir } from "../tests/harness/procs";
 import { secretValue } from "../tests/support/pod";
 import { runProgram, StackConfig } from "../tests/support/program";
 import { AuthCost, Probe, probeAll, ProbeTarget, v2Target } from "./auth-cost";

@@ -5,12 +5,12 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 
-import { RegistryDeployment, startRegistry } from "./harness";
-import { request } from "./http";
-import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { startSwift, SwiftPeer } from "./peers/swift";
-import { startProc, stopAll, waitFor } from "./procs";
-import { s3CompatibleStorage } from "./s3-compatible";
+import { RegistryDeployment, startRegistry } from "../harness/harness";
+import { request } from "../harness/http";
+import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";
+import { startSwift, SwiftPeer } from "../harness/peers/swift";
+import { startProc, stopAll, waitFor } from "../harness/procs";
+import { s3CompatibleStorage } from "../harness/s3-compatible";
 
 after(stopAll);
 

@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 
-import { request } from "./http";
-import { RegistryDeployment, runJobPod, startRegistry } from "./harness";
-import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { freePort, startProc, stopAll, waitFor, workDir } from "./procs";
+import { request } from "../harness/http";
+import { RegistryDeployment, runJobPod, startRegistry } from "../harness/harness";
+import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";
+import { freePort, startProc, stopAll, waitFor, workDir } from "../harness/procs";
 import { secretValue } from "../support/pod";
 
 after(stopAll);

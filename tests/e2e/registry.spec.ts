@@ -6,10 +6,10 @@ import * as fs from "fs";
 import * as tls from "tls";
 
 import { requireCapability } from "../support/capability";
-import { request } from "./http";
-import { mountNamespaces, probeUrls, RegistryDeployment, startRegistry } from "./harness";
-import { buildImage, MiB, OciImage, pullAndCompare, push, skopeo } from "./oci";
-import { stopAll } from "./procs";
+import { request } from "../harness/http";
+import { mountNamespaces, probeUrls, RegistryDeployment, startRegistry } from "../harness/harness";
+import { buildImage, MiB, OciImage, pullAndCompare, push, skopeo } from "../harness/oci";
+import { stopAll } from "../harness/procs";
 
 after(stopAll);
 
