@@ -14,7 +14,7 @@ import { request } from "../tests/harness/http";
 import { buildImage, OciImage, push } from "../tests/harness/oci";
 import { freePort, Proc, startProc, waitFor, workDir } from "../tests/harness/procs";
 import { secretValue } from "../tests/support/pod";
-import { runProgram, StackConfig } from "../tests/support/program";
+import { runProgramOrThrow, StackConfig } from "../tests/support/program";
 import { AuthCost, Probe, probeAll, ProbeTarget, v2Target } from "./auth-cost";
 import { bcryptCost, BenchRegistry } from "./registries";
 
@@ -54,10 +54,7 @@ async function startLocalProxy(reg: BenchRegistry, stops: Stop[], keepalive: boo
  */
 async function startWithRedis(config: StackConfig, stops: Stop[]): Promise<BenchRegistry> {
     const stack = { ...config, blobDescriptorCache: "redis" };
-    const probe = await runProgram(stack);
-    if (probe.error !== undefined) {
-        throw probe.error;
-    }
+    const probe = await runProgramOrThrow(stack);
     const secret = probe.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith("-cache-secret"));
     if (secret === undefined) {
         throw new Error("the program declares no Redis Secret");
