@@ -1,4 +1,4 @@
-# Day-2 operations (issue 8): promtool, to check and unit-test the alert rules for real.
+# Day-2 operations: promtool, to check and unit-test the alert rules for real.
 # Debian's `prometheus` package is large and starts a server; only its promtool binary is
 # needed, so the .deb is downloaded and that one file extracted into the e2e cache.
 day2_promtool="${REGISTRY_E2E_CACHE:-$HOME/.cache/registry-e2e}/bin/promtool"

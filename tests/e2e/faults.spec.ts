@@ -1,4 +1,4 @@
-// Failure tests (issue 8), on the real registry binary run from the pod spec: each fault is
+// Failure tests, on the real registry binary run from the pod spec: each fault is
 // injected while a push is in flight, and each test checks that nothing pushed is lost (every
 // earlier image pulled back and digest-verified).
 import * as assert from "assert";

@@ -1,4 +1,4 @@
-// GCP area (issue 5), end to end: the registry pod of the `gcp` stack (GCE persistent disk,
+// GCP area, end to end: the registry pod of the `gcp` stack (GCE persistent disk,
 // Cloud DNS name, static IP) run for real; the disk becomes the claim's directory.
 import * as assert from "assert";
 import * as crypto from "crypto";

@@ -1,4 +1,4 @@
-// Day-2 operations end to end (issue 8), on the real registry binary the pod spec runs:
+// Day-2 operations end to end, on the real registry binary the pod spec runs:
 // - garbage collection driven by the real gc.sh, its kubectl answered by this test acting as the
 //   API server + kubelet (rollouts restart the harness's processes with the env gc.sh sets, the
 //   Job is the rendered job.json run as a pod); only unreferenced blobs go, a re-push after GC

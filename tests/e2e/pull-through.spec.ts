@@ -1,4 +1,4 @@
-// The pull-through cache instance (issue 8) end to end: the `<name>-mirror` Deployment the
+// The pull-through cache instance end to end: the `<name>-mirror` Deployment the
 // program declares with `proxyRemoteUrl`/`proxyUsername`/`proxyPassword`, run by the harness from
 // its pod spec, in front of a real "upstream" registry on 127.0.0.1 (TLS with its own test CA,
 // htpasswd basic auth). The mirror's only outside help is a trust store holding that CA, standing
