@@ -5,6 +5,7 @@
 import * as http from "http";
 import * as https from "https";
 
+import { basicAuth } from "../tests/harness/http";
 import { BenchRegistry } from "./registries";
 import { summarize, Summary } from "./stats";
 
@@ -26,7 +27,7 @@ export interface ProbeTarget {
 
 function requestOnce(agent: http.Agent, t: ProbeTarget): Promise<{ ms: number; status: number }> {
     const lib = t.url.startsWith("https:") ? https : http;
-    const headers: Record<string, string> = t.auth === undefined ? {} : { authorization: `Basic ${Buffer.from(`${t.auth.username}:${t.auth.password}`).toString("base64")}` };
+    const headers: Record<string, string> = t.auth === undefined ? {} : { authorization: basicAuth(t.auth) };
     const t0 = performance.now();
     return new Promise((resolve, reject) => {
         const req = lib.request(t.url, { agent, ca: t.ca, headers, method: t.method ?? "GET", timeout: 30000 }, (res) => {

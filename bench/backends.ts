@@ -8,11 +8,11 @@
 import * as aws4 from "aws4";
 import * as path from "path";
 
-import { cephConfig, mocksFor, provision } from "../tests/e2e/ceph-stack";
-import { request } from "../tests/e2e/http";
-import { cephInstalled, CephPeer, startCeph } from "../tests/e2e/peers/ceph";
-import { startSwift, SwiftPeer } from "../tests/e2e/peers/swift";
-import { S3CompatibleStore, s3CompatibleStorage, withoutAwsOnlyKeys } from "../tests/e2e/s3-compatible";
+import { cephConfig, mocksFor, provision } from "../tests/harness/ceph-stack";
+import { request } from "../tests/harness/http";
+import { cephInstalled, CephPeer, startCeph } from "../tests/harness/peers/ceph";
+import { startSwift, SwiftPeer } from "../tests/harness/peers/swift";
+import { S3CompatibleStore, s3CompatibleStorage, withoutAwsOnlyKeys } from "../tests/harness/s3-compatible";
 import type { RegistryPod } from "../tests/support/pod";
 import { loadStackFile, ROOT, stackFiles, StackConfig } from "../tests/support/program";
 import type { BackendName } from "./plan";
@@ -155,7 +155,7 @@ export class BackendPool {
 
     private cephPeer(): Promise<CephPeer> {
         if (!cephInstalled()) {
-            return Promise.reject(new Error("Ceph is not installed (tests/e2e/debs/ceph.txt)"));
+            return Promise.reject(new Error("Ceph is not installed (tests/harness/debs/ceph.txt)"));
         }
         if (this.ceph === undefined) {
             this.ceph = startCeph({ memstoreBytes: this.cephMemoryBytes });

@@ -1,7 +1,7 @@
 // The storage driver's chunk size (S3 multipart part size, Swift segment size): push and pull
 // time of one big layer at each size, on the same backend in the same run. The stack's own key
 // sets it (`s3ChunkSize`, `cephChunkSize`).
-import { MiB, OciImage } from "../tests/e2e/oci";
+import { MiB, OciImage } from "../tests/harness/oci";
 import { Backend } from "./backends";
 import { roundTrip } from "./datapath";
 import { startDeployed } from "./registries";

@@ -2,7 +2,7 @@
 // round-robin proxy): aggregate throughput, pull-time percentiles, errors, peak RSS.
 import * as fs from "fs";
 
-import { compareImage, OciImage, pull, push } from "../tests/e2e/oci";
+import { compareImage, OciImage, pull, push } from "../tests/harness/oci";
 import { RssSampler } from "./machine";
 import { BenchRegistry, bcryptCost } from "./registries";
 import { mibPerSec, summarize, Summary } from "./stats";

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 
-import { compareImage, MiB, OciImage, pull, push } from "../tests/e2e/oci";
+import { compareImage, MiB, OciImage, pull, push } from "../tests/harness/oci";
 import { BenchRegistry, Variant } from "./registries";
 import { LoopbackServer, timeCopy, timeDownload, timeUpload } from "./loopback";
 

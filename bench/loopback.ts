@@ -6,9 +6,9 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-import { request } from "../tests/e2e/http";
-import { OciImage } from "../tests/e2e/oci";
-import { freePort, Proc, startProc, waitFor, workDir } from "../tests/e2e/procs";
+import { request } from "../tests/harness/http";
+import { OciImage } from "../tests/harness/oci";
+import { freePort, Proc, startProc, waitFor, workDir } from "../tests/harness/procs";
 
 /** The blob files of an image layout, relative to its directory. */
 export function blobFiles(image: OciImage): string[] {

@@ -6,14 +6,14 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { FULL_BCRYPT_COST } from "../components/security/htpasswd";
-import { startRegistry, RegistryDeployment } from "../tests/e2e/harness";
-import { request } from "../tests/e2e/http";
-import { waitFor } from "../tests/e2e/procs";
-import type { RegistryAccess } from "../tests/e2e/oci";
+import { startRegistry, RegistryDeployment } from "../tests/harness/harness";
+import { request } from "../tests/harness/http";
+import { waitFor } from "../tests/harness/procs";
+import type { RegistryAccess } from "../tests/harness/oci";
 import { secretValue } from "../tests/support/pod";
 import type { StackConfig } from "../tests/support/program";
 import type { VariantName } from "./plan";
-import type { StartOptions } from "../tests/e2e/harness";
+import type { StartOptions } from "../tests/harness/harness";
 
 /** A registry under test and how a client reaches it. */
 export interface BenchRegistry {

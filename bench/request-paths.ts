@@ -9,12 +9,12 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { localProxyConf } from "../components/access";
-import { startRegistry } from "../tests/e2e/harness";
-import { request } from "../tests/e2e/http";
-import { buildImage, OciImage, push } from "../tests/e2e/oci";
-import { freePort, Proc, startProc, waitFor, workDir } from "../tests/e2e/procs";
+import { startRegistry } from "../tests/harness/harness";
+import { request } from "../tests/harness/http";
+import { buildImage, OciImage, push } from "../tests/harness/oci";
+import { freePort, Proc, startProc, waitFor, workDir } from "../tests/harness/procs";
 import { secretValue } from "../tests/support/pod";
-import { runProgram, StackConfig } from "../tests/support/program";
+import { runProgramOrThrow, StackConfig } from "../tests/support/program";
 import { AuthCost, Probe, probeAll, ProbeTarget, v2Target } from "./auth-cost";
 import { bcryptCost, BenchRegistry } from "./registries";
 
@@ -54,10 +54,7 @@ async function startLocalProxy(reg: BenchRegistry, stops: Stop[], keepalive: boo
  */
 async function startWithRedis(config: StackConfig, stops: Stop[]): Promise<BenchRegistry> {
     const stack = { ...config, blobDescriptorCache: "redis" };
-    const probe = await runProgram(stack);
-    if (probe.error !== undefined) {
-        throw probe.error;
-    }
+    const probe = await runProgramOrThrow(stack);
     const secret = probe.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith("-cache-secret"));
     if (secret === undefined) {
         throw new Error("the program declares no Redis Secret");

@@ -5,9 +5,9 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { DEFAULT_IMAGE_TAGS, defaultOf } from "../config";
-import { DEBIAN_REGISTRY } from "../tests/e2e/harness";
-import { buildImage, MiB, OciImage } from "../tests/e2e/oci";
-import { CACHE_BIN, stopAll, WORK_DIR } from "../tests/e2e/procs";
+import { DEBIAN_REGISTRY } from "../tests/harness/harness";
+import { buildImage, MiB, OciImage } from "../tests/harness/oci";
+import { CACHE_BIN, stopAll, WORK_DIR } from "../tests/harness/procs";
 import { FULL_BCRYPT_COST } from "../components/security/htpasswd";
 import { CostedRegistry, measureAuth } from "./auth-cost";
 import { Backend, BackendPool } from "./backends";
@@ -22,7 +22,7 @@ import { BenchRegistry, bcryptCost, startDeployed, startVariant, tlsFiles, Varia
 import { measureRequestPaths } from "./request-paths";
 import { BenchResults, renderReport } from "./report";
 
-import peers from "../tests/e2e/peers.json";
+import peers from "../tests/harness/peers.json";
 
 /** Distinct images of about `sizeMiB` each (stored, not compressed: building 1 GiB stays fast), staged in `scratch`. */
 function images(sizeMiB: number, count: number, tagPrefix: string, scratch: string): OciImage[] {

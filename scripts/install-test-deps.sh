@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests run against, once: Debian packages (as root) and pinned Go
 # programs built with `go install` into ~/.cache/registry-e2e/bin (reused between runs).
-#   tests/e2e/debs/*.txt     Debian packages, one file per area (one package per line, # comments)
-#   tests/e2e/peers.json     Go programs, pinned by module and version
+#   tests/harness/debs/*.txt     Debian packages, one file per area (one package per line, # comments)
+#   tests/harness/peers.json     Go programs, pinned by module and version
 #   scripts/install.d/*.sh   extra steps an area needs (sourced after the packages are in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mapfile -t DEBS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' tests/e2e/debs/*.txt | tr -d ' \t' | sort -u)
+mapfile -t DEBS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' tests/harness/debs/*.txt | tr -d ' \t' | sort -u)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -20,11 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Go programs, pinned. The versions live in tests/e2e/peers.json so the harness and this script agree.
+# Go programs, pinned. The versions live in tests/harness/peers.json so the harness and this script agree.
 BIN=${REGISTRY_E2E_CACHE:-$HOME/.cache/registry-e2e}/bin
 mkdir -p "$BIN"
 node -e '
-const peers = require("./tests/e2e/peers.json");
+const peers = require("./tests/harness/peers.json");
 for (const p of Object.values(peers.go)) console.log(`${p.module}@${p.version} ${p.binary}`);
 ' | while read -r modver binary; do
   if [ ! -x "$BIN/$binary" ]; then

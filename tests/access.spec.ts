@@ -7,24 +7,12 @@ import { ConfigError, parseConfig } from "../config";
 import { containerdHostsToml, hostWithPort, localProxyConf, parseToleration, reachableHosts, renderNginx } from "../components/access";
 import { makePki } from "./support/pki";
 import { registryPod, secretValue } from "./support/pod";
-import { loadStackFile, one, ofType, ProgramRun, runProgram, stackFiles, StackConfig } from "./support/program";
+import { loadStackFile, one, ofType, cachedRun, ProgramRun, runProgram, stackFiles } from "./support/program";
 import { RecordedResource } from "./support/mocks";
 import { VARIANTS } from "./support/variants";
 import { raw } from "./support/config-problems";
 
-const runs = new Map<string, ProgramRun>();
-async function run(label: string, config: StackConfig, opts = {}): Promise<ProgramRun> {
-    const cached = runs.get(label);
-    if (cached !== undefined) {
-        return cached;
-    }
-    const r = await runProgram(config, opts);
-    if (r.error !== undefined) {
-        throw r.error;
-    }
-    runs.set(label, r);
-    return r;
-}
+const run = cachedRun();
 
 const DS = "kubernetes:apps/v1:DaemonSet";
 const dsNamed = (r: ProgramRun, suffix: string): RecordedResource => {

@@ -1,4 +1,4 @@
-// AWS (issue 4): the pure functions behind the S3 backend and Route53, tested alone.
+// AWS: the pure functions behind the S3 backend and Route53, tested alone.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";

@@ -9,7 +9,7 @@ import { LB_ZONE_IDS, MOCK_REGION, MOCK_ZONE } from "./support/cloud-mocks-aws";
 import { validateObject } from "./support/k8s-schema";
 import { RecordedResource, recorder } from "./support/mocks";
 import { registryPod, secretValue } from "./support/pod";
-import { loadStackFile, one, ofType, ProgramRun, ROOT, runProgram, StackConfig } from "./support/program";
+import { cachedRun, loadStackFile, one, ofType, ProgramRun, ROOT, runProgram, runProgramOrThrow, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
 import { problemsOf, raw } from "./support/config-problems";
 
@@ -36,18 +36,10 @@ const T = {
 
 const BUCKET_RESOURCES = [T.bucket, T.pab, T.ownership, T.sse, T.lifecycle, T.policy];
 
-const runs = new Map<string, ProgramRun>();
-async function run(label: string, config: StackConfig, secretKeys: string[] = []): Promise<ProgramRun> {
-    const cached = runs.get(label);
-    if (cached !== undefined) {
-        return cached;
-    }
-    const r = await runProgram(config, { stack: label, secretKeys });
-    if (r.error !== undefined) {
-        throw r.error;
-    }
-    runs.set(label, r);
-    return r;
+const runOnce = cachedRun();
+/** The run of `config` as stack `label`, once per label. */
+function run(label: string, config: StackConfig, secretKeys: string[] = []): Promise<ProgramRun> {
+    return runOnce(label, config, { stack: label, secretKeys });
 }
 
 /** Whether `r` was registered with an explicit dependency on `on`. */
@@ -346,13 +338,9 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
 
 /** A run whose LoadBalancer Service gets this hostname, whatever its annotations ask for. */
 async function withLoadBalancerHostname(config: StackConfig, hostname: string): Promise<ProgramRun> {
-    const r = await runProgram(config, {
+    return runProgramOrThrow(config, {
         resourceState: (type) => (type === T.service ? { status: { loadBalancer: { ingress: [{ hostname }] } } } : undefined),
     });
-    if (r.error !== undefined) {
-        throw r.error;
-    }
-    return r;
 }
 
 describe("AWS: the Route53 alias follows the load balancer that exists", () => {

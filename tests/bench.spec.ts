@@ -143,7 +143,7 @@ describe("bench: dependency graph depth", () => {
 });
 
 describe("bench: plan", () => {
-    it("defaults: the issue's sizes and parallelism; --quick is smaller", () => {
+    it("defaults: the full plan's sizes and parallelism; --quick is smaller", () => {
         const full = parsePlan([], "/out");
         assert.deepStrictEqual(full.sizesMiB, [10, 200, 1024]);
         assert.deepStrictEqual(full.concurrency, [1, 4, 16, 32]);

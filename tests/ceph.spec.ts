@@ -16,7 +16,7 @@ import { engineCreate, engineDelete, engineUp } from "./support/dynamic-provider
 import { FakeRgw, startFakeRgw } from "./support/fake-rgw";
 import { makePki } from "./support/pki";
 import { registryPod, secretValue } from "./support/pod";
-import { one, ofType, ProgramRun, runProgram, StackConfig } from "./support/program";
+import { one, ofType, ProgramRun, runProgram, runProgramOrThrow, StackConfig } from "./support/program";
 import type { RecordedResource } from "./support/mocks";
 
 const SECRETS = ["cephAdminAccessKey", "cephAdminSecretKey"];
@@ -26,12 +26,8 @@ function problemsOf(values: Record<string, unknown>, secretKeys: string[] = SECR
     return configProblems(values, secretKeys);
 }
 
-async function run(config: StackConfig): Promise<ProgramRun> {
-    const r = await runProgram({ ...BASE, ...config }, { secretKeys: SECRETS });
-    if (r.error !== undefined) {
-        throw r.error;
-    }
-    return r;
+function run(config: StackConfig): Promise<ProgramRun> {
+    return runProgramOrThrow({ ...BASE, ...config }, { secretKeys: SECRETS });
 }
 
 describe("Ceph: config validation", () => {

@@ -7,7 +7,7 @@ import { parseConfig } from "../config";
 import { re2Problem } from "../components/registry/foreign-layers";
 import { problemsOf, raw } from "./support/config-problems";
 import { registryPod } from "./support/pod";
-import { runProgram, StackConfig } from "./support/program";
+import { runProgram, runProgramOrThrow, StackConfig } from "./support/program";
 
 const MCR = "^https://mcr\\.microsoft\\.com/";
 
@@ -80,11 +80,7 @@ describe("foreign layers (foreignLayerUrlsAllow, foreignLayerUrlsDeny)", () => {
 
     describe("config.yml", () => {
         async function configYml(config: StackConfig): Promise<Record<string, any>> {
-            const run = await runProgram(config);
-            if (run.error !== undefined) {
-                throw run.error;
-            }
-            return registryPod(run).config;
+            return registryPod(await runProgramOrThrow(config)).config;
         }
 
         it("has no validation section by default: distribution's own default, which accepts no layer URL, and an unchanged config for existing stacks", async () => {

@@ -8,16 +8,12 @@ import { MOCK_GCP_PROJECT, MOCK_GCP_PROJECT_NUMBER } from "./support/cloud-mocks
 import type { RecordedResource } from "./support/mocks";
 import { registryPod, secretValue } from "./support/pod";
 import { recorder } from "./support/mocks";
-import { loadStackFile, one, ofType, ProgramRun, runProgram, RunOptions, stackFiles, StackConfig } from "./support/program";
+import { loadStackFile, one, ofType, ProgramRun, runProgram, runProgramOrThrow, RunOptions, stackFiles, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
 import { problemsOf, raw } from "./support/config-problems";
 
-async function run(config: StackConfig, stack = "test", opts: RunOptions = {}): Promise<ProgramRun> {
-    const r = await runProgram(config, { ...opts, stack });
-    if (r.error !== undefined) {
-        throw r.error;
-    }
-    return r;
+function run(config: StackConfig, stack = "test", opts: RunOptions = {}): Promise<ProgramRun> {
+    return runProgramOrThrow(config, { ...opts, stack });
 }
 
 const DISK = "gcp:compute/disk:Disk";

@@ -79,7 +79,7 @@ function runScript(sb: Sandbox, args: string[], env: Record<string, string> = {}
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, trace: trace ? fs.readFileSync(traceFile, "utf8") : "" };
 }
 
-/** strace, found on this process's PATH (the script's PATH is the sandbox's); Debian's, from tests/e2e/debs/access.txt. */
+/** strace, found on this process's PATH (the script's PATH is the sandbox's); Debian's, from tests/harness/debs/access.txt. */
 const strace = (): string => execFileSync("bash", ["-c", "command -v strace || echo /usr/bin/strace"], { encoding: "utf8" }).trim();
 
 const read = (f: string) => fs.readFileSync(f, "utf8");

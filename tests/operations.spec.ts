@@ -15,25 +15,17 @@ import { staleCacheWarning } from "../components/registry";
 import { requireCapability } from "./support/capability";
 import { validateObject } from "./support/k8s-schema";
 import { registryPod, secretValue } from "./support/pod";
-import { ofType, one, ProgramRun, ROOT, runProgram, StackConfig } from "./support/program";
+import { cachedRun, ofType, one, ProgramRun, ROOT, runProgram, RunOptions, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
 import { problemsOf, raw } from "./support/config-problems";
 import { scratchDir } from "./support/scratch";
 
 const PROMTOOL = path.join(process.env.REGISTRY_E2E_CACHE ?? path.join(os.homedir(), ".cache", "registry-e2e"), "bin", "promtool");
 
-const runs = new Map<string, ProgramRun>();
-async function run(name: string, config: StackConfig = VARIANTS[name], opts = {}): Promise<ProgramRun> {
-    const cached = runs.get(name);
-    if (cached !== undefined) {
-        return cached;
-    }
-    const r = await runProgram(config, opts);
-    if (r.error !== undefined) {
-        throw r.error;
-    }
-    runs.set(name, r);
-    return r;
+const runOnce = cachedRun();
+/** The run of a variant (or of `config` under that label), once per label. */
+function run(name: string, config: StackConfig = VARIANTS[name], opts: RunOptions = {}): Promise<ProgramRun> {
+    return runOnce(name, config, opts);
 }
 
 function deployment(r: ProgramRun, name = "registry-deployment") {

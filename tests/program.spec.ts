@@ -3,22 +3,13 @@ import * as assert from "assert";
 import { gateConf } from "../components/registry/gate";
 import { DEFAULT_IMAGE_TAGS } from "../config";
 import { registryPod, secretValue } from "./support/pod";
-import { k8sObject, loadStackFile, one, ofType, ProgramRun, runProgram, stackFiles, StackConfig } from "./support/program";
+import { k8sObject, loadStackFile, one, ofType, cachedRun, ProgramRun, runProgram, RunOptions, stackFiles, StackConfig } from "./support/program";
 import { VARIANTS } from "./support/variants";
 
-const runs = new Map<string, ProgramRun>();
-
-async function run(variant: string, config: StackConfig = VARIANTS[variant], opts = {}): Promise<ProgramRun> {
-    const cached = runs.get(variant);
-    if (cached !== undefined) {
-        return cached;
-    }
-    const r = await runProgram(config, opts);
-    if (r.error !== undefined) {
-        throw r.error;
-    }
-    runs.set(variant, r);
-    return r;
+const runOnce = cachedRun();
+/** The run of a variant (or of `config` under that label), once per label. */
+function run(variant: string, config: StackConfig = VARIANTS[variant], opts: RunOptions = {}): Promise<ProgramRun> {
+    return runOnce(variant, config, opts);
 }
 
 const RESTRICTED_CONTAINER = {

@@ -1,10 +1,10 @@
 # The OCI distribution-spec conformance suite (tests/e2e/conformance.spec.ts), built once from the
-# Go module proxy at the version pinned in tests/e2e/peers.json (`conformance`) and cached in
+# Go module proxy at the version pinned in tests/harness/peers.json (`conformance`) and cached in
 # ~/.cache/registry-e2e/bin under a name that carries the version, so a new pin builds anew.
 # The module is the suite's main package: built with `go build` in a copy of it (its own go.mod
 # and go.sum), as its README says; its `go test` entry point is deprecated and marks the results
 # "legacy". -X main.Version stamps the pinned version into results.yaml, which the test checks.
-conformance_pin() { node -e 'console.log(require("./tests/e2e/peers.json").conformance[process.argv[1]])' "$1"; }
+conformance_pin() { node -e 'console.log(require("./tests/harness/peers.json").conformance[process.argv[1]])' "$1"; }
 conformance_bin="${REGISTRY_E2E_CACHE:-$HOME/.cache/registry-e2e}/bin/$(conformance_pin binary)"
 if [ ! -x "$conformance_bin" ]; then
   conformance_module=$(conformance_pin module)

@@ -15,13 +15,13 @@ import { requireCapability } from "../support/capability";
 import { makePki } from "../support/pki";
 import { secretValue } from "../support/pod";
 import { ROOT } from "../support/program";
-import { request } from "./http";
-import { mountNamespaces, RegistryDeployment, startRegistry } from "./harness";
-import { run, workstation } from "./workstation";
-import { buildImage, compareImage, MiB, OciImage, pull, push } from "./oci";
-import { CACHE_BIN, freePort, Proc, startProc, stopAll, waitFor, workDir } from "./procs";
+import { request } from "../harness/http";
+import { mountNamespaces, RegistryDeployment, startRegistry } from "../harness/harness";
+import { run, workstation } from "../harness/workstation";
+import { buildImage, compareImage, MiB, OciImage, pull, push } from "../harness/oci";
+import { CACHE_BIN, freePort, Proc, startProc, stopAll, waitFor, workDir } from "../harness/procs";
 
-import peers from "./peers.json";
+import peers from "../harness/peers.json";
 
 after(stopAll);
 

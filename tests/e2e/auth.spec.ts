@@ -11,10 +11,10 @@ import * as path from "path";
 
 import { defaultOf } from "../../config";
 import { loadStackFile, stackFiles } from "../support/program";
-import { request } from "./http";
-import { RegistryDeployment, startRegistry } from "./harness";
-import { buildImage, push } from "./oci";
-import { stopAll } from "./procs";
+import { request } from "../harness/http";
+import { RegistryDeployment, startRegistry } from "../harness/harness";
+import { buildImage, push } from "../harness/oci";
+import { stopAll } from "../harness/procs";
 
 after(stopAll);
 

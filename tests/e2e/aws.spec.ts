@@ -1,4 +1,4 @@
-// AWS area (issue 4), end to end. The Swift all-in-one peer (tests/e2e/peers/swift.ts) stands
+// AWS area, end to end. The Swift all-in-one peer (tests/harness/peers/swift.ts) stands
 // in for S3 through its s3api middleware; the registry pod is the one the `aws` stack
 // (Pulumi.aws.yaml) declares, pointed at Swift through the program's own S3-compatible keys.
 import * as assert from "assert";
@@ -6,12 +6,12 @@ import * as crypto from "crypto";
 import * as path from "path";
 
 import { loadStackFile, ROOT, StackConfig } from "../support/program";
-import { RegistryDeployment, startRegistry } from "./harness";
-import { request } from "./http";
-import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { stopAll, waitFor } from "./procs";
-import { startSwift, SwiftPeer } from "./peers/swift";
-import { s3CompatibleStorage, withoutAwsOnlyKeys } from "./s3-compatible";
+import { RegistryDeployment, startRegistry } from "../harness/harness";
+import { request } from "../harness/http";
+import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";
+import { stopAll, waitFor } from "../harness/procs";
+import { startSwift, SwiftPeer } from "../harness/peers/swift";
+import { s3CompatibleStorage, withoutAwsOnlyKeys } from "../harness/s3-compatible";
 
 after(stopAll);
 
@@ -52,7 +52,7 @@ function blobKey(root: string, digest: string): string {
     return `${root.replace(/^\//, "")}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
 }
 
-describe("AWS (issue 4) end to end", () => {
+describe("AWS end to end", () => {
     // One Swift for every test here (it takes 5-10 s to start): two tempauth users, and a bucket for
     // each registry below (the registry does not create its bucket).
     let swift: SwiftPeer;

@@ -9,7 +9,7 @@ import { failures, runBench } from "../../bench/run";
 import { parsePlan } from "../../bench/plan";
 import { BenchResults } from "../../bench/report";
 import { stackFiles } from "../support/program";
-import { stopAll, workDir } from "./procs";
+import { stopAll, workDir } from "../harness/procs";
 
 after(stopAll);
 

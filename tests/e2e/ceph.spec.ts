@@ -9,11 +9,11 @@ import { engineRead } from "../support/dynamic-provider";
 import { ofType, one, StackConfig } from "../support/program";
 import { secretValue } from "../support/pod";
 import { RgwAdmin, send, swiftAuth } from "../../components/ceph/admin-ops";
-import { BUCKET, cephConfig as cephStackConfig, CREDS, destroy, provision, Provisioned, startOn, update } from "./ceph-stack";
-import { RegistryDeployment } from "./harness";
-import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { CephPeer, startCeph } from "./peers/ceph";
-import { stopAll } from "./procs";
+import { BUCKET, cephConfig as cephStackConfig, CREDS, destroy, provision, Provisioned, startOn, update } from "../harness/ceph-stack";
+import { RegistryDeployment } from "../harness/harness";
+import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";
+import { CephPeer, startCeph } from "../harness/peers/ceph";
+import { stopAll } from "../harness/procs";
 
 let ceph: CephPeer;
 

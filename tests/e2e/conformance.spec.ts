@@ -2,7 +2,7 @@
 // the dev stack (3.x on a claim), the same with foreign layers allowed, and the aws stack on an
 // object store (S3 through Swift's s3api, two replicas behind the Service's stand-in), as shipped
 // and with the replicas sharing a Redis cache. The suite gets the stack outputs and nothing else. Every content area and endpoint must report exactly
-// its expected status (tests/e2e/conformance.ts, where each non-pass says why), so a new failure,
+// its expected status (tests/harness/conformance.ts, where each non-pass says why), so a new failure,
 // or a new pass after an upgrade, fails this test until docs/conformance.md says so too.
 import * as assert from "assert";
 import * as crypto from "crypto";
@@ -11,11 +11,11 @@ import * as path from "path";
 
 import { requireCapability } from "../support/capability";
 import { loadStackFile, ROOT, StackConfig } from "../support/program";
-import { APIS, CONFORMANCE, conformanceBinary, ConformanceRun, DATA_AREAS, Deployment, Expected, expectedStatuses, resultCell, runConformance } from "./conformance";
-import { RegistryDeployment, startRegistry } from "./harness";
-import { startSwift, SwiftPeer } from "./peers/swift";
-import { freePort, runCommand, startProc, stopAll, waitFor, workDir } from "./procs";
-import { s3CompatibleStorage, withoutAwsOnlyKeys } from "./s3-compatible";
+import { APIS, CONFORMANCE, conformanceBinary, ConformanceRun, DATA_AREAS, Deployment, Expected, expectedStatuses, resultCell, runConformance } from "../harness/conformance";
+import { RegistryDeployment, startRegistry } from "../harness/harness";
+import { startSwift, SwiftPeer } from "../harness/peers/swift";
+import { freePort, runCommand, startProc, stopAll, waitFor, workDir } from "../harness/procs";
+import { s3CompatibleStorage, withoutAwsOnlyKeys } from "../harness/s3-compatible";
 
 after(stopAll);
 
@@ -52,8 +52,8 @@ function differences(actual: Readonly<Record<string, string>>, expected: Readonl
 function assertStatuses(run: ConformanceRun, deployment: Deployment): void {
     const data = expectedStatuses(DATA_AREAS, deployment);
     const apis = expectedStatuses(APIS, deployment);
-    assert.deepStrictEqual(run.data, data, `content areas differ from tests/e2e/conformance.ts (report: ${run.resultsDir}):\n${differences(run.data, data)}`);
-    assert.deepStrictEqual(run.apis, apis, `endpoints differ from tests/e2e/conformance.ts (report: ${run.resultsDir}):\n${differences(run.apis, apis)}`);
+    assert.deepStrictEqual(run.data, data, `content areas differ from tests/harness/conformance.ts (report: ${run.resultsDir}):\n${differences(run.data, data)}`);
+    assert.deepStrictEqual(run.apis, apis, `endpoints differ from tests/harness/conformance.ts (report: ${run.resultsDir}):\n${differences(run.apis, apis)}`);
 }
 
 describe("OCI distribution-spec conformance", function () {

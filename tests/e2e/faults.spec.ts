@@ -1,16 +1,16 @@
-// Failure tests (issue 8), on the real registry binary run from the pod spec: each fault is
+// Failure tests, on the real registry binary run from the pod spec: each fault is
 // injected while a push is in flight, and each test checks that nothing pushed is lost (every
 // earlier image pulled back and digest-verified).
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 
-import { RegistryDeployment, startRegistry } from "./harness";
-import { request } from "./http";
-import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { startSwift, SwiftPeer } from "./peers/swift";
-import { startProc, stopAll, waitFor } from "./procs";
-import { s3CompatibleStorage } from "./s3-compatible";
+import { RegistryDeployment, startRegistry } from "../harness/harness";
+import { request } from "../harness/http";
+import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";
+import { startSwift, SwiftPeer } from "../harness/peers/swift";
+import { startProc, stopAll, waitFor } from "../harness/procs";
+import { s3CompatibleStorage } from "../harness/s3-compatible";
 
 after(stopAll);
 

@@ -1,4 +1,4 @@
-// GCP area (issue 5), end to end: the registry pod of the `gcp` stack (GCE persistent disk,
+// GCP area, end to end: the registry pod of the `gcp` stack (GCE persistent disk,
 // Cloud DNS name, static IP) run for real; the disk becomes the claim's directory.
 import * as assert from "assert";
 import * as crypto from "crypto";
@@ -9,11 +9,11 @@ import * as tls from "tls";
 import { GCS_CHUNK_SIZE } from "../../components";
 import { gcpMocks, MOCK_GCP_PROJECT } from "../support/cloud-mocks-gcp";
 import { loadStackFile, stackFiles } from "../support/program";
-import { FrontDoor, startFrontDoor } from "./google-front-door";
-import { mountNamespaces, RegistryDeployment, startRegistry } from "./harness";
-import { request } from "./http";
-import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { stopAll } from "./procs";
+import { FrontDoor, startFrontDoor } from "../harness/google-front-door";
+import { mountNamespaces, RegistryDeployment, startRegistry } from "../harness/harness";
+import { request } from "../harness/http";
+import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";
+import { stopAll } from "../harness/procs";
 
 after(stopAll);
 

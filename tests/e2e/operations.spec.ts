@@ -1,4 +1,4 @@
-// Day-2 operations end to end (issue 8), on the real registry binary the pod spec runs:
+// Day-2 operations end to end, on the real registry binary the pod spec runs:
 // - garbage collection driven by the real gc.sh, its kubectl answered by this test acting as the
 //   API server + kubelet (rollouts restart the harness's processes with the env gc.sh sets, the
 //   Job is the rendered job.json run as a pod); only unreferenced blobs go, a re-push after GC
@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 
-import { request } from "./http";
-import { RegistryDeployment, runJobPod, startRegistry } from "./harness";
-import { buildImage, MiB, OciImage, pullAndCompare, push } from "./oci";
-import { freePort, startProc, stopAll, waitFor, workDir } from "./procs";
+import { request } from "../harness/http";
+import { RegistryDeployment, runJobPod, startRegistry } from "../harness/harness";
+import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";
+import { freePort, startProc, stopAll, waitFor, workDir } from "../harness/procs";
 import { secretValue } from "../support/pod";
 
 after(stopAll);

@@ -1,4 +1,4 @@
-// The pull-through cache instance (issue 8) end to end: the `<name>-mirror` Deployment the
+// The pull-through cache instance end to end: the `<name>-mirror` Deployment the
 // program declares with `proxyRemoteUrl`/`proxyUsername`/`proxyPassword`, run by the harness from
 // its pod spec, in front of a real "upstream" registry on 127.0.0.1 (TLS with its own test CA,
 // htpasswd basic auth). The mirror's only outside help is a trust store holding that CA, standing
@@ -16,12 +16,12 @@ import * as YAML from "yaml";
 import { makePki } from "../support/pki";
 import { secretValue } from "../support/pod";
 import { SecretConfig } from "../support/program";
-import { request } from "./http";
-import { mountNamespaces, RegistryDeployment, startRegistry } from "./harness";
-import { buildImage, compareImage, MiB, OciImage, pull, push } from "./oci";
-import { CACHE_BIN, freePort, Proc, startProc, stopAll, waitFor, workDir } from "./procs";
+import { request } from "../harness/http";
+import { mountNamespaces, RegistryDeployment, startRegistry } from "../harness/harness";
+import { buildImage, compareImage, MiB, OciImage, pull, push } from "../harness/oci";
+import { CACHE_BIN, freePort, Proc, startProc, stopAll, waitFor, workDir } from "../harness/procs";
 
-import peers from "./peers.json";
+import peers from "../harness/peers.json";
 
 after(stopAll);
 

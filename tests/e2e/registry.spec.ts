@@ -6,10 +6,10 @@ import * as fs from "fs";
 import * as tls from "tls";
 
 import { requireCapability } from "../support/capability";
-import { request } from "./http";
-import { mountNamespaces, probeUrls, RegistryDeployment, startRegistry } from "./harness";
-import { buildImage, MiB, OciImage, pullAndCompare, push, skopeo } from "./oci";
-import { stopAll } from "./procs";
+import { basicAuth, request } from "../harness/http";
+import { mountNamespaces, probeUrls, RegistryDeployment, startRegistry } from "../harness/harness";
+import { buildImage, MiB, OciImage, pullAndCompare, push, skopeo } from "../harness/oci";
+import { stopAll } from "../harness/procs";
 
 after(stopAll);
 
@@ -173,20 +173,16 @@ describe("two replicas behind a round-robin proxy", () => {
         const start = await request(`${reg.url}/v2/hop/test/blobs/uploads/`, { ca: reg.caPem, auth, method: "POST" });
         const statuses = [start.status];
         const location = new URL(String(start.headers.location ?? ""), reg.url);
-        const patch = await rawRequest(reg, location.toString(), "PATCH", data, { "content-type": "application/octet-stream", authorization: basic(auth) });
+        const patch = await rawRequest(reg, location.toString(), "PATCH", data, { "content-type": "application/octet-stream", authorization: basicAuth(auth) });
         statuses.push(patch.status);
         if (patch.status === 202) {
             const next = new URL(String(patch.headers.location), reg.url);
             next.searchParams.set("digest", digest);
-            const put = await rawRequest(reg, next.toString(), "PUT", Buffer.alloc(0), { authorization: basic(auth) });
+            const put = await rawRequest(reg, next.toString(), "PUT", Buffer.alloc(0), { authorization: basicAuth(auth) });
             statuses.push(put.status);
         }
         const upstreams = (reg.frontend?.upstreamLog() ?? []).slice(before).map((l) => l.split(" -> ")[1]?.split(" ")[0] ?? "");
         return { statuses, upstreams };
-    }
-
-    function basic(a: { username: string; password: string }): string {
-        return `Basic ${Buffer.from(`${a.username}:${a.password}`).toString("base64")}`;
     }
 
     async function rawRequest(reg: RegistryDeployment, url: string, method: string, body: Buffer, headers: Record<string, string>) {

@@ -12,10 +12,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
-import { request } from "./http";
-import { RegistryDeployment, startRegistry } from "./harness";
-import { buildImage, MiB, OciImage, pull, pullAndCompare, push } from "./oci";
-import { listeners, stopAll, workDir } from "./procs";
+import { request } from "../harness/http";
+import { RegistryDeployment, startRegistry } from "../harness/harness";
+import { buildImage, MiB, OciImage, pull, pullAndCompare, push } from "../harness/oci";
+import { listeners, stopAll, workDir } from "../harness/procs";
 
 after(stopAll);
 

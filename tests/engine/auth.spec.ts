@@ -7,8 +7,8 @@ import * as assert from "assert";
 import * as k8s from "@kubernetes/client-node";
 import * as bcrypt from "bcryptjs";
 
-import { request } from "../e2e/http";
-import { waitFor } from "../e2e/procs";
+import { request } from "../harness/http";
+import { waitFor } from "../harness/procs";
 import { EngineProject } from "./stack";
 import { useEngine } from "./suite";
 

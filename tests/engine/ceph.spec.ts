@@ -14,9 +14,9 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { RgwAdmin, swiftAuth } from "../../components/ceph/admin-ops";
-import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, push, RegistryAccess } from "../e2e/oci";
-import { CephPeer, startCeph } from "../e2e/peers/ceph";
-import { stopAll, waitFor, workDir } from "../e2e/procs";
+import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, push, RegistryAccess } from "../harness/oci";
+import { CephPeer, startCeph } from "../harness/peers/ceph";
+import { stopAll, waitFor, workDir } from "../harness/procs";
 import { outsideHostIp, Relay, startRelay } from "./cluster/outside-hosts";
 import { EngineProject } from "./stack";
 import { startTestCluster, TestCluster } from "./test-cluster";

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 
-import { waitFor } from "../e2e/procs";
+import { waitFor } from "../harness/procs";
 import { ControlPlane, errorMessage, startControlPlane } from "./cluster/control-plane";
 import { LoadBalancerController } from "./cluster/load-balancer";
 import { HostPathProvisioner } from "./cluster/provisioner";

@@ -8,11 +8,11 @@ import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 
-import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, RegistryAccess } from "../e2e/oci";
-import { request } from "../e2e/http";
-import { listeners, waitFor, workDir } from "../e2e/procs";
+import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, RegistryAccess } from "../harness/oci";
+import { request } from "../harness/http";
+import { listeners, waitFor, workDir } from "../harness/procs";
 import { ROOT } from "../support/program";
-import { Workstation, workstation } from "../e2e/workstation";
+import { Workstation, workstation } from "../harness/workstation";
 import { loopbackTwin } from "./pod-network";
 import type { OpRequest, OpResult } from "./op";
 import { EngineProject } from "./stack";

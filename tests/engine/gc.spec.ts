@@ -8,8 +8,8 @@ import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 
-import { buildImage, MiB, OciImage, pullAndCompare, push, RegistryAccess, skopeo } from "../e2e/oci";
-import { CommandResult, runCommand, waitFor, workDir } from "../e2e/procs";
+import { buildImage, MiB, OciImage, pullAndCompare, push, RegistryAccess, skopeo } from "../harness/oci";
+import { CommandResult, runCommand, waitFor, workDir } from "../harness/procs";
 import { EngineProject } from "./stack";
 import { useEngine } from "./suite";
 import type { TestCluster } from "./test-cluster";

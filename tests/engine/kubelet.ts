@@ -3,7 +3,7 @@
 //
 // Containers run for real where this machine has their program, from the API server's own
 // objects (the pod, its Secrets, ConfigMaps, claims' PersistentVolumes, service account tokens),
-// through tests/e2e/container.ts (volumes materialised, env resolved, a private mount namespace,
+// through tests/harness/container.ts (volumes materialised, env resolved, a private mount namespace,
 // the pod's user, a read-only root):
 //   - the registry image (command /bin/registry): the registry binary of the image's line;
 //   - the registry pod's gate (an nginx image, command nginx): this machine's nginx;
@@ -40,8 +40,8 @@ import {
     registryBinary,
     resolveEnv,
     stopSignal,
-} from "../e2e/container";
-import { Proc, startProc } from "../e2e/procs";
+} from "../harness/container";
+import { Proc, startProc } from "../harness/procs";
 import { makePki } from "../support/pki";
 import { errorMessage, watch, Watched } from "./cluster/control-plane";
 

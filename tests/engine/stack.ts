@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 
 import { ROOT } from "../support/program";
-import { CACHE_BIN, CommandResult, runCommand, workDir as makeWorkDir } from "../e2e/procs";
+import { CACHE_BIN, CommandResult, runCommand, workDir as makeWorkDir } from "../harness/procs";
 import type { OpRequest, OpResult } from "./op";
 import { installStandInProviders } from "./providers";
 import { EngineEnv, engineEnv, pulumiCliPath } from "./workspace";

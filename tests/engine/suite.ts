@@ -5,7 +5,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 
-import { stopAll } from "../e2e/procs";
+import { stopAll } from "../harness/procs";
 import { EngineProject } from "./stack";
 import { startTestCluster, TestCluster, TestClusterOptions } from "./test-cluster";
 

@@ -1,4 +1,4 @@
-// What the simulated AWS answers by default (issue 4): the account, region and partition, Route53
+// What the simulated AWS answers by default: the account, region and partition, Route53
 // zones, the load balancers' canonical hosted zone ids, and the computed state of S3, KMS and IAM
 // resources (names, ARNs, access keys). Tests override per token / per type.
 import * as crypto from "crypto";

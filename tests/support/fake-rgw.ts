@@ -1,7 +1,7 @@
 // An in-memory stand-in for the part of RGW's Admin Ops API the Ceph dynamic providers call
 // (`/admin/user` with its `subuser` and `key` sub-resources, and deleting a bucket), on 127.0.0.1, for unit tests that
 // run the providers' serialised code without a Ceph cluster. It keeps RGW's rules that matter to
-// the providers, as seen on a real radosgw (tests/e2e/peers/ceph.ts): one Swift key per subuser
+// the providers, as seen on a real radosgw (tests/harness/peers/ceph.ts): one Swift key per subuser
 // (a new one replaces it), any number of S3 keys, `purge-keys` removing a subuser's keys, and a
 // user that owns a bucket deleted only with `purge-data` (else 409). Signatures are not checked.
 import * as crypto from "crypto";

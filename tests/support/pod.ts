@@ -5,7 +5,7 @@ import * as YAML from "yaml";
 import type { RecordedResource } from "./mocks";
 import type { ProgramRun } from "./program";
 
-/** The registry pod as the program declares it (under mocks); a PodSource for tests/e2e/container.ts. */
+/** The registry pod as the program declares it (under mocks); a PodSource for tests/harness/container.ts. */
 export interface RegistryPod {
     readonly deployment: RecordedResource;
     readonly namespace: string;

@@ -136,6 +136,35 @@ export async function runProgram(config: StackConfig, opts: RunOptions = {}): Pr
     }
 }
 
+/** Runs index.ts as runProgram does, and throws the error the program threw, if any. */
+export async function runProgramOrThrow(config: StackConfig, opts: RunOptions = {}): Promise<ProgramRun> {
+    const run = await runProgram(config, opts);
+    if (run.error !== undefined) {
+        throw run.error;
+    }
+    return run;
+}
+
+/** A run function that runs the program once per label and hands later callers the same run. */
+export type CachedRun = (label: string, config: StackConfig, opts?: RunOptions) => Promise<ProgramRun>;
+
+/**
+ * A spec file's run(): each label's configuration runs once (runProgramOrThrow) and its `it`s
+ * share the recorded resources, as a run under mocks takes seconds. A failed run is not kept.
+ */
+export function cachedRun(): CachedRun {
+    const runs = new Map<string, ProgramRun>();
+    return async (label, config, opts = {}) => {
+        const cached = runs.get(label);
+        if (cached !== undefined) {
+            return cached;
+        }
+        const run = await runProgramOrThrow(config, opts);
+        runs.set(label, run);
+        return run;
+    };
+}
+
 /** Resources of a type token, e.g. "kubernetes:apps/v1:Deployment". */
 export function ofType(run: ProgramRun, type: string): RecordedResource[] {
     return run.resources.filter((r) => r.type === type);

@@ -21,11 +21,11 @@ export const VARIANTS: Record<string, StackConfig> = {
     destroyable: { deleteStorageOnDestroy: true },
     existingNamespace: { createNamespace: false, namespace: "tools" },
     adoptKeptClaim: { createNamespace: false, storageExistingClaim: "registry-data" },
-    // GCP (issue 5): a GCS bucket through Workload Identity with several replicas, and with a key file.
+    // GCP: a GCS bucket through Workload Identity with several replicas, and with a key file.
     gcsWorkloadIdentity: { storageKind: "gcs", replicas: 3, gcsVersioning: true, gcsKmsKeyName: "projects/p/locations/us/keyRings/registry/cryptoKeys/images" },
     gcsKeyFile: { storageKind: "gcs", gcpWorkloadIdentity: false, gcsBucketName: "acme-registry-images", gcsLocation: "EU", dnsProvider: "cloudDns", cloudDnsManagedZone: "example-com" },
     gceDiskNoDns: { storageKind: "gcePersistentDisk", gceDiskZone: "us-central1-a", storageSize: "20Gi", deleteStorageOnDestroy: true },
-    // Access (issue 7): every way in at once, and the Ingress passing TLS through.
+    // Access: every way in at once, and the Ingress passing TLS through.
     accessAll: {
         hostnames: ["registry.example.com"],
         localProxy: true,
@@ -38,7 +38,7 @@ export const VARIANTS: Record<string, StackConfig> = {
         mirrorImages: ["docker.io/library/nginx:1.27.3", `registry.k8s.io/pause:3.10@sha256:${"b".repeat(64)}`],
     },
     ingressPassthrough: { hostnames: ["registry.example.com"], ingressEnabled: true, ingressTls: "passthrough", ingressClassName: "public", nodeTrust: "false" },
-    // --- AWS (issue 4); the aws stack itself is Pulumi.aws.yaml (IRSA, NLB, Route53 by zone name).
+    // --- AWS; the aws stack itself is Pulumi.aws.yaml (IRSA, NLB, Route53 by zone name).
     // Configs with secret keys (accessKey identity) are checked in tests/aws.spec.ts.
     awsIamUserKms: {
         storageKind: "s3",
@@ -63,7 +63,7 @@ export const VARIANTS: Record<string, StackConfig> = {
         route53DualStack: true,
         deleteStorageOnDestroy: true,
     },
-    // --- Operations (issue 8)
+    // --- Operations: HA and autoscaling, the Redis cache, GC, pull-through, rotation
     haAutoscaled: {
         storageAccessMode: "ReadWriteMany",
         replicas: 2,

@@ -12,21 +12,21 @@ import * as path from "path";
 import * as YAML from "yaml";
 
 import { makePki } from "../../support/pki";
-import { CACHE_BIN, Proc, freePort, startProc, waitFor, workDir } from "../../e2e/procs";
+import { CACHE_BIN, Proc, freePort, startProc, waitFor, workDir } from "../../harness/procs";
 import tools from "../tools.json";
 
 /** The processes of the control plane, in start order (stopped in reverse). */
 export const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
 export type Component = (typeof COMPONENTS)[number];
 
-/** etcd comes from Debian's `etcd-server` (tests/e2e/debs/engine.txt), not from the Go cache. */
+/** etcd comes from Debian's `etcd-server` (tests/harness/debs/engine.txt), not from the Go cache. */
 const ETCD = "/usr/bin/etcd";
 
 /** Set to 1 to keep the work dir (logs, etcd data, certificates) after `stop()`. */
 export const KEEP_ENV = "REGISTRY_E2E_KEEP";
 
 export interface ControlPlaneOptions {
-    /** Directory the work dir is made in. Default: tests/e2e/procs.ts WORK_DIR (.e2e). */
+    /** Directory the work dir is made in. Default: tests/harness/procs.ts WORK_DIR (.e2e). */
     readonly parent?: string;
     /** Where the Kubernetes binaries are. Default: CACHE_BIN (~/.cache/registry-e2e/bin). */
     readonly binDir?: string;
@@ -72,7 +72,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         return file;
     };
     if (!fs.existsSync(ETCD)) {
-        throw new Error(`${ETCD} is missing: apt-get install etcd-server (tests/e2e/debs/engine.txt)`);
+        throw new Error(`${ETCD} is missing: apt-get install etcd-server (tests/harness/debs/engine.txt)`);
     }
     const binaries = { apiserver: bin("kube-apiserver"), controllerManager: bin("kube-controller-manager"), scheduler: bin("kube-scheduler") };
 

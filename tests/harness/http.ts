@@ -8,11 +8,22 @@ export interface HttpResponse {
     readonly body: string;
 }
 
+/** A registry user's name and password. */
+export interface Credentials {
+    readonly username: string;
+    readonly password: string;
+}
+
+/** The `Authorization` header value for HTTP basic auth. */
+export function basicAuth(c: Credentials): string {
+    return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
+}
+
 export interface RequestOptions {
     /** PEM CA to trust (HTTPS). Default: the system roots. */
     readonly ca?: string;
     /** Basic auth. */
-    readonly auth?: { readonly username: string; readonly password: string };
+    readonly auth?: Credentials;
     readonly method?: string;
     readonly headers?: Record<string, string>;
     /** Do not verify the server's certificate (a kubelet's HTTPS probes do not). Default false. */
@@ -28,7 +39,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
     const u = new URL(url);
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.auth !== undefined) {
-        headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString("base64")}`;
+        headers.authorization = basicAuth(opts.auth);
     }
     const lib = u.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
 // and env, each volume bind-mounted at its mountPath in a private mount namespace, as the pod's
 // user, with a read-only root filesystem when the pod asks for one.
 //
-// The pod comes from a PodSource: the program's objects under mocks (tests/e2e/harness.ts) or the
+// The pod comes from a PodSource: the program's objects under mocks (tests/harness/harness.ts) or the
 // objects a real API server holds (tests/engine/kubelet.ts).
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -43,7 +43,7 @@ export function registryBinary(pod: PodSource): string {
     }
     const pinned = peers.go.registry3;
     if (`v${tag}` !== pinned.version) {
-        throw new Error(`the pod runs ${image}; the e2e tests build only ${pinned.module}@${pinned.version} (tests/e2e/peers.json)`);
+        throw new Error(`the pod runs ${image}; the e2e tests build only ${pinned.module}@${pinned.version} (tests/harness/peers.json)`);
     }
     return path.join(CACHE_BIN, pinned.binary);
 }

@@ -1,6 +1,6 @@
 // The OCI distribution-spec conformance suite (github.com/opencontainers/distribution-spec/
 // conformance), built by scripts/install.d/conformance.sh at the version pinned in
-// tests/e2e/peers.json, run against a registry with nothing but the stack outputs; and what it
+// tests/harness/peers.json, run against a registry with nothing but the stack outputs; and what it
 // is expected to report for the registry this program deploys (distribution 3.x), with why.
 import * as fs from "fs";
 import * as path from "path";

@@ -41,7 +41,7 @@ export interface CephPeer {
 
 const BINARIES = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "monmaptool", "ceph"];
 
-/** Whether the Ceph daemons are installed (tests/e2e/debs/ceph.txt). */
+/** Whether the Ceph daemons are installed (tests/harness/debs/ceph.txt). */
 export function cephInstalled(): boolean {
     return BINARIES.every((b) => fs.existsSync(`/usr/bin/${b}`));
 }

@@ -21,7 +21,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { registryPod, RegistryPod } from "../support/pod";
-import { ProgramRun, runProgram, RunOptions, StackConfig } from "../support/program";
+import { ProgramRun, runProgramOrThrow, RunOptions, StackConfig } from "../support/program";
 import { request } from "./http";
 import { startRoundRobin, RoundRobin } from "./nginx";
 import type { RegistryAccess } from "./oci";
@@ -159,10 +159,7 @@ export function probeUrls(pod: RegistryPod, replica: Replica): { readiness: stri
 /** Runs the program with `config` and starts its registry pod(s) for real. */
 export async function startRegistry(opts: StartOptions): Promise<RegistryDeployment> {
     const port = await freePort();
-    const run = await runProgram({ ...opts.config, servicePort: port }, { ...opts.mocks, loadBalancer: { ip: "127.0.0.1" } });
-    if (run.error !== undefined) {
-        throw run.error;
-    }
+    const run = await runProgramOrThrow({ ...opts.config, servicePort: port }, { ...opts.mocks, loadBalancer: { ip: "127.0.0.1" } });
     const pod = registryPod(run, opts.deployment);
     const binary = registryBinary(pod);
     const root = workDir("registry");

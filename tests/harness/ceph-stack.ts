@@ -3,7 +3,7 @@
 // against a Ceph peer's Admin Ops API, and the registry pod started with what they returned.
 // Used by the Ceph end-to-end tests and by the bench's native Swift backend.
 import { engineCreate, engineDelete, engineUp } from "../support/dynamic-provider";
-import { one, ProgramRun, runProgram, StackConfig } from "../support/program";
+import { one, ProgramRun, runProgramOrThrow, StackConfig } from "../support/program";
 import { RegistryDeployment, startRegistry } from "./harness";
 import type { CephPeer } from "./peers/ceph";
 
@@ -46,12 +46,8 @@ export function cephConfig(ceph: CephPeer, extra: StackConfig): StackConfig {
     return { cephRgwUrl: ceph.rgwUrl, cephAdminAccessKey: ceph.adminAccessKey, cephAdminSecretKey: ceph.adminSecretKey, ...extra };
 }
 
-async function programRun(config: StackConfig, state: Map<string, Created>, stack: string): Promise<ProgramRun> {
-    const run = await runProgram(config, mocksFor(state, stack));
-    if (run.error !== undefined) {
-        throw run.error;
-    }
-    return run;
+function programRun(config: StackConfig, state: Map<string, Created>, stack: string): Promise<ProgramRun> {
+    return runProgramOrThrow(config, mocksFor(state, stack));
 }
 
 /**

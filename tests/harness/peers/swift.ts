@@ -10,7 +10,7 @@
 //
 // Processes: memcached (tempauth keeps its tokens there), the account, container and object
 // servers and the proxy, each with `workers = 0` (one process, so stopping its PID stops it), on
-// free ports, under a fresh work directory. Needs the Debian packages in tests/e2e/debs/aws.txt.
+// free ports, under a fresh work directory. Needs the Debian packages in tests/harness/debs/aws.txt.
 // Starts in about 5-10 s on a 2-core machine; `stop()` ends every process it started, by PID.
 import { execFile } from "child_process";
 import * as crypto from "crypto";
