@@ -5,6 +5,8 @@ import type { Reader } from "./reader";
 export const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 /** A lowercase DNS label (RFC 1123), as namespace names are. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A lowercase RFC 1035 label (starts with a letter), as GCP resource names are. */
+export const RFC1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** A registry user name: also a file name in the htpasswd Secret and a key in the outputs. */
 export const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** A qualified name as in label and annotation keys: optional DNS prefix, then a name. */
@@ -39,10 +41,15 @@ export function parseAnnotations<K extends string>(r: Reader<K>, key: K): Record
     return annotations;
 }
 
+/** The tag of an image reference (not a registry's port), or undefined. */
+export function imageTagOf(image: string): string | undefined {
+    return /:([^:/@]+)(@|$)/.exec(image.replace(/^[^/]+\//, ""))?.[1];
+}
+
 /** Reads an image key that must be pinned by an exact tag or a digest; records a problem otherwise. */
 export function pinnedImage<K extends string>(r: Reader<K>, key: K): string {
     const image = r.string(key);
-    const tag = /:([^:/@]+)(@|$)/.exec(image.replace(/^[^/]+\//, ""))?.[1];
+    const tag = imageTagOf(image);
     if (!PINNED_IMAGE.test(image) || (tag === undefined && !image.includes("@sha256:")) || tag === "latest") {
         r.problem(`\`${key}\` must be an image pinned by an exact tag or a digest, such as \`docker.io/library/busybox:1.37.0\`; got \`${image}\``);
     }

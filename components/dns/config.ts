@@ -1,6 +1,6 @@
 // The DNS area's keys: which provider publishes the registry's name, and each provider's settings.
 import type { ConfigKeySpec, Reader } from "../config/reader";
-import { DNS_NAME } from "../config/validators";
+import { DNS_NAME, RFC1035_LABEL } from "../config/validators";
 
 /** Keys only `dnsProvider` `cloudDns` reads. */
 export const CLOUD_DNS_KEYS = {
@@ -72,7 +72,6 @@ export interface DnsParseContext {
 }
 
 const GCP_REGION = /^[a-z]+-[a-z]+[0-9]+$/;
-const MANAGED_ZONE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const ROUTE53_ZONE_ID = /^Z[A-Z0-9]{1,32}$/;
 
 export /** Parses the DNS keys into the DnsConfig of the chosen provider. */
@@ -92,7 +91,7 @@ function parseCloudDns(r: Reader<DnsKey>, ctx: DnsParseContext): CloudDnsConfig 
     const managedZone = r.string("cloudDnsManagedZone");
     if (managedZone === "") {
         r.problem("`cloudDnsManagedZone` is required when `dnsProvider` is `cloudDns`: the managed zone's name, such as `example-com`");
-    } else if (!MANAGED_ZONE.test(managedZone)) {
+    } else if (!RFC1035_LABEL.test(managedZone)) {
         r.problem(`\`cloudDnsManagedZone\` must be a managed zone's name (not its DNS name), such as \`example-com\`; got \`${managedZone}\``);
     }
     const recordName = r.string("cloudDnsRecordName");

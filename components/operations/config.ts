@@ -3,7 +3,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 import type { ConfigKeySpec, Reader } from "../config/reader";
-import { LABEL_VALUE, QUALIFIED_NAME } from "../config/validators";
+import { LABEL_VALUE, QUALIFIED_NAME, splitKeyValue } from "../config/validators";
 
 export const OPERATIONS_KEYS = {
     podAntiAffinity: { type: "string", default: "soft", description: "Keep registry pods on different nodes: soft (preferred), hard (required) or none." },
@@ -186,14 +186,13 @@ export function parseOperations(
     const alertRules = r.boolean("metricsAlertRules");
     const metricsLabels: Record<string, string> = {};
     for (const entry of r.stringArray("metricsLabels")) {
-        const eq = entry.indexOf("=");
-        const key = eq < 0 ? entry : entry.slice(0, eq);
-        if (eq < 0 || !QUALIFIED_NAME.test(key) || !LABEL_VALUE.test(entry.slice(eq + 1))) {
+        const { key, value } = splitKeyValue(entry);
+        if (value === undefined || !QUALIFIED_NAME.test(key) || !LABEL_VALUE.test(value)) {
             r.problem(`\`metricsLabels\` entries must be \`key=value\` with a label key and a label value (at most 63 letters, digits, '-', '_', '.'); got \`${entry}\``);
         } else if (key.startsWith("app.kubernetes.io/")) {
             r.problem(`\`metricsLabels\` may not set \`${key}\`: the program sets the \`app.kubernetes.io/\` labels itself`);
         } else {
-            metricsLabels[key] = entry.slice(eq + 1);
+            metricsLabels[key] = value;
         }
     }
     if (r.has("metricsLabels") && !serviceMonitor && !alertRules) {

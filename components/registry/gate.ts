@@ -12,7 +12,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 
 import type { Reader } from "../config/reader";
-import { pinnedImage } from "../config/validators";
+import { imageTagOf, pinnedImage } from "../config/validators";
 import { NginxDirective, renderNginx } from "../cluster/nginx";
 import { restrictedContainerSecurityContext } from "../cluster/security-context";
 import { AUTH_DIR, GATE_CONF_DIR, GATE_CONF_PATH, PULL_HTPASSWD, PUSH_HTPASSWD, REGISTRY_PORT, SOCKET_DIR, SOCKET_PATH, TLS_CERT_PATH, TLS_DIR, TLS_KEY_PATH } from "./layout";
@@ -141,7 +141,7 @@ export function gateConf(a: GateConfArgs): string {
  */
 export function parseGateImage(r: Reader<"gateImage">, cost: number): string {
     const image = pinnedImage(r, "gateImage");
-    const tag = /:([^:/@]+)(@|$)/.exec(image.replace(/^[^/]+\//, ""))?.[1] ?? "";
+    const tag = imageTagOf(image) ?? "";
     if (/alpine/i.test(tag) && cost > MUSL_MAX_BCRYPT_COST) {
         r.problem(
             `\`htpasswdBcryptCost\` ${cost} cannot be checked by an Alpine \`gateImage\` (\`${image}\`): musl's crypt(3) computes bcrypt only up to cost ${MUSL_MAX_BCRYPT_COST}. ` +

@@ -1,6 +1,7 @@
 // Configuration of the `gcePersistentDisk` backend: a GCE persistent disk the program makes (or
 // adopts), bound to the registry through a CSI PersistentVolume.
 import type { ConfigKeySpec, Reader } from "../config/reader";
+import { RFC1035_LABEL } from "../config/validators";
 import { refuseClaimKeys, refuseForAdopted, StorageBackendSpec, StorageKey } from "./backend";
 
 export const GCE_DISK_KEYS = {
@@ -37,7 +38,6 @@ export const GCE_DISK_STORAGE: StorageBackendSpec<GcePersistentDiskStorageConfig
 };
 
 const GCP_ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
-const GCE_DISK_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function parseGcePersistentDisk(r: Reader<GceDiskKey | StorageKey>): GcePersistentDiskStorageConfig {
     refuseClaimKeys(r, "gcePersistentDisk");
@@ -64,7 +64,7 @@ export function parseGcePersistentDisk(r: Reader<GceDiskKey | StorageKey>): GceP
     }
     const existingDisk = r.string("gceExistingDisk");
     if (existingDisk !== "") {
-        if (!GCE_DISK_NAME.test(existingDisk)) {
+        if (!RFC1035_LABEL.test(existingDisk)) {
             r.problem(`\`gceExistingDisk\` must be a GCE disk name: 1-63 of a-z, 0-9, '-', starting with a letter and not ending with '-'; got \`${existingDisk}\``);
         }
         refuseForAdopted(r, ["gceDiskType", "storageSize"], "gceExistingDisk", "disk");
