@@ -25,6 +25,7 @@ import {
     reachableHosts,
     registryLabels,
     reserveServiceAddress,
+    serviceAnnotations,
     registryScheduling,
 } from "./components";
 import { loadConfig } from "./config";
@@ -34,6 +35,8 @@ const name = cfg.registryName;
 const { labels, selector } = registryLabels(name);
 const retainData = !cfg.deleteStorageOnDestroy;
 const ops = cfg.operations;
+// The annotations given, and those that ask AWS for the load balancer configured.
+const annotations = serviceAnnotations(cfg.service);
 
 const ns = new RegistryNamespace(name, {
     name: cfg.namespace,
@@ -53,7 +56,7 @@ const service = new RegistryService(name, {
     type: cfg.service.type,
     port: cfg.service.port,
     nodePort: cfg.service.nodePort,
-    annotations: { ...cfg.service.annotations, ...address.annotations },
+    annotations: { ...annotations, ...address.annotations },
     loadBalancerSourceRanges: cfg.service.loadBalancerSourceRanges,
     loadBalancerIP: address.ip,
 });
@@ -72,14 +75,14 @@ const mirrorService =
               labels: mirrorLabels.labels,
               type: cfg.service.type,
               port: cfg.service.port,
-              annotations: cfg.service.annotations,
+              annotations,
               loadBalancerSourceRanges: cfg.service.loadBalancerSourceRanges,
           });
 
 const dns = createDns(name, cfg.dns, {
     loadBalancerHostname: service.loadBalancerHostname,
     loadBalancerIp: service.loadBalancerIp,
-    serviceAnnotations: cfg.service.annotations,
+    serviceAnnotations: annotations,
     reservedIp: address.ip,
 });
 // Published DNS names first: the first public name is the one images are tagged with.

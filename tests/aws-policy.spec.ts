@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { awsLoadBalancerKind, bucketArn, irsaTrustPolicy, keyPrefix, maxLayerBytes, PolicyStatement, recordFqdn, s3AccessPolicy, s3DriverSection, tlsOnlyBucketPolicy } from "../components";
-import { awsLoadBalancerAnnotations, S3_MAX_PARTS } from "../config";
+import { awsLoadBalancerAnnotations, S3_MAX_PARTS } from "../components";
 import { ROOT } from "./support/program";
 
 const BUCKET = "arn:aws:s3:::team-registry";

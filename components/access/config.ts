@@ -1,7 +1,28 @@
-// Parses and validates the access keys: node CA trust, the localhost proxy, pull
-// secrets and the Ingress. Called from parseConfig (config.ts) with its Reader, so every problem
-// lands in the one ConfigError raised before any resource exists.
-import type { Reader } from "../../config";
+// The access area's keys: node CA trust, the localhost proxy, pull secrets, the Ingress and image
+// mirroring. Parsed with the one Reader, so every problem lands in the one ConfigError raised
+// before any resource exists.
+import type { ConfigKeySpec, Reader } from "../config/reader";
+import { DNS_LABEL, duplicateIn, LABEL_VALUE, parseAnnotations, pinnedImage, QUALIFIED_NAME, USERNAME } from "../config/validators";
+
+export const ACCESS_KEYS = {
+    nodeTrust: { type: "string", default: "auto", description: "Install the registry's CA on every node for containerd (`certs.d/<host>/hosts.toml` + `ca.crt`) and Docker, with a DaemonSet: auto (when the CA is generated), true or false." },
+    nodeTrustImage: { type: "string", default: "docker.io/library/busybox:1.37.0", description: "Image of the node trust DaemonSet (a shell and cp/cmp; pinned tag or digest)." },
+    nodeTolerations: { type: "array", default: ["*"], description: "Tolerations of the node DaemonSets, as taints: key[=value][:Effect]; * tolerates every taint." },
+    localProxy: { type: "boolean", default: false, description: "Run a proxy on every node's hostPort so `localhost:<localProxyPort>/<image>` works where nodes cannot be changed (speaks TLS to the registry)." },
+    localProxyPort: { type: "integer", default: 5000, description: "hostPort of the localhost proxy on each node." },
+    localProxyImage: { type: "string", default: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", description: "Image of the localhost proxy (nginx, running unprivileged)." },
+    pullSecretNamespaces: { type: "array", default: [], description: "Namespaces that get a kubernetes.io/dockerconfigjson Secret `<registryName>-pull` for pullUser (pull-only)." },
+    pullSecretPatchServiceAccount: { type: "boolean", default: false, description: "Set the pull Secret as imagePullSecrets of the default ServiceAccount in each of pullSecretNamespaces (replaces that list)." },
+    pullUser: { type: "string", default: "puller", description: "The pull-only user whose credentials the program hands out: the pull Secrets and the pullDockerConfigJson output. Added to pullUsers when not listed; never one of users." },
+    ingressEnabled: { type: "boolean", default: false, description: "Expose the registry through an Ingress for the hostnames (besides the Service)." },
+    ingressClassName: { type: "string", default: "nginx", description: "IngressClass of the Ingress." },
+    ingressTls: { type: "string", default: "reencrypt", description: "How the Ingress reaches the registry: reencrypt (terminates TLS with the registry's certificate, verifies the registry with its CA) or passthrough (ingress-nginx with `--enable-ssl-passthrough`)." },
+    ingressAnnotations: { type: "array", default: [], description: "Extra Ingress annotations as key=value strings (for controllers other than ingress-nginx)." },
+    mirrorImages: { type: "array", default: [], description: "Upstream images (fully qualified, with a tag) a Job copies into the registry as `<registryHost>/<upstream name>:<tag>` after it is ready; re-run when the list changes." },
+    mirrorImage: { type: "string", default: "quay.io/skopeo/stable:v1.16.1", description: "Image of the mirroring Job (skopeo; pinned tag or digest)." },
+} as const satisfies Record<string, ConfigKeySpec>;
+
+export type AccessKey = keyof typeof ACCESS_KEYS;
 
 /** A Kubernetes toleration, as the DaemonSets take it. */
 export interface Toleration {
@@ -74,14 +95,6 @@ export interface AccessParseContext {
     readonly tlsMode: "generate" | "provided";
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-/** A qualified name as in label and annotation keys: optional DNS prefix, then a name. */
-export const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-/** A Kubernetes label value (possibly empty). */
-export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-// registry/repository:tag or @sha256:digest; a tag is required and may not be `latest`.
-const PINNED_IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 
 /**
@@ -114,18 +127,8 @@ export function parseToleration(spec: string): Toleration | undefined {
 // domain (with a dot or a port, or localhost) / path : tag [@sha256:digest]
 const QUALIFIED_TAGGED_IMAGE = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+(\.[a-z0-9-]+)*:[0-9]+)(\/[a-z0-9]+([._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
 
-/** Reads an image key that must be pinned by an exact tag or a digest; records a problem otherwise. */
-export function pinnedImage(r: Reader, key: "nodeTrustImage" | "localProxyImage" | "mirrorImage" | "gateImage"): string {
-    const image = r.string(key);
-    const tag = /:([^:/@]+)(@|$)/.exec(image.replace(/^[^/]+\//, ""))?.[1];
-    if (!PINNED_IMAGE.test(image) || (tag === undefined && !image.includes("@sha256:")) || tag === "latest") {
-        r.problem(`\`${key}\` must be an image pinned by an exact tag or a digest, such as \`docker.io/library/busybox:1.37.0\`; got \`${image}\``);
-    }
-    return image;
-}
-
 /** Parses the access keys; records each problem on `r`. */
-export function parseAccess(r: Reader, ctx: AccessParseContext): AccessConfig {
+export function parseAccess(r: Reader<AccessKey>, ctx: AccessParseContext): AccessConfig {
     const trustMode = r.oneOf("nodeTrust", ["auto", "true", "false"] as const);
     // A generated CA is unknown to every node; a provided certificate may come from a CA the
     // nodes already trust, so `auto` installs only the generated one.
@@ -160,7 +163,7 @@ export function parseAccess(r: Reader, ctx: AccessParseContext): AccessConfig {
             r.problem(`\`pullSecretNamespaces\` entries must be namespace names (lowercase DNS labels); got \`${ns}\``);
         }
     }
-    const dupNs = namespaces.find((n, i) => namespaces.indexOf(n) !== i);
+    const dupNs = duplicateIn(namespaces);
     if (dupNs !== undefined) {
         r.problem(`\`pullSecretNamespaces\` lists \`${dupNs}\` twice`);
     }
@@ -186,16 +189,7 @@ export function parseAccess(r: Reader, ctx: AccessParseContext): AccessConfig {
     if (!DNS_LABEL.test(className)) {
         r.problem(`\`ingressClassName\` must be an IngressClass name (lowercase DNS label); got \`${className}\``);
     }
-    const annotations: Record<string, string> = {};
-    for (const entry of r.stringArray("ingressAnnotations")) {
-        const eq = entry.indexOf("=");
-        const key = eq < 0 ? entry : entry.slice(0, eq);
-        if (eq < 0 || !QUALIFIED_NAME.test(key)) {
-            r.problem(`\`ingressAnnotations\` entries must be \`key=value\` with a valid annotation key; got \`${entry}\``);
-            continue;
-        }
-        annotations[key] = entry.slice(eq + 1);
-    }
+    const annotations = parseAnnotations(r, "ingressAnnotations");
     const ingressTls = r.oneOf("ingressTls", INGRESS_TLS_MODES);
     if (ingressEnabled && ctx.hostnames.length === 0) {
         r.problem("`ingressEnabled` needs `hostnames`: an Ingress routes by host name, and the certificate must cover it");
@@ -207,7 +201,7 @@ export function parseAccess(r: Reader, ctx: AccessParseContext): AccessConfig {
             r.problem(`\`mirrorImages\` entries must be fully qualified image references with a tag, such as \`docker.io/library/nginx:1.27.3\` (a digest may follow the tag); got \`${m}\``);
         }
     }
-    const dupImage = mirrorImages.find((m, i) => mirrorImages.indexOf(m) !== i);
+    const dupImage = duplicateIn(mirrorImages);
     if (dupImage !== undefined) {
         r.problem(`\`mirrorImages\` lists \`${dupImage}\` twice`);
     }

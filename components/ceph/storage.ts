@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { CephStorageConfig } from "../../config";
+import { CEPH_STORAGE, CephStorageConfig } from "./config";
 import { TERMINATION_GRACE_SECONDS } from "../registry/layout";
 import type { RegistryStorage, StorageBackend, StorageContext } from "../storage/types";
 import { RgwBucket } from "./bucket";
@@ -190,8 +190,8 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
             env,
             volumes,
             volumeMounts,
-            shareable: true,
-            supportedLines: keyType === "swift" ? [2] : [2, 3],
+            shareable: CEPH_STORAGE.shareable(cfg),
+            supportedLines: CEPH_STORAGE.lines(cfg),
             serviceAccountAnnotations: {},
             // The gateway Service too: the Swift driver authenticates at start and the registry
             // exits when it cannot reach RGW.

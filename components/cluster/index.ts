@@ -1,4 +1,6 @@
+export * from "./config";
 export * from "./labels";
+export * from "./load-balancer";
 export * from "./namespace";
 export * from "./service";
 export * from "./security-context";

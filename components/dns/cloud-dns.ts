@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { CloudDnsConfig } from "../../config";
+import type { CloudDnsConfig } from "./config";
 
 /** `registry` in zone `example.com.` -> `registry.example.com` (no trailing dot). */
 export function cloudDnsFqdn(recordName: string, zoneDnsName: string): string {

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { Route53DnsConfig } from "../../config";
-import type { DnsContext, RegistryDns } from "./index";
+import type { Route53DnsConfig } from "./config";
+import type { DnsContext, RegistryDns } from "./types";
 
 /** Which kind of AWS load balancer a Service has or asks for. */
 export type AwsLoadBalancerKind = "network" | "classic";

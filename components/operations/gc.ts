@@ -3,7 +3,7 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { GcConfig } from "../../config";
+import type { GcConfig } from "./config";
 import { restrictedContainerSecurityContext } from "../cluster";
 
 type PodSpec = pulumi.Unwrap<k8s.types.input.core.v1.PodSpec>;

@@ -1,3 +1,4 @@
+export * from "./config";
 export * from "./gc";
 export * from "./monitoring";
 export * from "./pull-through";

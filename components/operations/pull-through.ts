@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { ImageConfig, ProxyConfig, RegistryLine } from "../../config";
+import type { ImageConfig, RegistryLine } from "../registry/config";
+import type { ProxyConfig } from "./config";
 import { Registry } from "../registry/registry";
 import type { RegistryStorage } from "../storage/types";
 

@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
-import type { RedisCacheConfig, RegistryLine } from "../../config";
+import type { RegistryLine } from "../registry/config";
+import type { RedisCacheConfig } from "./config";
 import { restrictedContainerSecurityContext } from "../cluster";
 
 export const REDIS_PORT = 6379;

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { AntiAffinityMode } from "../../config";
+import type { AntiAffinityMode } from "./config";
 
 type Affinity = k8s.types.input.core.v1.Affinity;
 type TopologySpreadConstraint = k8s.types.input.core.v1.TopologySpreadConstraint;

@@ -1,12 +1,12 @@
 // Foreign (non-distributable) layers: layers a manifest lists with `urls`, which clients download
 // from those URLs instead of from the registry. The `foreignLayerUrls*` keys are parsed here with
-// config.ts's Reader, and turned into distribution's `validation.manifests.urls` section.
+// the one Reader, and turned into distribution's `validation.manifests.urls` section.
 //
 // Both distribution lines (2.8 and 3.x) validate manifests unless `validation.disabled` is set,
 // and with neither an allow nor a deny list they accept no URL at all: such a push is refused
 // (with a 500, "invalid URL on layer"). That is the default here, and the program then writes no
 // `validation` section, so stacks that leave the keys alone keep the config.yml they had.
-import type { Reader } from "../../config";
+import type { Reader } from "../config/reader";
 
 /** Which URLs pushed layers may carry (distribution's `validation.manifests.urls`). */
 export interface ForeignLayersConfig {
@@ -44,7 +44,7 @@ export function re2Problem(pattern: string): string | undefined {
 }
 
 /** Parses `foreignLayerUrlsAllow` and `foreignLayerUrlsDeny`, recording problems on the Reader. */
-export function parseForeignLayers(r: Reader): ForeignLayersConfig {
+export function parseForeignLayers(r: Reader<"foreignLayerUrlsAllow" | "foreignLayerUrlsDeny">): ForeignLayersConfig {
     const allow = r.stringArray("foreignLayerUrlsAllow");
     const deny = r.stringArray("foreignLayerUrlsDeny");
     for (const [key, patterns] of [["foreignLayerUrlsAllow", allow], ["foreignLayerUrlsDeny", deny]] as const) {

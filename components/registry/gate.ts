@@ -11,8 +11,8 @@
 // other way in.
 import type * as k8s from "@pulumi/kubernetes";
 
-import type { Reader } from "../../config";
-import { pinnedImage } from "../access/config";
+import type { Reader } from "../config/reader";
+import { imageTagOf, pinnedImage } from "../config/validators";
 import { NginxDirective, renderNginx } from "../cluster/nginx";
 import { restrictedContainerSecurityContext } from "../cluster/security-context";
 import { AUTH_DIR, GATE_CONF_DIR, GATE_CONF_PATH, PULL_HTPASSWD, PUSH_HTPASSWD, REGISTRY_PORT, SOCKET_DIR, SOCKET_PATH, TLS_CERT_PATH, TLS_DIR, TLS_KEY_PATH } from "./layout";
@@ -139,9 +139,9 @@ export function gateConf(a: GateConfArgs): string {
  * Reads `gateImage` (a pinned image) and refuses a musl-based (Alpine) one with a bcrypt cost its
  * crypt(3) cannot compute. `cost` is the parsed `htpasswdBcryptCost`.
  */
-export function parseGateImage(r: Reader, cost: number): string {
+export function parseGateImage(r: Reader<"gateImage">, cost: number): string {
     const image = pinnedImage(r, "gateImage");
-    const tag = /:([^:/@]+)(@|$)/.exec(image.replace(/^[^/]+\//, ""))?.[1] ?? "";
+    const tag = imageTagOf(image) ?? "";
     if (/alpine/i.test(tag) && cost > MUSL_MAX_BCRYPT_COST) {
         r.problem(
             `\`htpasswdBcryptCost\` ${cost} cannot be checked by an Alpine \`gateImage\` (\`${image}\`): musl's crypt(3) computes bcrypt only up to cost ${MUSL_MAX_BCRYPT_COST}. ` +

@@ -1,3 +1,4 @@
+export * from "./config";
 export * from "./config-file";
 export * from "./endpoints";
 export * from "./foreign-layers";

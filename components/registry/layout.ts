@@ -1,4 +1,4 @@
-import type { RegistryLine } from "../../config";
+import type { RegistryLine } from "./config";
 
 /** Ports inside the pod: the gate's HTTPS port (the only way to the registry's API) and the registry's debug server. */
 export const REGISTRY_PORT = 5000;

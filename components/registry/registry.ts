@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { ImageConfig } from "../../config";
+import type { ImageConfig } from "./config";
 import type { ForeignLayersConfig } from "./foreign-layers";
 import type { RegistryStorage } from "../storage/types";
 import { buildRegistryConfig, renderRegistryConfig } from "./config-file";

@@ -6,7 +6,7 @@
 // is safe as long as they are long enough (MIN_LENGTH_BELOW_FULL_COST).
 import * as bcrypt from "bcryptjs";
 
-import type { Reader } from "../../config";
+import type { Reader } from "../config/reader";
 
 /**
  * The costs Go's golang.org/x/crypto/bcrypt accepts (MinCost..MaxCost); distribution verifies
@@ -71,7 +71,7 @@ export function buildHtpasswd(entries: readonly { user: string; hash: string }[]
  * Reads `htpasswdBcryptCost` and refuses a cost below FULL_BCRYPT_COST for passwords shorter
  * than MIN_LENGTH_BELOW_FULL_COST. `passwordLength` is the parsed (valid) length.
  */
-export function parseHtpasswdCost(r: Reader, passwordLength: number): number {
+export function parseHtpasswdCost(r: Reader<"htpasswdBcryptCost">, passwordLength: number): number {
     const known = r.problems.length;
     const cost = r.integer("htpasswdBcryptCost", BCRYPT_MIN_COST, BCRYPT_MAX_COST);
     // An invalid cost is already reported; its stand-in default says nothing about the pair.

@@ -1,3 +1,4 @@
 export * from "./auth";
+export * from "./config";
 export * from "./htpasswd";
 export * from "./tls";

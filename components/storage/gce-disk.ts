@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { GcePersistentDiskStorageConfig } from "../../config";
+import { GCE_DISK_STORAGE, GcePersistentDiskStorageConfig } from "./gce-disk-config";
 import { DATA_DIR } from "./local";
 import type { RegistryStorage, StorageBackend, StorageContext } from "./types";
 
@@ -140,8 +140,8 @@ export class GceDiskStorage extends pulumi.ComponentResource implements StorageB
             env: [],
             volumes: [{ name: "data", persistentVolumeClaim: { claimName: pvc.metadata.name } }],
             volumeMounts: [{ name: "data", mountPath: DATA_DIR }],
-            shareable: false,
-            supportedLines: [2, 3],
+            shareable: GCE_DISK_STORAGE.shareable(cfg),
+            supportedLines: GCE_DISK_STORAGE.lines(cfg),
             serviceAccountAnnotations: {},
             dependsOn: [pvc],
             // The disk's path, which `gceExistingDisk` takes back after a destroy that kept it.

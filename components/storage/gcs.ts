@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { GcsStorageConfig } from "../../config";
+import { GCS_STORAGE, GcsStorageConfig } from "./gcs-config";
 import { gceLabelsFrom } from "./gce-disk";
 import type { RegistryStorage, StorageBackend, StorageContext } from "./types";
 
@@ -161,8 +161,8 @@ export class GcsStorage extends pulumi.ComponentResource implements StorageBacke
             env: [],
             volumes,
             volumeMounts,
-            shareable: true,
-            supportedLines: [3],
+            shareable: GCS_STORAGE.shareable(cfg),
+            supportedLines: GCS_STORAGE.lines(cfg),
             serviceAccountAnnotations,
             dependsOn,
             location: pulumi.interpolate`gs://${this.bucketName}`,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 
-import type { StorageConfig } from "../../config";
+import type { StorageConfig } from "./config";
 import { CephStorage } from "../ceph/storage";
 import { GceDiskStorage } from "./gce-disk";
 import { GcsStorage } from "./gcs";
@@ -8,10 +8,16 @@ import { LocalStorage } from "./local";
 import { S3Storage } from "./s3";
 import type { StorageBackend, StorageContext } from "./types";
 
+export * from "./backend";
+export * from "./config";
 export * from "./gce-disk";
+export * from "./gce-disk-config";
 export * from "./gcs";
+export * from "./gcs-config";
 export * from "./local";
+export * from "./local-config";
 export * from "./s3";
+export * from "./s3-config";
 export * from "./s3-policy";
 export * from "./types";
 

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { EmptyDirStorageConfig, FilesystemStorageConfig } from "../../config";
+import { LOCAL_STORAGE, LocalStorageConfig } from "./local-config";
 import type { RegistryStorage, StorageBackend, StorageContext } from "./types";
 
 /** Where the filesystem driver keeps images inside the container. */
@@ -9,7 +9,7 @@ export const DATA_DIR = "/var/lib/registry";
 
 export interface LocalStorageArgs extends StorageContext {
     /** A PVC (`filesystem`) or a pod-local `emptyDir` (no default). */
-    readonly config: FilesystemStorageConfig | EmptyDirStorageConfig;
+    readonly config: LocalStorageConfig;
 }
 
 /**
@@ -58,8 +58,8 @@ export class LocalStorage extends pulumi.ComponentResource implements StorageBac
             env: [],
             volumes: [volume],
             volumeMounts: [{ name: "data", mountPath: DATA_DIR }],
-            shareable: cfg.kind === "filesystem" && cfg.accessMode === "ReadWriteMany",
-            supportedLines: [2, 3],
+            shareable: LOCAL_STORAGE.shareable(cfg),
+            supportedLines: LOCAL_STORAGE.lines(cfg),
             serviceAccountAnnotations: {},
             dependsOn: [],
         };

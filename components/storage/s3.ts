@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { S3StorageConfig } from "../../config";
+import { S3_STORAGE, S3StorageConfig } from "./s3-config";
 import { bucketArn, irsaTrustPolicy, s3AccessPolicy, s3DriverSection, tlsOnlyBucketPolicy } from "./s3-policy";
 import type { RegistryStorage, StorageBackend, StorageContext } from "./types";
 
@@ -226,9 +226,8 @@ export class S3Storage extends pulumi.ComponentResource implements StorageBacken
             env,
             volumes: [],
             volumeMounts: [],
-            shareable: true,
-            // IRSA needs the 3.x driver (2.8's credential chain has no web identity provider).
-            supportedLines: cfg.identity.kind === "irsa" ? [3] : [2, 3],
+            shareable: S3_STORAGE.shareable(cfg),
+            supportedLines: S3_STORAGE.lines(cfg),
             serviceAccountAnnotations,
             dependsOn,
             location: this.location,

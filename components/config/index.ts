@@ -1,0 +1,3 @@
+export * from "./reader";
+export * from "./rules";
+export * from "./validators";
