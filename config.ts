@@ -36,7 +36,7 @@ export * from "./components/registry/config";
 export * from "./components/security/config";
 export * from "./components/storage/config";
 export type { ForeignLayersConfig } from "./components/registry/foreign-layers";
-export type { CephStorageConfig } from "./components/ceph/config";
+export type { CephStorageConfig } from "./components/storage/ceph/config";
 export type { GcePersistentDiskStorageConfig } from "./components/storage/gce-disk-config";
 export type { GcsStorageConfig } from "./components/storage/gcs-config";
 export type { EmptyDirStorageConfig, FilesystemStorageConfig } from "./components/storage/local-config";

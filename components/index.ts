@@ -1,5 +1,5 @@
 export * from "./access";
-export * from "./ceph";
+export * from "./storage/ceph";
 export * from "./cluster";
 export * from "./dns";
 export * from "./registry";

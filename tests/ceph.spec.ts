@@ -7,9 +7,9 @@
 // and under the real engine in tests/engine/ceph.spec.ts.
 import * as assert from "assert";
 
-import { buildPath, describeRgwError, errorCode, signRequest } from "../components/ceph/admin-ops";
-import { deletionPlan, diffInputs, findKeys, generationSubuser, keyIsLive, RgwCredentialsInputs, RgwCredentialsOutputs } from "../components/ceph/credentials";
-import { rgwName } from "../components/ceph/storage";
+import { buildPath, describeRgwError, errorCode, signRequest } from "../components/storage/ceph/admin-ops";
+import { deletionPlan, diffInputs, findKeys, generationSubuser, keyIsLive, RgwCredentialsInputs, RgwCredentialsOutputs } from "../components/storage/ceph/credentials";
+import { rgwName } from "../components/storage/ceph/storage";
 import { ConfigError, parseConfig } from "../config";
 import { problemsOf as configProblems, raw } from "./support/config-problems";
 import { engineCreate, engineDelete, engineUp } from "./support/dynamic-provider";

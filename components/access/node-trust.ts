@@ -4,7 +4,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as TOML from "smol-toml";
 
+import { hostWithPort } from "../registry/endpoints";
 import type { Toleration } from "./config";
+
+export { hostWithPort };
 
 /** Where containerd (config_path) and Docker look for per-registry CAs on a node. */
 export const CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d";
@@ -15,11 +18,6 @@ const MOUNT = { containerd: "/host/containerd/certs.d", docker: "/host/docker/ce
 /** The shell script the DaemonSet runs (busybox sh); also run for real by the unit tests. */
 export const NODE_TRUST_SCRIPT = fs.readFileSync(path.join(__dirname, "node-trust.sh"), "utf8");
 
-/** `host[:port]` as container runtimes name a registry (no port for 443, IPv6 in brackets). */
-export function hostWithPort(host: string, port: number): string {
-    const h = host.includes(":") ? `[${host}]` : host;
-    return port === 443 ? h : `${h}:${port}`;
-}
 
 /** Every `host[:port]` the registry is reached by: public names, in-cluster names, the load balancer. */
 export function reachableHosts(args: { publicNames: readonly string[]; clusterDnsNames: readonly string[]; loadBalancerAddress: string; port: number }): string[] {

@@ -1,11 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-/** A `~/.docker/config.json` / `.dockerconfigjson` document with one entry per registry host. */
-export function dockerConfigJsonForHosts(hosts: readonly string[], username: string, password: string): string {
-    const auth = Buffer.from(`${username}:${password}`).toString("base64");
-    return JSON.stringify({ auths: Object.fromEntries(hosts.map((h) => [h, { username, password, auth }])) });
-}
+import { dockerConfigJsonForHosts } from "../registry/endpoints";
+
+export { dockerConfigJsonForHosts };
 
 export interface PullSecretsArgs {
     /** Namespaces that get the Secret; they must exist (no default). */

@@ -13,12 +13,22 @@ export interface EndpointArgs {
 /** `host[:port]` to tag images with: a public name, else the load balancer, else the in-cluster name. */
 export function registryHost(args: EndpointArgs): string {
     const host = args.hostnames[0] ?? (args.loadBalancerAddress !== "" ? args.loadBalancerAddress : args.clusterFqdn);
-    const bracketed = host.includes(":") ? `[${host}]` : host;
-    return args.port === 443 ? bracketed : `${bracketed}:${args.port}`;
+    return hostWithPort(host, args.port);
+}
+
+/** `host[:port]` as clients and container runtimes name a registry (no port for 443, IPv6 in brackets). */
+export function hostWithPort(host: string, port: number): string {
+    const h = host.includes(":") ? `[${host}]` : host;
+    return port === 443 ? h : `${h}:${port}`;
 }
 
 /** A `~/.docker/config.json` / `kubernetes.io/dockerconfigjson` document for one user. */
 export function dockerConfigJson(host: string, username: string, password: string): string {
+    return dockerConfigJsonForHosts([host], username, password);
+}
+
+/** The same document, one entry per name the registry is reached by. */
+export function dockerConfigJsonForHosts(hosts: readonly string[], username: string, password: string): string {
     const auth = Buffer.from(`${username}:${password}`).toString("base64");
-    return JSON.stringify({ auths: { [host]: { username, password, auth } } });
+    return JSON.stringify({ auths: Object.fromEntries(hosts.map((h) => [h, { username, password, auth }])) });
 }

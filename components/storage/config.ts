@@ -1,5 +1,5 @@
 // The storage area: `storageKind` picks a backend, which parses its own keys and states its facts.
-import { CEPH_KEYS, CEPH_STORAGE, CephKey, CephStorageConfig, parseCephStorage, refuseUnusedCephKeys } from "../ceph/config";
+import { CEPH_KEYS, CEPH_STORAGE, CephKey, CephStorageConfig, parseCephStorage, refuseUnusedCephKeys } from "./ceph/config";
 import type { Reader } from "../config/reader";
 import type { LineNeed } from "../registry/config";
 import { STORAGE_KEYS, StorageKey, StorageTraits, traitsOf } from "./backend";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import type { StorageConfig } from "./config";
-import { CephStorage } from "../ceph/storage";
+import { CephStorage } from "./ceph/storage";
 import { GceDiskStorage } from "./gce-disk";
 import { GcsStorage } from "./gcs";
 import { LocalStorage } from "./local";

@@ -8,7 +8,7 @@ import * as assert from "assert";
 import { engineRead } from "../support/dynamic-provider";
 import { ofType, one, StackConfig } from "../support/program";
 import { secretValue } from "../support/pod";
-import { RgwAdmin, send, swiftAuth } from "../../components/ceph/admin-ops";
+import { RgwAdmin, send, swiftAuth } from "../../components/storage/ceph/admin-ops";
 import { BUCKET, cephConfig as cephStackConfig, CREDS, destroy, provision, Provisioned, startOn, update } from "../harness/ceph-stack";
 import { RegistryDeployment } from "../harness/harness";
 import { buildImage, MiB, OciImage, pullAndCompare, push } from "../harness/oci";

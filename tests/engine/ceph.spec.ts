@@ -13,7 +13,7 @@ import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 
-import { RgwAdmin, swiftAuth } from "../../components/ceph/admin-ops";
+import { RgwAdmin, swiftAuth } from "../../components/storage/ceph/admin-ops";
 import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, push, RegistryAccess } from "../harness/oci";
 import { CephPeer, startCeph } from "../harness/peers/ceph";
 import { stopAll, waitFor, workDir } from "../harness/procs";

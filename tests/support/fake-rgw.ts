@@ -7,7 +7,7 @@
 import * as crypto from "crypto";
 import * as http from "http";
 
-import type { RgwUser } from "../../components/ceph/admin-ops";
+import type { RgwUser } from "../../components/storage/ceph/admin-ops";
 
 interface User {
     display_name: string;

@@ -35,6 +35,11 @@ export interface SignedRequest {
     readonly headers: Record<string, string>;
 }
 
+/** The TCP port a URL names, or its scheme's default. */
+export function urlPort(u: URL): number {
+    return u.port === "" ? (u.protocol === "https:" ? 443 : 80) : Number(u.port);
+}
+
 /** `path?query`, each name and value percent-encoded (RFC 3986), in the given order. */
 export function buildPath(path: string, query: readonly QueryParam[] = []): string {
     if (query.length === 0) {
@@ -75,7 +80,7 @@ export function signRequest(
     return {
         protocol: url.protocol,
         hostname: url.hostname,
-        port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port),
+        port: urlPort(url),
         method,
         path,
         headers: outHeaders,
@@ -304,7 +309,7 @@ export async function swiftAuth(
     const req: SignedRequest = {
         protocol: u.protocol === "https:" ? "https:" : "http:",
         hostname: u.hostname,
-        port: u.port === "" ? (u.protocol === "https:" ? 443 : 80) : Number(u.port),
+        port: urlPort(u),
         method: "GET",
         path: "/auth/1.0",
         headers: { "X-Auth-User": user, "X-Auth-Key": key },

@@ -4,8 +4,8 @@ import { X509Certificate } from "crypto";
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { ConfigKeySpec, Reader } from "../config/reader";
-import type { StorageBackendSpec, StorageKey } from "../storage/backend";
+import type { ConfigKeySpec, Reader } from "../../config/reader";
+import type { StorageBackendSpec, StorageKey } from "../backend";
 
 /** Keys only the Ceph storage kinds read. */
 export const CEPH_KEYS = {

@@ -2,8 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { CEPH_STORAGE, CephStorageConfig } from "./config";
-import { TERMINATION_GRACE_SECONDS } from "../registry/layout";
-import type { RegistryStorage, StorageBackend, StorageContext } from "../storage/types";
+import { TERMINATION_GRACE_SECONDS } from "../../registry/layout";
+import type { RegistryStorage, StorageBackend, StorageContext } from "../types";
 import { RgwBucket } from "./bucket";
 import { generationSubuser, RgwCredentials, RgwKeyType } from "./credentials";
 import { RgwGateway } from "./gateway";

@@ -4,7 +4,7 @@
 // (`retainOnDelete`) unless it opts in to deleting images.
 import * as pulumi from "@pulumi/pulumi";
 
-import { describeRgwError, errorCode, RgwAdmin, rgwError, send, swiftAuth } from "./admin-ops";
+import { describeRgwError, errorCode, RgwAdmin, rgwError, send, swiftAuth, urlPort } from "./admin-ops";
 import type { RgwKeyType } from "./credentials";
 
 /** Inputs of an RgwBucket resource, as the provider sees them. */
@@ -40,7 +40,7 @@ export async function createBucket(i: RgwBucketInputs): Promise<void> {
         {
             protocol: base.protocol === "https:" ? "https:" : "http:",
             hostname: base.hostname,
-            port: base.port === "" ? (base.protocol === "https:" ? 443 : 80) : Number(base.port),
+            port: urlPort(base),
             method: "PUT",
             path: target.pathname,
             headers: { "X-Auth-Token": auth.token, "Content-Length": "0" },
