@@ -6,3 +6,4 @@ export * from "./registry";
 export * from "./security";
 export * from "./storage";
 export * from "./operations";
+export * from "./private-registry";

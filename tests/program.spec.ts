@@ -47,7 +47,17 @@ describe("the Pulumi program", () => {
 
         it("creates every child with its component as parent", () => {
             for (const r of dev.resources.filter((x) => !x.type.startsWith("registry:"))) {
-                assert.match(r.options.parent, /::registry:[a-z]+:[A-Za-z]+::registry$/, `${r.type} ${r.name} has parent ${r.options.parent}`);
+                assert.match(r.options.parent, /[:$]registry:[a-z]+:[A-Za-z]+::registry$/, `${r.type} ${r.name} has parent ${r.options.parent}`);
+            }
+        });
+
+        it("makes everything inside one PrivateRegistry, whose direct children keep their top-level URNs as aliases", () => {
+            const top = dev.resources.filter((r) => r.options.parent === "");
+            assert.deepStrictEqual(top.map((r) => `${r.type}::${r.name}`), ["registry:index:PrivateRegistry::registry"]);
+            const children = dev.resources.filter((r) => r.options.parent === top[0].urn);
+            assert.ok(children.length >= 5, `direct children: ${children.map((r) => r.type).join(", ")}`);
+            for (const r of children) {
+                assert.deepStrictEqual(r.options.aliases, [{ name: "", type: "", parentUrn: "", noParent: true }], `${r.type} ${r.name}`);
             }
         });
 

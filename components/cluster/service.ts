@@ -30,7 +30,12 @@ export interface RegistryServiceArgs {
 
 /** The in-cluster DNS names of a Service, shortest first. */
 export function serviceDnsNames(serviceName: string, namespace: string): string[] {
-    return [serviceName, `${serviceName}.${namespace}`, `${serviceName}.${namespace}.svc`, `${serviceName}.${namespace}.svc.cluster.local`];
+    return [serviceName, `${serviceName}.${namespace}`, `${serviceName}.${namespace}.svc`, serviceFqdn(serviceName, namespace)];
+}
+
+/** The Service's fully qualified in-cluster name. */
+export function serviceFqdn(serviceName: string, namespace: string): string {
+    return `${serviceName}.${namespace}.svc.cluster.local`;
 }
 
 /**
@@ -57,6 +62,8 @@ export class RegistryService extends pulumi.ComponentResource {
     public readonly name: pulumi.Output<string>;
     /** In-cluster DNS names (`<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local`). */
     public readonly clusterDnsNames: string[];
+    /** The fully qualified in-cluster name, `<svc>.<ns>.svc.cluster.local`. */
+    public readonly clusterFqdn: string;
     /** The load balancer's IP, or "" (none, or the cloud gives a hostname). */
     public readonly loadBalancerIp: pulumi.Output<string>;
     /** The load balancer's hostname (AWS), or "". */
@@ -102,6 +109,7 @@ export class RegistryService extends pulumi.ComponentResource {
         );
         this.name = this.service.metadata.name;
         this.clusterDnsNames = serviceDnsNames(args.serviceName, args.namespaceName);
+        this.clusterFqdn = serviceFqdn(args.serviceName, args.namespaceName);
         const ingress = this.service.status.apply((s) => s?.loadBalancer?.ingress?.[0]);
         this.loadBalancerIp = ingress.apply((i) => i?.ip ?? "");
         this.loadBalancerHostname = ingress.apply((i) => i?.hostname ?? "");

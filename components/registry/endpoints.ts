@@ -32,3 +32,18 @@ export function dockerConfigJsonForHosts(hosts: readonly string[], username: str
     const auth = Buffer.from(`${username}:${password}`).toString("base64");
     return JSON.stringify({ auths: Object.fromEntries(hosts.map((h) => [h, { username, password, auth }])) });
 }
+
+/** The names images may be tagged with: the published DNS names first, then the configured hostnames. */
+export function publicNames(published: readonly string[], hostnames: readonly string[]): string[] {
+    return [...new Set([...published, ...hostnames])];
+}
+
+/** Every name the certificate covers: public names, each Service's in-cluster names, the load balancers' hostnames. */
+export function certificateDnsNames(names: readonly string[], clusterNames: readonly string[], loadBalancerHostnames: readonly string[]): string[] {
+    return [...new Set([...names, ...clusterNames, ...loadBalancerHostnames.filter((h) => h !== "")])];
+}
+
+/** Every IP the certificate covers: the configured ones and the load balancers' addresses. */
+export function certificateIpAddresses(configured: readonly string[], loadBalancerIps: readonly string[]): string[] {
+    return [...new Set([...configured, ...loadBalancerIps.filter((ip) => ip !== "")])];
+}

@@ -24,6 +24,16 @@ export interface RecordedOptions {
     readonly replacementTrigger?: unknown;
     /** The `customTimeouts` option, as the engine receives it ("" where not set); undefined without one. */
     readonly customTimeouts?: { readonly create: string; readonly update: string; readonly delete: string };
+    /** The `aliases` option's specs, as the engine receives them ("" where a field is not set). */
+    readonly aliases: readonly RecordedAlias[];
+}
+
+/** One alias spec of a register request: an earlier name, type or parent of the resource. */
+export interface RecordedAlias {
+    readonly name: string;
+    readonly type: string;
+    readonly parentUrn: string;
+    readonly noParent: boolean;
 }
 
 /** One registered resource. */
@@ -172,6 +182,7 @@ interface RegisterRequest {
     getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
     getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
     getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+    getAliasesList(): { getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined }[];
 }
 
 /** The register request's `customTimeouts`, undefined when the resource has none. */
@@ -249,6 +260,10 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
                     propertyDependencies,
                     replacementTrigger: req?.getReplacementTrigger?.()?.toJavaScript(),
                     customTimeouts: customTimeoutsOf(req),
+                    aliases: (req?.getAliasesList() ?? []).flatMap((a) => {
+                        const spec = a.getSpec();
+                        return spec === undefined ? [] : [{ name: spec.getName(), type: spec.getType(), parentUrn: spec.getParenturn(), noParent: spec.getNoparent() }];
+                    }),
                 },
             });
             return { id, state };

@@ -24,6 +24,8 @@ export interface RunOptions extends MockEnvironment {
     readonly secretKeys?: readonly string[];
     /** Run as `pulumi preview` (unknown outputs). Default false. */
     readonly preview?: boolean;
+    /** The program's entry module. Default the project's index.ts. */
+    readonly entry?: string;
 }
 
 /** The outcome of one program run. */
@@ -74,7 +76,7 @@ export function stackFiles(): Record<string, string> {
 
 let running = false;
 
-/** Runs index.ts with `config` under fresh mocks; records every resource and resolves outputs. */
+/** Runs index.ts (or `opts.entry`) with `config` under fresh mocks; records every resource and resolves outputs. */
 export async function runProgram(config: StackConfig, opts: RunOptions = {}): Promise<ProgramRun> {
     if (running) {
         throw new Error("runProgram is not re-entrant");
@@ -108,7 +110,7 @@ export async function runProgram(config: StackConfig, opts: RunOptions = {}): Pr
         }
         pulumi.runtime.setAllConfig(full, secretKeys);
 
-        const entry = require.resolve(path.join(ROOT, "index.ts"));
+        const entry = require.resolve(opts.entry ?? path.join(ROOT, "index.ts"));
         delete require.cache[entry];
         let mod: Record<string, unknown>;
         try {
