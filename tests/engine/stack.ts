@@ -59,6 +59,15 @@ function writeCliWrapper(wrapper: string, home: string): void {
     );
 }
 
+/** How an operation runs. */
+export interface OpOptions {
+    /** preview: fail when there are changes. */
+    readonly expectNoChanges?: boolean;
+    readonly timeoutMs?: number;
+    /** A checkout whose index.ts is the program (an earlier version's, say). Default this repository. */
+    readonly root?: string;
+}
+
 /** The project in a directory of its own, driven by the real CLI. */
 export class EngineProject {
     private constructor(
@@ -153,13 +162,13 @@ export class EngineProject {
     }
 
     /** One operation through the Automation API in a fresh process (tests/engine/op.ts). */
-    async op(op: OpRequest["op"], stack: string, opts: { expectNoChanges?: boolean; timeoutMs?: number } = {}): Promise<OpResult> {
+    async op(op: OpRequest["op"], stack: string, opts: OpOptions = {}): Promise<OpResult> {
         const io = fs.mkdtempSync(path.join(path.dirname(this.dir), `${op}-`));
         const req: OpRequest = {
             op,
             stack,
             workDir: this.dir,
-            root: ROOT,
+            root: opts.root ?? ROOT,
             envVars: this.envVars,
             pulumiHome: this.env.pulumiHome,
             cliRoot: path.dirname(path.dirname(this.env.pulumiCommand.command)),
@@ -197,7 +206,7 @@ export class EngineProject {
     }
 
     /** An operation that must succeed; its output is in the error otherwise. */
-    async opOk(op: OpRequest["op"], stack: string, opts: { expectNoChanges?: boolean; timeoutMs?: number } = {}): Promise<OpResult> {
+    async opOk(op: OpRequest["op"], stack: string, opts: OpOptions = {}): Promise<OpResult> {
         const r = await this.op(op, stack, opts);
         if (!r.ok) {
             throw new Error(`pulumi ${op} (${stack}) failed: ${r.error ?? ""}\n${(r.stdout + r.stderr).slice(-6000)}`);

@@ -3,10 +3,14 @@
 // for a user; the program validates what it gets. (This is where the CLI once refused the `dev`
 // stack, and where the program once refused every stack, while every test under mocks passed.)
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as k8s from "@kubernetes/client-node";
 
+import { runCommand, workDir as makeWorkDir } from "../harness/procs";
+
 import { STACK_SECRETS } from "../support/stack-secrets";
-import { stackFiles } from "../support/program";
+import { ROOT, stackFiles } from "../support/program";
 import { EngineProject } from "./stack";
 import { useEngine } from "./suite";
 
@@ -100,6 +104,35 @@ describe("the shipped stacks and bad configuration through the real Pulumi CLI",
             const r = await project.op("preview", stack);
             assert.ok(!r.ok);
             assert.match(`${r.stdout}${r.stderr}${r.error ?? ""}`, /Stack 'badtype' with configuration key 'replicas' must be of type 'integer'/);
+        });
+    });
+
+    describe("a stack deployed by the version before PrivateRegistry (index.ts making every component at the top level)", () => {
+        /** The last commit whose index.ts wired the components itself. */
+        const FLAT_PROGRAM = "26dfd7a9bf3a7ef8c44045b4bdb8bb0e1f568f7f";
+        let old: string;
+        before(async () => {
+            old = engine.mark(makeWorkDir("flat-program"));
+            const archive = await runCommand("bash", ["-c", `git -C '${ROOT}' archive ${FLAT_PROGRAM} index.ts config.ts components | tar -x -C '${old}'`]);
+            assert.strictEqual(archive.code, 0, `the flat program's commit must be in this clone's history: ${archive.stderr}`);
+            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(old, "node_modules"));
+        });
+
+        it("updates in place: the preview creates only the component, the up replaces and deletes nothing", async () => {
+            await select("dev");
+            const first = await project.opOk("up", "dev", { root: old });
+            assert.ok((first.changes?.create ?? 0) > 20, JSON.stringify(first.changes));
+            const preview = await project.opOk("preview", "dev");
+            assert.deepStrictEqual(
+                Object.keys(preview.changes ?? {}).filter((k) => k !== "same"),
+                ["create"],
+                `only the new component is created: ${JSON.stringify(preview.changes)}`,
+            );
+            assert.strictEqual(preview.changes?.create, 1, JSON.stringify(preview.changes));
+            const up = await project.opOk("up", "dev");
+            assert.deepStrictEqual(up.changes, { create: 1, same: (first.changes?.create ?? 0) }, JSON.stringify(up.changes));
+            await project.opOk("preview", "dev", { expectNoChanges: true });
+            await project.opOk("destroy", "dev");
         });
     });
 });
