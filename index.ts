@@ -208,7 +208,12 @@ createAccess(name, cfg.access, {
     hostnames: cfg.hostnames,
     hosts: pulumi
         .all([registryHost, publicNames, service.loadBalancerAddress])
-        .apply(([host, names, lb]) => [...new Set([host, ...reachableHosts({ publicNames: names, clusterDnsNames: service.clusterDnsNames, loadBalancerAddress: lb, port: service.port })])]),
+        .apply(([host, names, lb]) => [
+            ...new Set([
+                host,
+                ...reachableHosts({ publicNames: names, clusterDnsNames: service.clusterDnsNames, loadBalancerAddress: lb, port: service.port }),
+            ]),
+        ]),
     serviceName: name,
     servicePort: service.port,
     serviceFqdn: service.clusterDnsNames[3],
@@ -230,7 +235,9 @@ export const dockerConfigJson = pulumi.secret(pulumi.all([registryHost, primary.
 /** The pull-only user (`pullUser`), its password (secret) and its `dockerconfigjson` (secret): for whatever only pulls. */
 export const pullUsername = puller.name;
 export const pullPassword = puller.password;
-export const pullDockerConfigJson = pulumi.secret(pulumi.all([registryHost, puller.password]).apply(([host, pw]) => dockerConfigJsonFor(host, puller.name, pw)));
+export const pullDockerConfigJson = pulumi.secret(
+    pulumi.all([registryHost, puller.password]).apply(([host, pw]) => dockerConfigJsonFor(host, puller.name, pw)),
+);
 export const namespace = ns.name;
 export const serviceName = service.name;
 export const loadBalancerAddress = service.loadBalancerAddress;
@@ -241,5 +248,7 @@ export const storageLocation = pulumi.output(storage.storage.location ?? "");
 export const mirrorHost =
     mirrorService === undefined
         ? pulumi.output("")
-        : mirrorService.loadBalancerAddress.apply((lb) => hostOf({ hostnames: [], loadBalancerAddress: lb, clusterFqdn: mirrorService.clusterDnsNames[3], port: mirrorService.port }));
+        : mirrorService.loadBalancerAddress.apply((lb) =>
+              hostOf({ hostnames: [], loadBalancerAddress: lb, clusterFqdn: mirrorService.clusterDnsNames[3], port: mirrorService.port }),
+          );
 export const mirrorDeploymentName = mirror?.deploymentName ?? pulumi.output("");

@@ -81,7 +81,10 @@ export function cephStackOn(ceph: CephPeer): StackConfig {
 
 /** The stack name a root stands for: `/dp-deployed` -> `bench-dp-deployed` (RGW user `registry-bench-dp-deployed`). */
 export function stackForRoot(root: string): string {
-    const slug = root.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+    const slug = root
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, "");
     if (slug === "") {
         throw new Error(`root ${JSON.stringify(root)} names no stack`);
     }
@@ -196,7 +199,10 @@ export class BackendPool {
                 return s3Backend(
                     name,
                     "the aws stack's S3 storage on Ceph RGW (one mon, one memstore OSD: RAM, not disk; `s3Encrypt` off, RGW has no SSE-S3 keys here), distribution 3.x",
-                    { ...awsStackOn({ endpoint: ceph.rgwUrl, region, bucket: "bench", accessKey: ceph.adminAccessKey, secretKey: ceph.adminSecretKey }), s3Encrypt: false },
+                    {
+                        ...awsStackOn({ endpoint: ceph.rgwUrl, region, bucket: "bench", accessKey: ceph.adminAccessKey, secretKey: ceph.adminSecretKey }),
+                        s3Encrypt: false,
+                    },
                 );
             }
             case "swift-ceph": {

@@ -323,9 +323,18 @@ export class Kubelet {
                 { headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH } },
             );
             const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
-            await core.patchNodeStatus(this.nodeName, { status: { conditions: this.nodeStatus(now).conditions } }, undefined, undefined, "e2e-kubelet", undefined, undefined, {
-                headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_STRATEGIC_MERGE_PATCH },
-            });
+            await core.patchNodeStatus(
+                this.nodeName,
+                { status: { conditions: this.nodeStatus(now).conditions } },
+                undefined,
+                undefined,
+                "e2e-kubelet",
+                undefined,
+                undefined,
+                {
+                    headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_STRATEGIC_MERGE_PATCH },
+                },
+            );
         } catch (err) {
             this.log(`heartbeat failed: ${errorMessage(err)}`);
         }
@@ -779,9 +788,19 @@ export class Kubelet {
             }
             const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
             try {
-                await core.patchNamespacedPodStatus(state.name, state.namespace, { status: this.podStatus(state) }, undefined, undefined, "e2e-kubelet", undefined, undefined, {
-                    headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
-                });
+                await core.patchNamespacedPodStatus(
+                    state.name,
+                    state.namespace,
+                    { status: this.podStatus(state) },
+                    undefined,
+                    undefined,
+                    "e2e-kubelet",
+                    undefined,
+                    undefined,
+                    {
+                        headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
+                    },
+                );
             } catch (err) {
                 if ((err as { statusCode?: number }).statusCode !== 404) {
                     this.log(`status of ${state.namespace}/${state.name}: ${errorMessage(err)}`);

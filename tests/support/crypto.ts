@@ -206,15 +206,7 @@ export function generatePrivateKey(algorithm: KeyAlgorithm, options: KeyOptions 
         publicKeyPem: pem("PUBLIC KEY", publicKeyDer),
         publicKeyDer,
         publicKeyOpenssh: ssh === undefined ? "" : `${ssh.type} ${ssh.blob.toString("base64")}\n`,
-        publicKeyFingerprintMd5:
-            ssh === undefined
-                ? ""
-                : crypto
-                      .createHash("md5")
-                      .update(ssh.blob)
-                      .digest("hex")
-                      .match(/../g)
-                      ?.join(":") ?? "",
+        publicKeyFingerprintMd5: ssh === undefined ? "" : (crypto.createHash("md5").update(ssh.blob).digest("hex").match(/../g)?.join(":") ?? ""),
         publicKeyFingerprintSha256: ssh === undefined ? "" : `SHA256:${crypto.createHash("sha256").update(ssh.blob).digest("base64").replace(/=+$/, "")}`,
     };
 }
@@ -582,7 +574,10 @@ export function randomString(p: RandomStringParams): string {
         ...draw(classes.upper, p.minUpper),
         ...draw(classes.special, p.minSpecial),
     ];
-    const all = (["upper", "lower", "numeric", "special"] as const).filter((k) => p[k]).map((k) => classes[k]).join("");
+    const all = (["upper", "lower", "numeric", "special"] as const)
+        .filter((k) => p[k])
+        .map((k) => classes[k])
+        .join("");
     chars.push(...draw(all, p.length - chars.length));
     for (let i = chars.length - 1; i > 0; i--) {
         const j = crypto.randomInt(i + 1);

@@ -15,7 +15,9 @@ const PRIMITIVES = new Set(["string", "number", "boolean", "Date", "object", "an
 
 function modelClass(type: string): ModelClass | undefined {
     const c = (k8sClient as unknown as Record<string, unknown>)[type];
-    return typeof c === "function" && typeof (c as unknown as Partial<ModelClass>).getAttributeTypeMap === "function" ? (c as unknown as ModelClass) : undefined;
+    return typeof c === "function" && typeof (c as unknown as Partial<ModelClass>).getAttributeTypeMap === "function"
+        ? (c as unknown as ModelClass)
+        : undefined;
 }
 
 /** Unknown fields in `value` of client-node model `type`, as JSON paths. */

@@ -62,9 +62,19 @@ export class LoadBalancerController {
         );
         const core = kc.makeApiClient(k8s.CoreV1Api);
         const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-        const services = await watch<k8s.V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces(), (svc) => queue.add(keyOf(svc.metadata)));
+        const services = await watch<k8s.V1Service>(
+            kc,
+            "/api/v1/services",
+            () => core.listServiceForAllNamespaces(),
+            (svc) => queue.add(keyOf(svc.metadata)),
+        );
         // Backends are looked up in this cache at each connection, so endpoint changes need no sync.
-        const slices = await watch<k8s.V1EndpointSlice>(kc, "/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces(), () => undefined).catch(async (err: unknown) => {
+        const slices = await watch<k8s.V1EndpointSlice>(
+            kc,
+            "/apis/discovery.k8s.io/v1/endpointslices",
+            () => discovery.listEndpointSliceForAllNamespaces(),
+            () => undefined,
+        ).catch(async (err: unknown) => {
             await services.stop();
             throw err;
         });

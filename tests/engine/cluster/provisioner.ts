@@ -103,12 +103,15 @@ export class HostPathProvisioner {
             () => core.listPersistentVolumeClaimForAllNamespaces(),
             (c) => queue.add(`claim:${c.metadata?.namespace}/${c.metadata?.name}`),
         );
-        const volumes = await watch<k8s.V1PersistentVolume>(kc, "/api/v1/persistentvolumes", () => core.listPersistentVolume(), (v) => queue.add(`volume:${v.metadata?.name}`)).catch(
-            async (err: unknown) => {
-                await claims.stop();
-                throw err;
-            },
-        );
+        const volumes = await watch<k8s.V1PersistentVolume>(
+            kc,
+            "/api/v1/persistentvolumes",
+            () => core.listPersistentVolume(),
+            (v) => queue.add(`volume:${v.metadata?.name}`),
+        ).catch(async (err: unknown) => {
+            await claims.stop();
+            throw err;
+        });
         self = new HostPathProvisioner(kc, root, claims, volumes, queue, log);
         queue.start();
         return self;

@@ -133,7 +133,12 @@ export class ServiceFrontend {
                 continue;
             }
             const round: Round = { servicePort, next: 0 };
-            const relay = await TcpRelay.listen(this.address, port, () => this.pick(round), (err) => this.opts.onError(port, err));
+            const relay = await TcpRelay.listen(
+                this.address,
+                port,
+                () => this.pick(round),
+                (err) => this.opts.onError(port, err),
+            );
             this.ports.set(port, { relay, round });
         }
     }

@@ -59,9 +59,19 @@ export class ServiceProxy {
         );
         const core = kc.makeApiClient(k8s.CoreV1Api);
         const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-        const services = await watch<k8s.V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces(), (svc) => queue.add(`${svc.metadata?.namespace}/${svc.metadata?.name}`));
+        const services = await watch<k8s.V1Service>(
+            kc,
+            "/api/v1/services",
+            () => core.listServiceForAllNamespaces(),
+            (svc) => queue.add(`${svc.metadata?.namespace}/${svc.metadata?.name}`),
+        );
         // Backends are looked up in this cache at each connection, as in the load balancer.
-        const slices = await watch<k8s.V1EndpointSlice>(kc, "/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces(), () => undefined).catch(async (err: unknown) => {
+        const slices = await watch<k8s.V1EndpointSlice>(
+            kc,
+            "/apis/discovery.k8s.io/v1/endpointslices",
+            () => discovery.listEndpointSliceForAllNamespaces(),
+            () => undefined,
+        ).catch(async (err: unknown) => {
             await services.stop();
             throw err;
         });
