@@ -339,7 +339,8 @@ describe("access: pull secrets", () => {
         const secret = ofType(x, "kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson" && s.name.includes("-pull-"));
         assert.ok(secret !== undefined);
         assert.ok(secret.secretInputs.includes("stringData"));
-        const entries = Object.values(JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "").auths) as { username: string; password: string }[];
+        const dockerConfig = JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "") as { auths: Record<string, { username: string; password: string }> };
+        const entries = Object.values(dockerConfig.auths);
         assert.ok(entries.length > 0);
         for (const e of entries) {
             assert.deepStrictEqual([e.username, e.password], ["reader", passwords.reader]);

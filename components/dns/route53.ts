@@ -88,7 +88,8 @@ export class Route53Dns extends pulumi.ComponentResource implements RegistryDns 
             const found = awsLoadBalancerOfHostname(hostname);
             const asked = awsLoadBalancerKind(args.context.serviceAnnotations);
             if (found.kind !== asked) {
-                pulumi.log.warn(
+                // Fire-and-forget: the engine tracks the log RPC itself; nothing here depends on it.
+                void pulumi.log.warn(
                     `The Service asked for a ${asked === "classic" ? "classic ELB" : "NLB"} but has ${found.kind === "network" ? "an NLB" : "a classic ELB"} (${hostname}); ` +
                         "the AWS Load Balancer Controller (2.5+) turns every LoadBalancer Service into an NLB, internal unless told otherwise. The alias points at the load balancer that exists.",
                     this,

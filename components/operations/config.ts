@@ -174,7 +174,7 @@ export function parseOperations(
                 r.problem("`redisPassword` is for an external Redis (`redisAddress`); the in-cluster Redis gets a generated password");
             }
             const image = r.string("redisImage");
-            if (!/^[a-z0-9]+([._\/:-][a-zA-Z0-9]+)*(@sha256:[a-f0-9]{64})?$/.test(image)) {
+            if (!/^[a-z0-9]+([._/:-][a-zA-Z0-9]+)*(@sha256:[a-f0-9]{64})?$/.test(image)) {
                 r.problem(`\`redisImage\` must be an image reference such as \`docker.io/library/redis:7.4.2-alpine\`; got \`${image}\``);
             }
             cache = { kind: "redis", inCluster: true, image };

@@ -125,7 +125,8 @@ export class Registry extends pulumi.ComponentResource {
             deleteEnabled: args.deleteEnabled ?? true,
         });
         if (stale !== undefined) {
-            pulumi.log.warn(stale, this);
+            // Fire-and-forget: the engine tracks the log RPC itself; nothing here depends on it.
+            void pulumi.log.warn(stale, this);
         }
         const log = args.log ?? { level: "info", formatter: "json", accessLog: true };
         const resources = args.resources ?? { cpuRequest: "100m", memoryRequest: "128Mi", memoryLimit: "512Mi" };

@@ -111,6 +111,7 @@ export function parseSecurity(r: Reader<SecurityKey>): SecurityConfig {
     }
     const authRealm = r.string("authRealm");
     // The gate writes it in double quotes into nginx.conf, where `$` would start a variable.
+    // eslint-disable-next-line no-control-regex -- control characters are what this check rejects
     if (authRealm === "" || /["\\$\x00-\x1f\x7f]/.test(authRealm)) {
         r.problem("`authRealm` must be a non-empty string without quotes, backslashes, `$` or control characters");
     }

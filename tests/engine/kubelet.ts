@@ -692,7 +692,7 @@ export class Kubelet {
         const portOf = (p: number | string | undefined) => (typeof p === "number" ? p : c.spec.ports?.find((x) => x.name === p)?.containerPort);
         const t = probe.tcpSocket;
         if (t !== undefined) {
-            const port = portOf(t.port as number | string);
+            const port = portOf(t.port);
             if (port === undefined) {
                 return Promise.resolve(false);
             }
@@ -709,7 +709,7 @@ export class Kubelet {
         if (g === undefined) {
             return Promise.resolve(false);
         }
-        const port = portOf(g.port as number | string);
+        const port = portOf(g.port);
         if (port === undefined) {
             return Promise.resolve(false);
         }
@@ -758,7 +758,7 @@ export class Kubelet {
     private async kill(state: PodState, graceMs = 5000): Promise<void> {
         state.stopping = true;
         this.stopProbes(state);
-        await Promise.all(state.containers.map((c) => c.proc?.stop(graceMs, stopSignal(c.spec))));
+        await Promise.all(state.containers.flatMap((c) => (c.proc === undefined ? [] : [c.proc.stop(graceMs, stopSignal(c.spec))])));
     }
 
     private forget(state: PodState): void {

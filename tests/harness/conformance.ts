@@ -87,7 +87,7 @@ export function parseSummary(stdout: string): { apis: Record<string, Status>; da
         }
         const out: Record<string, Status> = {};
         for (const line of lines.slice(start + 1)) {
-            const m = /^  (.+?)\.*: +(\S+)$/.exec(line);
+            const m = /^ {2}(.+?)\.*: +(\S+)$/.exec(line);
             if (m === null) {
                 break;
             }
@@ -95,7 +95,7 @@ export function parseSummary(stdout: string): { apis: Record<string, Status>; da
         }
         return out;
     };
-    const commit = /^Configuration:\n(?:  .*\n)*?  commit: (\S+)$/m.exec(stdout)?.[1] ?? "";
+    const commit = /^Configuration:\n(?: {2}.*\n)*? {2}commit: (\S+)$/m.exec(stdout)?.[1] ?? "";
     return { apis: section("API conformance:"), data: section("Data conformance:"), commit };
 }
 

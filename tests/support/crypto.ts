@@ -241,7 +241,7 @@ async function signer(privateKeyPem: string): Promise<Signer> {
     let signingAlgorithm: crypto.webcrypto.Algorithm | crypto.webcrypto.EcdsaParams;
     switch (priv.asymmetricKeyType) {
         case "rsa":
-            alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as crypto.webcrypto.RsaHashedImportParams;
+            alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
             signingAlgorithm = alg;
             break;
         case "ec": {
@@ -249,8 +249,8 @@ async function signer(privateKeyPem: string): Promise<Signer> {
             if (curve === "P224") {
                 throw new Error("signing with an ECDSA P-224 key is not implemented here (WebCrypto has no P-224); use P256, P384 or P521");
             }
-            alg = { name: "ECDSA", namedCurve: `P-${curve.slice(1)}` } as crypto.webcrypto.EcKeyImportParams;
-            signingAlgorithm = { name: "ECDSA", hash: { P256: "SHA-256", P384: "SHA-384", P521: "SHA-512" }[curve] } as crypto.webcrypto.EcdsaParams;
+            alg = { name: "ECDSA", namedCurve: `P-${curve.slice(1)}` };
+            signingAlgorithm = { name: "ECDSA", hash: { P256: "SHA-256", P384: "SHA-384", P521: "SHA-512" }[curve] };
             break;
         }
         case "ed25519":
@@ -262,7 +262,7 @@ async function signer(privateKeyPem: string): Promise<Signer> {
     }
     const privateKey = await subtle.importKey("pkcs8", priv.export({ type: "pkcs8", format: "der" }), alg, true, ["sign"]);
     const publicKey = await subtle.importKey("spki", pub.export({ type: "spki", format: "der" }), alg, true, ["verify"]);
-    return { keys: { privateKey, publicKey } as crypto.webcrypto.CryptoKeyPair, signingAlgorithm };
+    return { keys: { privateKey, publicKey }, signingAlgorithm };
 }
 
 /** Subject key identifier as Go's provider computes it: SHA-1 of the public key's encoded bits. */

@@ -31,14 +31,14 @@ export function unknownFields(value: unknown, type: string, path = ""): string[]
     }
     const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
     if (map !== null) {
-        return typeof value === "object" ? Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1], `${path}.${k}`)) : [];
+        return typeof value === "object" ? Object.entries(value).flatMap(([k, v]) => unknownFields(v, map[1], `${path}.${k}`)) : [];
     }
     const cls = modelClass(type);
     if (cls === undefined || typeof value !== "object") {
         return [];
     }
     const attrs = cls.getAttributeTypeMap();
-    return Object.entries(value as object).flatMap(([k, v]) => {
+    return Object.entries(value).flatMap(([k, v]) => {
         const attr = attrs.find((a) => a.baseName === k);
         return attr === undefined ? [`${path}.${k}`] : unknownFields(v, attr.type, `${path}.${k}`);
     });

@@ -54,6 +54,7 @@ export class LoadBalancerController {
     /** Starts watching; resolves once Services and EndpointSlices are listed (synced in the background from then on). */
     static async start(kc: k8s.KubeConfig, opts: LoadBalancerOptions = {}): Promise<LoadBalancerController> {
         const log = opts.log ?? (() => undefined);
+        // eslint-disable-next-line prefer-const -- declared before the closure that reads it, assigned once that closure exists
         let self: LoadBalancerController | undefined;
         // The queue is paused until queue.start(), by which time `self` is set.
         const queue = new WorkQueue(

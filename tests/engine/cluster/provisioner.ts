@@ -90,6 +90,7 @@ export class HostPathProvisioner {
         const log = opts.log ?? (() => undefined);
         const root = path.resolve(opts.root);
         fs.mkdirSync(root, { recursive: true });
+        // eslint-disable-next-line prefer-const -- declared before the closure that reads it, assigned once that closure exists
         let self: HostPathProvisioner | undefined;
         // The queue is paused until queue.start(), by which time `self` is set.
         const queue = new WorkQueue(

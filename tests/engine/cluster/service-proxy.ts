@@ -52,6 +52,7 @@ export class ServiceProxy {
 
     /** Starts watching; resolves once Services and EndpointSlices are listed. */
     static async start(kc: k8s.KubeConfig, opts: ServiceProxyOptions): Promise<ServiceProxy> {
+        // eslint-disable-next-line prefer-const -- declared before the closure that reads it, assigned once that closure exists
         let self: ServiceProxy | undefined;
         const queue = new WorkQueue(
             (key) => self!.sync(key),
