@@ -71,14 +71,15 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         await project.cliOk(["stack", "select", STACK, "--create"]);
     });
 
-    for (const bad of [
+    const refusals: { readonly set: Record<string, string>; readonly message: string }[] = [
         { set: { "registry:htpasswdBcryptCost": "3" }, message: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 3" },
         {
             set: { "registry:passwordLength": "16" },
             message:
                 "`htpasswdBcryptCost` below 10 needs `passwordLength` of at least 22 (22 letters and digits carry 131 bits, beyond guessing at any cost); got `htpasswdBcryptCost` 5 with `passwordLength` 16. Raise `passwordLength`, or set `htpasswdBcryptCost` to 10 or more",
         },
-    ]) {
+    ];
+    for (const bad of refusals) {
         it(`\`pulumi up\` refuses ${Object.entries(bad.set)
             .map(([k, v]) => `${k.split(":")[1]} ${v}`)
             .join(", ")} with the program's message, and creates nothing`, async () => {

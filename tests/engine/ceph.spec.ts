@@ -33,9 +33,22 @@ interface StateResource {
     readonly urn: string;
     readonly type: string;
     readonly id?: string;
-    readonly inputs?: Record<string, any>;
-    readonly outputs?: Record<string, any>;
+    readonly inputs?: Record<string, unknown>;
+    readonly outputs?: Record<string, unknown>;
 }
+
+/** The outputs of the RGW credentials resource that these tests read, secrets revealed. */
+interface CredsState {
+    readonly fullSubuser: string;
+    readonly keyType: string;
+    readonly accessKey: string;
+    readonly secretKey: string;
+    readonly userCreated: boolean;
+    readonly purgeUserOnDelete: boolean;
+}
+
+/** The signature a state value carries when it is a secret (undefined for a plain value). */
+const secretSig = (v: unknown): unknown => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[SECRET_SIG] : undefined);
 
 interface RgwUserInfo {
     readonly subusers: { id: string; permissions: string }[];
@@ -96,15 +109,15 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         return state.deployment.resources ?? [];
     };
     /** The credentials' outputs, secrets revealed (`--show-secrets` keeps them marked, with the plaintext as JSON). */
-    const credsState = async (): Promise<Record<string, any>> => {
+    const credsState = async (): Promise<CredsState> => {
         const creds = (await stateResources(true)).filter((r) => r.type === CREDS);
         assert.strictEqual(creds.length, 1, creds.map((c) => c.urn).join(", "));
         return Object.fromEntries(
             Object.entries(creds[0].outputs ?? {}).map(([k, v]) => [
                 k,
-                typeof v === "object" && v !== null && SECRET_SIG in v ? JSON.parse(String(v.plaintext)) : v,
+                secretSig(v) !== undefined ? (JSON.parse(String((v as { plaintext?: unknown }).plaintext)) as unknown) : v,
             ]),
-        );
+        ) as unknown as CredsState;
     };
     const registryPods = async (): Promise<k8s.V1Pod[]> =>
         (await core.listNamespacedPod("registry", undefined, undefined, undefined, undefined, "app.kubernetes.io/name=registry")).body.items;
@@ -252,7 +265,7 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
 
     it("the state: no secret in the dynamic providers' serialised code (`__provider`); admin keys and the RGW key are encrypted", async () => {
         const creds = await credsState();
-        const secrets = [ceph.adminAccessKey, ceph.adminSecretKey, creds.secretKey as string];
+        const secrets = [ceph.adminAccessKey, ceph.adminSecretKey, creds.secretKey];
         const plain = await stateResources(false);
         const dynamic = plain.filter((r) => r.type === CREDS || r.type === BUCKET);
         assert.strictEqual(dynamic.length, 2);
@@ -263,11 +276,11 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
                 assert.ok(!code.includes(s), `${r.urn}: __provider holds a secret`);
             }
             for (const k of ["adminAccessKey", "adminSecretKey", "secretKey"]) {
-                assert.strictEqual(r.outputs?.[k]?.[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: output ${k} is encrypted`);
+                assert.strictEqual(secretSig(r.outputs?.[k]), "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: output ${k} is encrypted`);
             }
             // The credentials take no key as input; the bucket takes the registry's.
             for (const k of ["adminAccessKey", "adminSecretKey", ...(r.type === BUCKET ? ["secretKey"] : [])]) {
-                assert.strictEqual(r.inputs?.[k]?.[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: input ${k} is encrypted`);
+                assert.strictEqual(secretSig(r.inputs?.[k]), "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: input ${k} is encrypted`);
             }
         }
         // The state file as the CLI keeps it under ~/.pulumi holds none of them in plain text.

@@ -498,8 +498,8 @@ export class Kubelet {
         }
         return {
             namespace: ns,
-            podSpec: pod.spec as Record<string, any>,
-            container: container as Record<string, any>,
+            podSpec: pod.spec as PodSource["podSpec"],
+            container: container as PodSource["container"],
             secretData: (name) => secrets.get(name),
             configMapData: (name) => configMaps.get(name),
             projectedFiles: (name) => projected.get(name),
