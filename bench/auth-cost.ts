@@ -50,7 +50,9 @@ export interface Probe {
 /** `n` rounds of one request to each target in turn (after one warm-up each that opens its connection). */
 export async function probeAll(probes: readonly Probe[], n: number): Promise<AuthCost[]> {
     const agents = probes.map((p) =>
-        p.target.url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: p.target.ca }) : new http.Agent({ keepAlive: true, maxSockets: 1 }),
+        p.target.url.startsWith("https:")
+            ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: p.target.ca })
+            : new http.Agent({ keepAlive: true, maxSockets: 1 }),
     );
     try {
         const first: number[] = [];
@@ -109,7 +111,11 @@ export async function measureAuth(
     baseline: BenchRegistry,
     n: number,
 ): Promise<AuthCost[]> {
-    const probes: Probe[] = byCost.map(({ cost, reg }) => ({ label: `3.x, valid credentials (one bcrypt check at cost ${cost})`, target: v2Target(reg, "valid"), bcryptCost: cost }));
+    const probes: Probe[] = byCost.map(({ cost, reg }) => ({
+        label: `3.x, valid credentials (one bcrypt check at cost ${cost})`,
+        target: v2Target(reg, "valid"),
+        bcryptCost: cost,
+    }));
     for (const { line, at } of defaults) {
         for (const c of ["valid", "wrong password", "unknown user", "none"] as const) {
             // A registry of the by-cost rows already has its valid-credentials row.

@@ -20,6 +20,12 @@ import type { Extra } from "./registries";
 
 /** config.yml as the pod mounts it, parsed. */
 type RegistryConfig = RegistryPod["config"];
+/** The part of the registry's `storage` section a chunk-size check reads. */
+interface ChunkedStorage {
+    readonly s3?: { readonly chunksize?: unknown };
+    readonly swift?: { readonly chunksize?: unknown };
+}
+const storageOf = (c: RegistryConfig): ChunkedStorage | undefined => c.storage as ChunkedStorage | undefined;
 
 export { BACKENDS } from "./plan";
 export type { BackendName } from "./plan";
@@ -81,7 +87,10 @@ export function cephStackOn(ceph: CephPeer): StackConfig {
 
 /** The stack name a root stands for: `/dp-deployed` -> `bench-dp-deployed` (RGW user `registry-bench-dp-deployed`). */
 export function stackForRoot(root: string): string {
-    const slug = root.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+    const slug = root
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, "");
     if (slug === "") {
         throw new Error(`root ${JSON.stringify(root)} names no stack`);
     }
@@ -104,7 +113,7 @@ function s3Backend(name: BackendName, description: string, base: StackConfig): B
         name,
         description,
         prepare: async (root, overrides = {}) => ({ config: { ...base, s3RootDirectory: root, ...overrides }, extra: S3_EXTRA }),
-        chunk: { key: "s3ChunkSize", declared: (c: RegistryConfig) => c.storage?.s3?.chunksize },
+        chunk: { key: "s3ChunkSize", declared: (c: RegistryConfig) => storageOf(c)?.s3?.chunksize },
     };
 }
 
@@ -196,7 +205,10 @@ export class BackendPool {
                 return s3Backend(
                     name,
                     "the aws stack's S3 storage on Ceph RGW (one mon, one memstore OSD: RAM, not disk; `s3Encrypt` off, RGW has no SSE-S3 keys here), distribution 3.x",
-                    { ...awsStackOn({ endpoint: ceph.rgwUrl, region, bucket: "bench", accessKey: ceph.adminAccessKey, secretKey: ceph.adminSecretKey }), s3Encrypt: false },
+                    {
+                        ...awsStackOn({ endpoint: ceph.rgwUrl, region, bucket: "bench", accessKey: ceph.adminAccessKey, secretKey: ceph.adminSecretKey }),
+                        s3Encrypt: false,
+                    },
                 );
             }
             case "swift-ceph": {
@@ -211,7 +223,7 @@ export class BackendPool {
                         const p = await provision({ ...base, ...overrides }, stack);
                         return { config: p.config, extra: { replicas: 1, mocks: mocksFor(p.state, p.stack) } };
                     },
-                    chunk: { key: "cephChunkSize", declared: (c: RegistryConfig) => c.storage?.swift?.chunksize },
+                    chunk: { key: "cephChunkSize", declared: (c: RegistryConfig) => storageOf(c)?.swift?.chunksize },
                 };
             }
         }

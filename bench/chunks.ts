@@ -16,7 +16,13 @@ export interface ChunkResult {
 }
 
 /** For each chunk size: a fresh deployed registry (own root directory), push and pull of `image`. */
-export async function measureChunks(backend: Backend, image: OciImage, chunkMiB: readonly number[], clientDir: string, log: (s: string) => void): Promise<ChunkResult[]> {
+export async function measureChunks(
+    backend: Backend,
+    image: OciImage,
+    chunkMiB: readonly number[],
+    clientDir: string,
+    log: (s: string) => void,
+): Promise<ChunkResult[]> {
     const chunk = backend.chunk;
     if (chunk === undefined) {
         throw new Error(`the ${backend.name} backend's storage driver has no chunk size`);
@@ -32,7 +38,9 @@ export async function measureChunks(backend: Backend, image: OciImage, chunkMiB:
             }
             const r = await roundTrip(reg, image, `bench/chunk-${c}`, clientDir);
             out.push({ backend: backend.name, chunkMiB: c, layerBytes: image.layers.reduce((a, l) => a + l.size, 0), ...r });
-            log(`  ${backend.name} chunk ${c} MiB: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`);
+            log(
+                `  ${backend.name} chunk ${c} MiB: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`,
+            );
         } finally {
             await reg.deployment.remove();
         }

@@ -61,9 +61,21 @@ export async function measureConcurrency(
             fs.rmSync(r.dir, { recursive: true, force: true });
         }
         const ok = results.filter((r) => r.result.code === 0).map((r) => r.ms);
-        const res: ConcurrencyResult = { replicas, bcryptCost: bcryptCost(reg), parallel, bytes, wallMs, aggregateMiBps: mibPerSec(bytes * ok.length, wallMs), pull: summarize(ok), errors, peakRssBytes };
+        const res: ConcurrencyResult = {
+            replicas,
+            bcryptCost: bcryptCost(reg),
+            parallel,
+            bytes,
+            wallMs,
+            aggregateMiBps: mibPerSec(bytes * ok.length, wallMs),
+            pull: summarize(ok),
+            errors,
+            peakRssBytes,
+        };
         out.push(res);
-        log(`  ${replicas} replica(s), cost ${res.bcryptCost}, ${parallel} parallel: ${res.aggregateMiBps.toFixed(1)} MiB/s, p50 ${res.pull.p50.toFixed(0)} ms, errors ${errors.length}`);
+        log(
+            `  ${replicas} replica(s), cost ${res.bcryptCost}, ${parallel} parallel: ${res.aggregateMiBps.toFixed(1)} MiB/s, p50 ${res.pull.p50.toFixed(0)} ms, errors ${errors.length}`,
+        );
     }
     return out;
 }

@@ -59,7 +59,12 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> 
 }
 
 /** Pushes then pulls `image` through `reg` into `clientDir`; digests checked after the clock stops. */
-export async function roundTrip(reg: BenchRegistry, image: OciImage, repo: string, clientDir: string): Promise<{ pushMs: number; pullMs: number; errors: string[] }> {
+export async function roundTrip(
+    reg: BenchRegistry,
+    image: OciImage,
+    repo: string,
+    clientDir: string,
+): Promise<{ pushMs: number; pullMs: number; errors: string[] }> {
     const ref = `${reg.host}/${repo}:${image.tag}`;
     const errors: string[] = [];
     const p = await timed(() => push(image, ref, reg.access, { timeoutMs: 900000 }));
@@ -90,7 +95,10 @@ export interface DatapathTargets {
 export async function measureSize(t: DatapathTargets, sizeMiB: number, images: readonly OciImage[], log: (s: string) => void): Promise<PathSample[]> {
     const bytes = imageBytes(images[0]);
     const sample = (kind: PathKind): PathSample => ({ backend: t.backend, sizeMiB, bytes, path: kind, pushMs: [], pullMs: [], errors: [] });
-    const kinds: PathKind[] = [...t.registries.map((r) => r.variant), ...(t.limits === undefined ? [] : (["loopback-https", "loopback-http", "cp", "cp+fsync"] as PathKind[]))];
+    const kinds: PathKind[] = [
+        ...t.registries.map((r) => r.variant),
+        ...(t.limits === undefined ? [] : (["loopback-https", "loopback-http", "cp", "cp+fsync"] as PathKind[])),
+    ];
     const out = new Map<PathKind, PathSample>(kinds.map((k) => [k, sample(k)]));
     const add = (k: PathKind, pushMs: number, pullMs: number, errors: string[] = []) => {
         const s = out.get(k) as PathSample;
@@ -103,10 +111,15 @@ export async function measureSize(t: DatapathTargets, sizeMiB: number, images: r
         for (const { variant: kind, reg } of t.registries) {
             const r = await roundTrip(reg, image, repo, t.clientDir);
             add(kind, r.pushMs, r.pullMs, r.errors);
-            log(`  ${t.backend} ${sizeMiB} MiB #${i + 1} ${kind}: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`);
+            log(
+                `  ${t.backend} ${sizeMiB} MiB #${i + 1} ${kind}: push ${r.pushMs.toFixed(0)} ms, pull ${r.pullMs.toFixed(0)} ms${r.errors.length > 0 ? ` ERRORS ${r.errors.join("; ")}` : ""}`,
+            );
         }
         if (t.limits !== undefined) {
-            for (const [kind, server] of [["loopback-https", t.limits.https], ["loopback-http", t.limits.http]] as const) {
+            for (const [kind, server] of [
+                ["loopback-https", t.limits.https],
+                ["loopback-http", t.limits.http],
+            ] as const) {
                 const up = await timeUpload(server, image);
                 const down = await timeDownload(server, image, t.clientDir);
                 add(kind, up, down);

@@ -17,7 +17,9 @@ export function blobFiles(image: OciImage): string[] {
 
 function run(cmd: string, args: string[]): Promise<void> {
     return new Promise((resolve, reject) =>
-        execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => (err === null ? resolve() : reject(new Error(`${cmd}: ${stderr || err.message}`)))),
+        execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) =>
+            err === null ? resolve() : reject(new Error(`${cmd}: ${stderr || err.message}`)),
+        ),
     );
 }
 
@@ -36,7 +38,10 @@ export async function timeCopy(image: OciImage): Promise<{ copyMs: number; copyS
         const t0 = performance.now();
         await run("cp", ["-r", path.join(image.dir, "blobs"), dest]);
         if (fsync) {
-            await run("sync", blobFiles(image).map((f) => path.join(dest, f)));
+            await run(
+                "sync",
+                blobFiles(image).map((f) => path.join(dest, f)),
+            );
         }
         const ms = performance.now() - t0;
         fs.rmSync(dest, { recursive: true, force: true });
@@ -90,7 +95,16 @@ export async function startLoopback(scheme: "https" | "http", root: string, tls?
 }
 
 function curlArgs(server: LoopbackServer): string[] {
-    return ["--silent", "--show-error", "--fail", "--parallel", "--parallel-immediate", "--parallel-max", "16", ...(server.caFile === undefined ? [] : ["--cacert", server.caFile])];
+    return [
+        "--silent",
+        "--show-error",
+        "--fail",
+        "--parallel",
+        "--parallel-immediate",
+        "--parallel-max",
+        "16",
+        ...(server.caFile === undefined ? [] : ["--cacert", server.caFile]),
+    ];
 }
 
 /** Milliseconds to upload every blob of `image` at once; checks the bytes arrived. */

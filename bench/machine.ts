@@ -38,7 +38,11 @@ function osRelease(): string {
 
 export function machineInfo(workDir: string, binaries: Readonly<Record<string, string>>): MachineInfo {
     fs.mkdirSync(workDir, { recursive: true });
-    const tools: Record<string, string> = { skopeo: firstLine("skopeo", ["--version"]), nginx: firstLine("nginx", ["-v"]), openssl: firstLine("openssl", ["version"]) };
+    const tools: Record<string, string> = {
+        skopeo: firstLine("skopeo", ["--version"]),
+        nginx: firstLine("nginx", ["-v"]),
+        openssl: firstLine("openssl", ["version"]),
+    };
     for (const [name, bin] of Object.entries(binaries)) {
         tools[name] = firstLine(bin, ["--version"]).replace(`${bin} `, "");
     }
@@ -126,7 +130,10 @@ export class RssSampler {
     }
 
     private sample(): void {
-        this.peak = Math.max(this.peak, this.pids().reduce((a, p) => a + rssBytes(p), 0));
+        this.peak = Math.max(
+            this.peak,
+            this.pids().reduce((a, p) => a + rssBytes(p), 0),
+        );
     }
 
     stop(): number {

@@ -69,7 +69,22 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         }
         opts.set(m[1], m[2] ?? "");
     }
-    const known = new Set(["quick", "sizes", "concurrency", "replicas", "sections", "out", "reps", "backends", "chunks", "chunk-layer", "chunk-backends", "object-sizes", "object-variants", "auth-costs"]);
+    const known = new Set([
+        "quick",
+        "sizes",
+        "concurrency",
+        "replicas",
+        "sections",
+        "out",
+        "reps",
+        "backends",
+        "chunks",
+        "chunk-layer",
+        "chunk-backends",
+        "object-sizes",
+        "object-variants",
+        "auth-costs",
+    ]);
     for (const k of opts.keys()) {
         if (!known.has(k)) {
             throw new Error(`unknown option --${k}; known: ${[...known].map((x) => `--${x}`).join(", ")}`);
@@ -140,7 +155,10 @@ export function parsePlan(argv: readonly string[], defaultOutDir: string): Plan 
         chunkLayerMiB: list("chunk-layer")?.[0] ?? (quick ? 32 : 1024),
         // The filesystem driver has no chunk size. A 1 GiB layer at five chunk sizes takes minutes
         // per store: by default once per driver, S3 on Swift's s3api and Swift on Ceph RGW.
-        chunkBackends: backendList("chunk-backends", backends.filter((b) => b === "s3-swift" || b === "swift-ceph")).filter((b) => b !== "filesystem"),
+        chunkBackends: backendList(
+            "chunk-backends",
+            backends.filter((b) => b === "s3-swift" || b === "swift-ceph"),
+        ).filter((b) => b !== "filesystem"),
         outDir: opts.get("out") ?? defaultOutDir,
     };
 }

@@ -77,10 +77,15 @@ export async function startVariant(variant: Variant, config: StackConfig, extra:
     // and the registry's own port listens: wait for that port to answer at all.
     let probe: { status: number; body: string } = { status: 0, body: "" };
     try {
-        await waitFor(`${url}/v2/ to answer`, async () => {
-            probe = await request(`${url}/v2/`, { ca, timeoutMs: 2000 }).catch((e: Error) => ({ status: 0, body: e.message }));
-            return probe.status !== 0;
-        }, 30000, 200);
+        await waitFor(
+            `${url}/v2/ to answer`,
+            async () => {
+                probe = await request(`${url}/v2/`, { ca, timeoutMs: 2000 }).catch((e: Error) => ({ status: 0, body: e.message }));
+                return probe.status !== 0;
+            },
+            30000,
+            200,
+        );
     } catch {
         // Reported below with the last answer.
     }
@@ -89,7 +94,16 @@ export async function startVariant(variant: Variant, config: StackConfig, extra:
             await d.stop();
             throw new Error(`the ${VARIANT_LABELS[variant]} registry does not ask for credentials: GET ${url}/v2/ -> ${probe.status} ${probe.body}`);
         }
-        return { label: VARIANT_LABELS[variant], deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids };
+        return {
+            label: VARIANT_LABELS[variant],
+            deployment: d,
+            host: d.host,
+            access: d.access(),
+            url: d.url,
+            ca: d.caPem,
+            auth: { username: d.username, password: d.password },
+            pids,
+        };
     }
     if (probe.status !== 200) {
         await d.stop();

@@ -141,11 +141,21 @@ export function renderReport(r: BenchResults): string {
         `\`${r.command}\`, started ${r.startedAt}, took ${r.durationS.toFixed(0)} s.`,
         "",
         `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}, kernel ${m.kernel}, Node ${m.node}, work dir on ${m.workFs}` +
-            (m.clientFs === undefined ? "." : `, pulls land on ${m.clientFs}${m.clientFs === "tmpfs" ? " (RAM: the client's disk is not what is measured)" : ""}.`),
-        `Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v}`).join("; ")}.`,
+            (m.clientFs === undefined
+                ? "."
+                : `, pulls land on ${m.clientFs}${m.clientFs === "tmpfs" ? " (RAM: the client's disk is not what is measured)" : ""}.`),
+        `Tools: ${Object.entries(m.tools)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join("; ")}.`,
         `Load (1-min average) during the run: mean ${num(r.load.mean, 2)}, max ${num(r.load.max, 2)} over ${r.load.samples} samples` +
             ` (${m.cores} cores; anything well above the bench's own use is other work on the machine).`,
-        ...(r.sectionsS === undefined ? [] : [`Time per section: ${Object.entries(r.sectionsS).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ")}.`]),
+        ...(r.sectionsS === undefined
+            ? []
+            : [
+                  `Time per section: ${Object.entries(r.sectionsS)
+                      .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
+                      .join(", ")}.`,
+              ]),
         "",
     ];
     if (r.datapath !== undefined) {

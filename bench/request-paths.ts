@@ -32,7 +32,14 @@ async function startLocalProxy(reg: BenchRegistry, stops: Stop[], keepalive: boo
     const port = await freePort();
     const outputs = reg.deployment.run.outputs;
     const upstreamName = `${String(outputs.serviceName)}.${String(outputs.namespace)}.svc.cluster.local`;
-    const conf = localProxyConf({ listen: `127.0.0.1:${port}`, upstreamHost: "127.0.0.1", upstreamPort: reg.deployment.replicas[0].port, upstreamName, caFile: path.join(dir, "ca.crt"), tmpDir: dir });
+    const conf = localProxyConf({
+        listen: `127.0.0.1:${port}`,
+        upstreamHost: "127.0.0.1",
+        upstreamPort: reg.deployment.replicas[0].port,
+        upstreamName,
+        caFile: path.join(dir, "ca.crt"),
+        tmpDir: dir,
+    });
     const withoutKeepalive = conf.replace(/\n\s*keepalive \d+;/, "");
     if (withoutKeepalive === conf) {
         throw new Error("the localhost proxy's nginx.conf has no upstream keepalive line");
@@ -68,15 +75,33 @@ async function startWithRedis(config: StackConfig, stops: Stop[]): Promise<Bench
         logFile: path.join(dir, "redis.log"),
     });
     stops.push(() => proc.stop());
-    await waitFor("redis", async () => execFileSync("redis-cli", ["-p", String(port), "-a", password, "--no-auth-warning", "ping"], { encoding: "utf8" }).trim() === "PONG", 15000, 100, proc);
+    await waitFor(
+        "redis",
+        async () => execFileSync("redis-cli", ["-p", String(port), "-a", password, "--no-auth-warning", "ping"], { encoding: "utf8" }).trim() === "PONG",
+        15000,
+        100,
+        proc,
+    );
     const d = await startRegistry({
         config: stack,
         replicas: 1,
-        mocks: { resourceState: (type, name) => (type === "random:index/randomPassword:RandomPassword" && name.endsWith("-cache-password") ? { result: password } : undefined) },
+        mocks: {
+            resourceState: (type, name) =>
+                type === "random:index/randomPassword:RandomPassword" && name.endsWith("-cache-password") ? { result: password } : undefined,
+        },
         extraEnv: { REGISTRY_REDIS_ADDRS: `["127.0.0.1:${port}"]` },
     });
     stops.push(() => d.remove());
-    return { label: "deployed, Redis cache", deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids: () => d.replicas.map((r) => r.proc.pid) };
+    return {
+        label: "deployed, Redis cache",
+        deployment: d,
+        host: d.host,
+        access: d.access(),
+        url: d.url,
+        ca: d.caPem,
+        auth: { username: d.username, password: d.password },
+        pids: () => d.replicas.map((r) => r.proc.pid),
+    };
 }
 
 /** `HEAD` of a blob of `image` in `repo`, with valid credentials. */
@@ -121,7 +146,11 @@ export async function measureRequestPaths(deployed: BenchRegistry, config: Stack
                 bcryptCost: cost,
             },
             { label: "blob HEAD, in-memory blob-descriptor cache (the default)", target: blobHead(deployed, repo, image), bcryptCost: cost },
-            { label: "blob HEAD, Redis blob-descriptor cache (redis-server on the same machine)", target: blobHead(redis, repo, image), bcryptCost: bcryptCost(redis) },
+            {
+                label: "blob HEAD, Redis blob-descriptor cache (redis-server on the same machine)",
+                target: blobHead(redis, repo, image),
+                bcryptCost: bcryptCost(redis),
+            },
         ];
         return await probeAll(probes, n);
     } finally {

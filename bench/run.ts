@@ -62,7 +62,10 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     // The most the clients hold at once: the biggest image pulled (or staged), or every parallel pull.
     const clientMiB = Math.max(...plan.sizesMiB, ...plan.objectSizesMiB, plan.chunkLayerMiB, plan.concurrencyImageMiB * Math.max(...plan.concurrency));
     const client = clientDir(WORK_DIR, Math.ceil((clientMiB * 1.2 + 256) * MiB));
-    const machine = { ...machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY }), clientFs: client.fs };
+    const machine = {
+        ...machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY }),
+        clientFs: client.fs,
+    };
     const want = new Set(plan.sections);
     const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {};
     const sectionsS: Record<string, number> = {};
@@ -190,7 +193,10 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                         // Through one replica also at the provider's bcrypt cost: before and after, in one run.
                         for (const cost of replicas === 1 ? [undefined, FULL_BCRYPT_COST] : [undefined]) {
                             log(`== parallel pulls through ${replicas} replica(s)${cost === undefined ? "" : `, bcrypt cost ${cost}`}`);
-                            const overrides = { ...(replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas }), ...(cost === undefined ? {} : { htpasswdBcryptCost: cost }) };
+                            const overrides = {
+                                ...(replicas === 1 ? {} : { storageAccessMode: "ReadWriteMany", replicas }),
+                                ...(cost === undefined ? {} : { htpasswdBcryptCost: cost }),
+                            };
                             const cfg = await b.prepare("/conc", overrides);
                             const reg: BenchRegistry = await startDeployed(cfg.config, { ...cfg.extra, replicas });
                             try {

@@ -97,7 +97,12 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         const dns = createDns(
             rname,
             cfg.dns,
-            { loadBalancerHostname: service.loadBalancerHostname, loadBalancerIp: service.loadBalancerIp, serviceAnnotations: annotations, reservedIp: address.ip },
+            {
+                loadBalancerHostname: service.loadBalancerHostname,
+                loadBalancerIp: service.loadBalancerIp,
+                serviceAnnotations: annotations,
+                reservedIp: address.ip,
+            },
             child,
         );
         const names = dns.names.apply((published) => publicNames(published, cfg.hostnames));
@@ -108,9 +113,13 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             rname,
             {
                 config: cfg.tls,
-                dnsNames: pulumi
-                    .all([names, pulumi.all(services.map((s) => s.loadBalancerHostname))])
-                    .apply(([n, lbs]) => certificateDnsNames(n, services.flatMap((s) => s.clusterDnsNames), lbs)),
+                dnsNames: pulumi.all([names, pulumi.all(services.map((s) => s.loadBalancerHostname))]).apply(([n, lbs]) =>
+                    certificateDnsNames(
+                        n,
+                        services.flatMap((s) => s.clusterDnsNames),
+                        lbs,
+                    ),
+                ),
                 ipAddresses: pulumi.all(services.map((s) => s.loadBalancerIp)).apply((ips) => certificateIpAddresses(cfg.ipAddresses, ips)),
                 rotation: ops.tlsRotation,
             },
@@ -120,7 +129,12 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         // Push users and pull-only users; the gate in each registry pod enforces the difference.
         const auth = new RegistryAuth(
             rname,
-            { ...registryUsers(cfg.users, cfg.pullUsers, cfg.access), passwordLength: cfg.passwordLength, rotation: ops.passwordRotation, bcryptCost: cfg.htpasswdBcryptCost },
+            {
+                ...registryUsers(cfg.users, cfg.pullUsers, cfg.access),
+                passwordLength: cfg.passwordLength,
+                rotation: ops.passwordRotation,
+                bcryptCost: cfg.htpasswdBcryptCost,
+            },
             child,
         );
 
@@ -170,7 +184,15 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         if (ops.gc !== undefined) {
             new GarbageCollector(
                 `${rname}-gc`,
-                { config: ops.gc, namespace: ns.name, registryName: rname, labels, podSpec: registry.podSpec, configFile: registry.configFile, mode: gcMode(storage.storage.shareable) },
+                {
+                    config: ops.gc,
+                    namespace: ns.name,
+                    registryName: rname,
+                    labels,
+                    podSpec: registry.podSpec,
+                    configFile: registry.configFile,
+                    mode: gcMode(storage.storage.shareable),
+                },
                 child,
             );
         }
@@ -228,7 +250,10 @@ export class PrivateRegistry extends pulumi.ComponentResource {
                 hosts: pulumi
                     .all([this.registryHost, names, service.loadBalancerAddress])
                     .apply(([host, n, lb]) => [
-                        ...new Set([host, ...reachableHosts({ publicNames: n, clusterDnsNames: service.clusterDnsNames, loadBalancerAddress: lb, port: service.port })]),
+                        ...new Set([
+                            host,
+                            ...reachableHosts({ publicNames: n, clusterDnsNames: service.clusterDnsNames, loadBalancerAddress: lb, port: service.port }),
+                        ]),
                     ]),
                 serviceName: rname,
                 servicePort: service.port,

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The whole suite: install what the tests need, type-check, unit + schema tests, the program under
-# the real Pulumi engine against a real API server, end-to-end tests. This is what `npm test` and
-# CI run.
+# The whole suite: install what the tests need, type-check, lint and format check, unit + schema
+# tests, the program under the real Pulumi engine against a real API server, end-to-end tests.
+# This is what `npm test` and CI run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
 echo "== tsc --noEmit (strict)"
 node_modules/.bin/tsc --noEmit -p .
+echo "== lint (ESLint, Prettier)"
+node_modules/.bin/eslint .
+node_modules/.bin/prettier --check .
 echo "== unit and schema tests (Pulumi mocks)"
 node_modules/.bin/mocha
 # What an earlier run left in the default work directory (kept for reading logs) goes first.

@@ -17,7 +17,13 @@ const run = cachedRun();
 const DS = "kubernetes:apps/v1:DaemonSet";
 const dsNamed = (r: ProgramRun, suffix: string): RecordedResource => {
     const found = ofType(r, DS).filter((d) => d.name.endsWith(suffix));
-    assert.strictEqual(found.length, 1, `DaemonSets: ${ofType(r, DS).map((d) => d.name).join(", ")}`);
+    assert.strictEqual(
+        found.length,
+        1,
+        `DaemonSets: ${ofType(r, DS)
+            .map((d) => d.name)
+            .join(", ")}`,
+    );
     return found[0];
 };
 const configMapOf = (r: ProgramRun, ds: RecordedResource, volume: string): RecordedResource => {
@@ -41,7 +47,10 @@ describe("access: node CA trust", () => {
         assert.strictEqual(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
         assert.strictEqual(ds.inputs.metadata.namespace, "registry-node");
         // The registry's own namespace stays restricted.
-        assert.strictEqual(one(dev, "kubernetes:core/v1:Namespace", "registry-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.strictEqual(
+            one(dev, "kubernetes:core/v1:Namespace", "registry-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"],
+            "restricted",
+        );
     });
 
     it("has a minimal security context: no privileged container, no capabilities, no escalation, read-only root", () => {
@@ -65,16 +74,25 @@ describe("access: node CA trust", () => {
 
     it("mounts only containerd's and Docker's certs.d from the host, and the ConfigMap read-only", () => {
         const spec = dsNamed(dev, "-node-trust").inputs.spec.template.spec;
-        const hostPaths = spec.volumes.filter((v: { hostPath?: unknown }) => v.hostPath !== undefined).map((v: { hostPath: { path: string; type: string } }) => v.hostPath);
+        const hostPaths = spec.volumes
+            .filter((v: { hostPath?: unknown }) => v.hostPath !== undefined)
+            .map((v: { hostPath: { path: string; type: string } }) => v.hostPath);
         assert.deepStrictEqual(hostPaths, [
             { path: "/etc/containerd/certs.d", type: "DirectoryOrCreate" },
             { path: "/etc/docker/certs.d", type: "DirectoryOrCreate" },
         ]);
         assert.deepStrictEqual(
             spec.containers[0].volumeMounts.map((m: { name: string; readOnly?: boolean }) => [m.name, m.readOnly === true]),
-            [["source", true], ["containerd-certs", false], ["docker-certs", false]],
+            [
+                ["source", true],
+                ["containerd-certs", false],
+                ["docker-certs", false],
+            ],
         );
-        assert.deepStrictEqual(spec.volumes.map((v: { name: string }) => v.name), ["source", "containerd-certs", "docker-certs"]);
+        assert.deepStrictEqual(
+            spec.volumes.map((v: { name: string }) => v.name),
+            ["source", "containerd-certs", "docker-certs"],
+        );
     });
 
     it("runs the script from its auto-named ConfigMap in a pinned busybox, tolerating every taint by default", () => {
@@ -93,13 +111,7 @@ describe("access: node CA trust", () => {
     it("trusts the CA for every name the registry is reached by, with a hosts.toml that parses", () => {
         const cm = configMapOf(dev, dsNamed(dev, "-node-trust"), "source");
         const hosts = (cm.inputs.data.hosts as string).split("\n").filter(Boolean);
-        assert.deepStrictEqual(hosts, [
-            "203.0.113.10",
-            "registry",
-            "registry.registry",
-            "registry.registry.svc",
-            "registry.registry.svc.cluster.local",
-        ]);
+        assert.deepStrictEqual(hosts, ["203.0.113.10", "registry", "registry.registry", "registry.registry.svc", "registry.registry.svc.cluster.local"]);
         assert.strictEqual(hosts[0], dev.outputs.registryHost);
         assert.strictEqual(cm.inputs.data["ca.crt"], dev.outputs.caCertificate);
         hosts.forEach((h, i) => {
@@ -120,14 +132,25 @@ describe("access: node CA trust", () => {
             assert.strictEqual(TOML.parse(containerdHostsToml(h)).server, `https://${h}`);
         }
         assert.deepStrictEqual(
-            reachableHosts({ publicNames: ["a.example.com", "b.example.com"], clusterDnsNames: ["r", "r.ns"], loadBalancerAddress: "a.example.com", port: 443 }),
+            reachableHosts({
+                publicNames: ["a.example.com", "b.example.com"],
+                clusterDnsNames: ["r", "r.ns"],
+                loadBalancerAddress: "a.example.com",
+                port: 443,
+            }),
             ["a.example.com", "b.example.com", "r", "r.ns"],
         );
     });
 
     it("with provided TLS is off unless asked for; `nodeTrust: false` leaves no node namespace", async () => {
         const pki = await makePki(["registry.example.com"]);
-        const provided = { tlsMode: "provided", tlsCertificate: pki.certPem, tlsPrivateKey: pki.keyPem, tlsCaCertificate: pki.caPem, hostnames: ["registry.example.com"] };
+        const provided = {
+            tlsMode: "provided",
+            tlsCertificate: pki.certPem,
+            tlsPrivateKey: pki.keyPem,
+            tlsCaCertificate: pki.caPem,
+            hostnames: ["registry.example.com"],
+        };
         const auto = await runProgram(provided, { secretKeys: ["tlsPrivateKey"] });
         assert.strictEqual(auto.error, undefined, String(auto.error));
         assert.strictEqual(ofType(auto, DS).length, 0);
@@ -136,7 +159,10 @@ describe("access: node CA trust", () => {
         assert.strictEqual(configMapOf(on, dsNamed(on, "-node-trust"), "source").inputs.data["ca.crt"], pki.caPem);
         const off = await run("off", { nodeTrust: "false" });
         assert.strictEqual(ofType(off, DS).length, 0);
-        assert.deepStrictEqual(ofType(off, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name), ["registry"]);
+        assert.deepStrictEqual(
+            ofType(off, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name),
+            ["registry"],
+        );
     });
 
     it("tolerations are parsed from taint syntax", async () => {
@@ -177,7 +203,10 @@ describe("access: localhost proxy", () => {
             seccompProfile: { type: "RuntimeDefault" },
         });
         assert.strictEqual(spec.securityContext.runAsUser, 101);
-        assert.ok(spec.volumes.every((v: { hostPath?: unknown }) => v.hostPath === undefined), "no hostPath");
+        assert.ok(
+            spec.volumes.every((v: { hostPath?: unknown }) => v.hostPath === undefined),
+            "no hostPath",
+        );
         assert.strictEqual(spec.hostNetwork, undefined);
     });
 
@@ -233,7 +262,19 @@ describe("access: localhost proxy", () => {
             assert.throws(() => renderNginx([{ name: "auth_basic", args: [{ quoted: bad }] }]), /cannot be quoted safely/);
         }
         // `map` entries: safe tokens only.
-        assert.strictEqual(renderNginx([{ name: "map", args: ["$a", "$b"], entries: [["", "x"], ["default", "y"]] }]), 'map $a $b {\n    "" x;\n    default y;\n}\n');
+        assert.strictEqual(
+            renderNginx([
+                {
+                    name: "map",
+                    args: ["$a", "$b"],
+                    entries: [
+                        ["", "x"],
+                        ["default", "y"],
+                    ],
+                },
+            ]),
+            'map $a $b {\n    "" x;\n    default y;\n}\n',
+        );
         assert.throws(() => renderNginx([{ name: "map", args: ["$a", "$b"], entries: [["x; }", "y"]] }]), /not a single safe token/);
     });
 });
@@ -246,7 +287,13 @@ describe("access: pull secrets", () => {
 
     it("a kubernetes.io/dockerconfigjson Secret per listed namespace, for the pull-only user, as a Pulumi secret, naming the localhost proxy too", () => {
         const secrets = ofType(r, "kubernetes:core/v1:Secret").filter((s) => s.inputs.type === "kubernetes.io/dockerconfigjson" && s.name.includes("-pull-"));
-        assert.deepStrictEqual(secrets.map((s) => [s.inputs.metadata.namespace, s.inputs.metadata.name]), [["apps", "registry-pull"], ["ci", "registry-pull"]]);
+        assert.deepStrictEqual(
+            secrets.map((s) => [s.inputs.metadata.namespace, s.inputs.metadata.name]),
+            [
+                ["apps", "registry-pull"],
+                ["ci", "registry-pull"],
+            ],
+        );
         const passwords = r.outputs.passwords as Record<string, string>;
         assert.deepStrictEqual(Object.keys(passwords), ["admin", "puller"]);
         for (const s of secrets) {
@@ -273,7 +320,11 @@ describe("access: pull secrets", () => {
 
     it("the pull user may read and not write (in the gate's pull file only), and the primary user stays the first", () => {
         const auth = one(r, "kubernetes:core/v1:Secret", "registry-auth");
-        const users = (file: string) => (secretValue(auth, file) ?? "").split("\n").filter(Boolean).map((l) => l.split(":")[0]);
+        const users = (file: string) =>
+            (secretValue(auth, file) ?? "")
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => l.split(":")[0]);
         assert.deepStrictEqual(users("pull.htpasswd"), ["admin", "puller"]);
         assert.deepStrictEqual(users("push.htpasswd"), ["admin"]);
         assert.strictEqual(r.outputs.username, "admin");
@@ -288,7 +339,8 @@ describe("access: pull secrets", () => {
         const secret = ofType(x, "kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/dockerconfigjson" && s.name.includes("-pull-"));
         assert.ok(secret !== undefined);
         assert.ok(secret.secretInputs.includes("stringData"));
-        const entries = Object.values(JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "").auths) as { username: string; password: string }[];
+        const dockerConfig = JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "") as { auths: Record<string, { username: string; password: string }> };
+        const entries = Object.values(dockerConfig.auths);
         assert.ok(entries.length > 0);
         for (const e of entries) {
             assert.deepStrictEqual([e.username, e.password], ["reader", passwords.reader]);
@@ -300,7 +352,10 @@ describe("access: pull secrets", () => {
         const patches = ofType(r, "kubernetes:core/v1:ServiceAccountPatch");
         assert.deepStrictEqual(
             patches.map((p) => [p.inputs.metadata.namespace, p.inputs.metadata.name, p.inputs.imagePullSecrets]),
-            [["apps", "default", [{ name: "registry-pull" }]], ["ci", "default", [{ name: "registry-pull" }]]],
+            [
+                ["apps", "default", [{ name: "registry-pull" }]],
+                ["ci", "default", [{ name: "registry-pull" }]],
+            ],
         );
     });
 
@@ -327,7 +382,10 @@ describe("access: ingress", () => {
         assert.strictEqual(ing.inputs.spec.ingressClassName, "nginx");
         assert.deepStrictEqual(ing.inputs.spec.tls, [{ hosts: ["registry.example.com"], secretName }]);
         assert.deepStrictEqual(ing.inputs.spec.rules, [
-            { host: "registry.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "registry", port: { number: 443 } } } }] } },
+            {
+                host: "registry.example.com",
+                http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "registry", port: { number: 443 } } } }] },
+            },
         ]);
         assert.deepStrictEqual(ing.inputs.metadata.annotations, {
             "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
@@ -424,7 +482,10 @@ describe("access: image mirroring Job", () => {
         assert.ok(secret.secretInputs.includes("stringData"));
         const doc = JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "");
         assert.deepStrictEqual(Object.keys(doc.auths), ["registry.registry.svc.cluster.local"]);
-        assert.deepStrictEqual([doc.auths["registry.registry.svc.cluster.local"].username, doc.auths["registry.registry.svc.cluster.local"].password], ["admin", r.outputs.password]);
+        assert.deepStrictEqual(
+            [doc.auths["registry.registry.svc.cluster.local"].username, doc.auths["registry.registry.svc.cluster.local"].password],
+            ["admin", r.outputs.password],
+        );
     });
 
     it("passes the restricted Pod Security Standard, and the registry Service cannot select its pod", () => {
@@ -484,16 +545,28 @@ describe("access: config validation", () => {
             { pullSecretPatchServiceAccount: true },
             "`pullSecretPatchServiceAccount` needs `pullSecretNamespaces`: it patches the default ServiceAccount of those namespaces",
         ],
-        ["bad pull user", { pullUser: "Pull:er" }, "`pullUser` must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got `Pull:er`"],
+        [
+            "bad pull user",
+            { pullUser: "Pull:er" },
+            "`pullUser` must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got `Pull:er`",
+        ],
         [
             "pull user who pushes",
             { users: ["admin", "puller"] },
             "`pullUser` `puller` is a push user (in `users`); the pull Secrets and `pullDockerConfigJson` carry only pull-only credentials: move `puller` from `users` to `pullUsers`, or set `pullUser` to another name",
         ],
-        ["ingress without hostnames", { ingressEnabled: true }, "`ingressEnabled` needs `hostnames`: an Ingress routes by host name, and the certificate must cover it"],
+        [
+            "ingress without hostnames",
+            { ingressEnabled: true },
+            "`ingressEnabled` needs `hostnames`: an Ingress routes by host name, and the certificate must cover it",
+        ],
         ["ingress tls mode", { ingressTls: "edge" }, "`ingressTls` must be one of `reencrypt`, `passthrough`; got `edge`"],
         ["ingress class", { ingressClassName: "Nginx" }, "`ingressClassName` must be an IngressClass name (lowercase DNS label); got `Nginx`"],
-        ["ingress annotation", { ingressAnnotations: ["no-equals"] }, "`ingressAnnotations` entries must be `key=value` with a valid annotation key; got `no-equals`"],
+        [
+            "ingress annotation",
+            { ingressAnnotations: ["no-equals"] },
+            "`ingressAnnotations` entries must be `key=value` with a valid annotation key; got `no-equals`",
+        ],
         [
             "namespace too long for the node namespace",
             { namespace: "n".repeat(60) },

@@ -3,7 +3,18 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 
-import { awsLoadBalancerKind, bucketArn, irsaTrustPolicy, keyPrefix, maxLayerBytes, PolicyStatement, recordFqdn, s3AccessPolicy, s3DriverSection, tlsOnlyBucketPolicy } from "../components";
+import {
+    awsLoadBalancerKind,
+    bucketArn,
+    irsaTrustPolicy,
+    keyPrefix,
+    maxLayerBytes,
+    PolicyStatement,
+    recordFqdn,
+    s3AccessPolicy,
+    s3DriverSection,
+    tlsOnlyBucketPolicy,
+} from "../components";
 import { awsLoadBalancerAnnotations, S3_MAX_PARTS } from "../components";
 import { ROOT } from "./support/program";
 
@@ -27,7 +38,12 @@ describe("AWS policy documents", () => {
                         Resource: [BUCKET],
                         Condition: { StringLike: { "s3:prefix": ["registry", "registry/*"] } },
                     },
-                    { Sid: "BucketMultipartAndLocation", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: [BUCKET] },
+                    {
+                        Sid: "BucketMultipartAndLocation",
+                        Effect: "Allow",
+                        Action: ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+                        Resource: [BUCKET],
+                    },
                     {
                         Sid: "RegistryObjects",
                         Effect: "Allow",
@@ -54,11 +70,20 @@ describe("AWS policy documents", () => {
         });
 
         it("never allows a wildcard action or resource", () => {
-            for (const p of [s3AccessPolicy({ bucketArn: BUCKET, rootDirectory: "" }), s3AccessPolicy({ bucketArn: BUCKET, rootDirectory: "/r", kmsKeyArn: KEY })]) {
+            for (const p of [
+                s3AccessPolicy({ bucketArn: BUCKET, rootDirectory: "" }),
+                s3AccessPolicy({ bucketArn: BUCKET, rootDirectory: "/r", kmsKeyArn: KEY }),
+            ]) {
                 for (const s of p.Statement) {
                     assert.strictEqual(s.Effect, "Allow");
-                    assert.ok(actions(s).every((a) => !a.includes("*")), JSON.stringify(s));
-                    assert.ok((s.Resource ?? []).every((r) => r !== "*" && (r.startsWith(BUCKET) || r === KEY)), JSON.stringify(s));
+                    assert.ok(
+                        actions(s).every((a) => !a.includes("*")),
+                        JSON.stringify(s),
+                    );
+                    assert.ok(
+                        (s.Resource ?? []).every((r) => r !== "*" && (r.startsWith(BUCKET) || r === KEY)),
+                        JSON.stringify(s),
+                    );
                 }
             }
         });
@@ -110,7 +135,15 @@ describe("AWS policy documents", () => {
 });
 
 describe("the registry's storage.s3 section", () => {
-    const base = { region: "eu-west-1", bucket: "b", rootDirectory: "/registry", encrypt: true, chunkSize: 16 * 1024 * 1024, forcePathStyle: false, secure: true };
+    const base = {
+        region: "eu-west-1",
+        bucket: "b",
+        rootDirectory: "/registry",
+        encrypt: true,
+        chunkSize: 16 * 1024 * 1024,
+        forcePathStyle: false,
+        secure: true,
+    };
 
     it("names region, bucket, root, encryption, part sizes, and no credentials", () => {
         assert.deepStrictEqual(s3DriverSection(base), {

@@ -143,7 +143,12 @@ describe("AWS: the aws stack (Pulumi.aws.yaml) under mocks", () => {
         const role = one(r, T.role);
         assert.deepStrictEqual(
             json(role, "assumeRolePolicy"),
-            irsaTrustPolicy({ oidcProviderArn: providerArn, oidcIssuer: providerArn.split("oidc-provider/")[1], namespace: "registry", serviceAccount: "registry" }),
+            irsaTrustPolicy({
+                oidcProviderArn: providerArn,
+                oidcIssuer: providerArn.split("oidc-provider/")[1],
+                namespace: "registry",
+                serviceAccount: "registry",
+            }),
         );
         const trust = json(role, "assumeRolePolicy").Statement[0].Condition.StringEquals;
         assert.deepStrictEqual(Object.values(trust), ["system:serviceaccount:registry:registry", "sts.amazonaws.com"]);
@@ -214,7 +219,10 @@ describe("AWS: the aws stack (Pulumi.aws.yaml) under mocks", () => {
         const r = await runProgram(loadStackFile(path.join(ROOT, "Pulumi.aws.yaml")), { stack: "aws-calls" });
         assert.strictEqual(r.error, undefined);
         const calls = recorder.calls;
-        assert.ok(calls.some((c) => c.token === "aws:route53/getZone:getZone" && c.inputs.name === "example.com" && c.inputs.privateZone === false), JSON.stringify(calls));
+        assert.ok(
+            calls.some((c) => c.token === "aws:route53/getZone:getZone" && c.inputs.name === "example.com" && c.inputs.privateZone === false),
+            JSON.stringify(calls),
+        );
         assert.ok(calls.some((c) => c.token === "aws:lb/getHostedZoneId:getHostedZoneId" && c.inputs.loadBalancerType === "network"));
         assert.ok(!calls.some((c) => c.token === "aws:elb/getHostedZoneId:getHostedZoneId"));
     });
@@ -258,8 +266,14 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
         assert.strictEqual(secretValue(secret, "secretAccessKey"), accessKey.state.secret);
         assert.ok(isSecretInput(secret, "stringData.secretAccessKey") && isSecretInput(secret, "stringData.accessKeyId"), secret.secretInputs.join());
         const env = registryPod(r).container.env as Record<string, any>[];
-        for (const [name, key] of [["REGISTRY_STORAGE_S3_ACCESSKEY", "accessKeyId"], ["REGISTRY_STORAGE_S3_SECRETKEY", "secretAccessKey"]]) {
-            assert.deepStrictEqual(env.find((e) => e.name === name), { name, valueFrom: { secretKeyRef: { name: secret.state.metadata.name, key } } });
+        for (const [name, key] of [
+            ["REGISTRY_STORAGE_S3_ACCESSKEY", "accessKeyId"],
+            ["REGISTRY_STORAGE_S3_SECRETKEY", "secretAccessKey"],
+        ]) {
+            assert.deepStrictEqual(
+                env.find((e) => e.name === name),
+                { name, valueFrom: { secretKeyRef: { name: secret.state.metadata.name, key } } },
+            );
         }
         assert.ok(!registryPod(r).configMap.inputs.data["config.yml"].includes(accessKey.state.secret));
         assert.deepStrictEqual(ofType(r, T.role), []);
@@ -272,7 +286,10 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
         assert.strictEqual(one(r, T.service).inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-internal"], "true");
         assert.ok(!Object.keys(one(r, T.service).inputs.metadata.annotations).some((k) => k.includes("aws-load-balancer-type")));
         const alias = one(r, T.record).inputs.aliases[0];
-        assert.deepStrictEqual({ zoneId: alias.zoneId, evaluateTargetHealth: alias.evaluateTargetHealth }, { zoneId: LB_ZONE_IDS[MOCK_REGION].classic, evaluateTargetHealth: false });
+        assert.deepStrictEqual(
+            { zoneId: alias.zoneId, evaluateTargetHealth: alias.evaluateTargetHealth },
+            { zoneId: LB_ZONE_IDS[MOCK_REGION].classic, evaluateTargetHealth: false },
+        );
         assert.strictEqual(one(r, T.record).inputs.zoneId, MOCK_ZONE.zoneId);
     });
 
@@ -291,7 +308,10 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
 
     it("a given key and an existing bucket: no AWS resources at all; the key only in a Secret; the given KMS key as keyid", async () => {
         const r = await givenKey();
-        assert.deepStrictEqual(r.resources.filter((x) => x.type.startsWith("aws:")).map((x) => x.type), []);
+        assert.deepStrictEqual(
+            r.resources.filter((x) => x.type.startsWith("aws:")).map((x) => x.type),
+            [],
+        );
         const secret = ofType(r, T.secret).find((s) => secretValue(s, "secretAccessKey") !== undefined);
         assert.strictEqual(secretValue(secret!, "secretAccessKey"), GIVEN_KEY.s3SecretAccessKey);
         assert.ok(isSecretInput(secret!, "stringData.secretAccessKey"), secret!.secretInputs.join());
@@ -309,11 +329,11 @@ describe("AWS: other identities, encryption and DNS choices under mocks", () => 
     it("an S3-compatible store: its endpoint, path style, plain HTTP, no encryption header, no AWS calls", async () => {
         const r = await s3Compatible();
         const s3 = registryPod(r).config.storage.s3;
+        assert.deepStrictEqual([s3.regionendpoint, s3.forcepathstyle, s3.secure, s3.encrypt], ["http://minio.storage.svc:9000", true, false, false]);
         assert.deepStrictEqual(
-            [s3.regionendpoint, s3.forcepathstyle, s3.secure, s3.encrypt],
-            ["http://minio.storage.svc:9000", true, false, false],
+            r.resources.filter((x) => x.type.startsWith("aws:")),
+            [],
         );
-        assert.deepStrictEqual(r.resources.filter((x) => x.type.startsWith("aws:")), []);
     });
 
     it("every Kubernetes object of the configs with keys passes the schema", async () => {
@@ -355,9 +375,15 @@ describe("AWS: the Route53 alias follows the load balancer that exists", () => {
     });
 
     it("the canonical zone id is the one of the load balancer's own region, read from its hostname", async () => {
-        const nlb = await withLoadBalancerHostname(VARIANTS.awsDualStackDestroyable, "k8s-registry-registry-1a2b3c4d5e-0123456789abcdef.elb.us-east-1.amazonaws.com");
+        const nlb = await withLoadBalancerHostname(
+            VARIANTS.awsDualStackDestroyable,
+            "k8s-registry-registry-1a2b3c4d5e-0123456789abcdef.elb.us-east-1.amazonaws.com",
+        );
         assert.ok(ofType(nlb, T.record).every((x) => x.inputs.aliases[0].zoneId === LB_ZONE_IDS["us-east-1"].network));
-        const elb = await withLoadBalancerHostname(VARIANTS.awsIamUserKms, "internal-a1b2c3d4e5f60718293a4b5c6d7e8f90-1234567890.eu-central-1.elb.amazonaws.com");
+        const elb = await withLoadBalancerHostname(
+            VARIANTS.awsIamUserKms,
+            "internal-a1b2c3d4e5f60718293a4b5c6d7e8f90-1234567890.eu-central-1.elb.amazonaws.com",
+        );
         assert.strictEqual(one(elb, T.record).inputs.aliases[0].zoneId, LB_ZONE_IDS["eu-central-1"].classic);
     });
 
@@ -386,7 +412,11 @@ describe("AWS: the Route53 alias follows the load balancer that exists", () => {
 describe("AWS configuration", () => {
     const IRSA_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC";
     const BAD: { name: string; config: Record<string, unknown>; secret?: string[]; problem: string }[] = [
-        { name: "a part size below 5 MiB", config: { storageKind: "s3", s3ChunkSize: 5242879 }, problem: "`s3ChunkSize` must be at least 5242880 (5 MiB), S3's smallest multipart part; got 5242879" },
+        {
+            name: "a part size below 5 MiB",
+            config: { storageKind: "s3", s3ChunkSize: 5242879 },
+            problem: "`s3ChunkSize` must be at least 5242880 (5 MiB), S3's smallest multipart part; got 5242879",
+        },
         {
             name: "an existing bucket without a name",
             config: { storageKind: "s3", s3CreateBucket: false },
@@ -395,12 +425,14 @@ describe("AWS configuration", () => {
         {
             name: "a bad bucket name",
             config: { storageKind: "s3", s3Bucket: "My_Bucket" },
-            problem: "`s3Bucket` must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit; got `My_Bucket`",
+            problem:
+                "`s3Bucket` must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit; got `My_Bucket`",
         },
         {
             name: "IRSA without the OIDC provider",
             config: { storageKind: "s3", s3Identity: "irsa" },
-            problem: "`eksOidcProviderArn` is required when `s3Identity` is `irsa`: the ARN of the cluster's IAM OIDC provider (`aws eks describe-cluster` gives its issuer)",
+            problem:
+                "`eksOidcProviderArn` is required when `s3Identity` is `irsa`: the ARN of the cluster's IAM OIDC provider (`aws eks describe-cluster` gives its issuer)",
         },
         {
             name: "static keys with IRSA",
@@ -427,16 +459,32 @@ describe("AWS configuration", () => {
         {
             name: "an IAM identity for an S3-compatible store",
             config: { storageKind: "s3", s3RegionEndpoint: "https://minio.example.com", s3CreateBucket: false, s3Bucket: "registry", s3Identity: "iamUser" },
-            problem: "`s3Identity` `iamUser` makes an AWS IAM identity, which an S3-compatible store (`s3RegionEndpoint`) does not know; use `accessKey` with `s3AccessKeyId` and `s3SecretAccessKey`",
+            problem:
+                "`s3Identity` `iamUser` makes an AWS IAM identity, which an S3-compatible store (`s3RegionEndpoint`) does not know; use `accessKey` with `s3AccessKeyId` and `s3SecretAccessKey`",
         },
         {
             name: "a plain-HTTP endpoint with s3Secure",
-            config: { storageKind: "s3", s3RegionEndpoint: "http://minio:9000", s3CreateBucket: false, s3Bucket: "registry", s3AccessKeyId: "minio", s3SecretAccessKey: "s" },
+            config: {
+                storageKind: "s3",
+                s3RegionEndpoint: "http://minio:9000",
+                s3CreateBucket: false,
+                s3Bucket: "registry",
+                s3AccessKeyId: "minio",
+                s3SecretAccessKey: "s",
+            },
             secret: ["s3SecretAccessKey"],
             problem: "`s3Secure` is true but `s3RegionEndpoint` is plain HTTP; make them agree",
         },
-        { name: "s3Secure false on AWS", config: { storageKind: "s3", s3Secure: false }, problem: "`s3Secure` false is only for a plain-HTTP `s3RegionEndpoint`; AWS S3 is reached over HTTPS (the bucket policy refuses anything else)" },
-        { name: "a KMS key with SSE-S3", config: { storageKind: "s3", s3KmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/abc" }, problem: "`s3KmsKeyArn` is only used when `s3Encryption` is `SSE-KMS`" },
+        {
+            name: "s3Secure false on AWS",
+            config: { storageKind: "s3", s3Secure: false },
+            problem: "`s3Secure` false is only for a plain-HTTP `s3RegionEndpoint`; AWS S3 is reached over HTTPS (the bucket policy refuses anything else)",
+        },
+        {
+            name: "a KMS key with SSE-S3",
+            config: { storageKind: "s3", s3KmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/abc" },
+            problem: "`s3KmsKeyArn` is only used when `s3Encryption` is `SSE-KMS`",
+        },
         {
             name: "a KMS alias instead of a key ARN",
             config: { storageKind: "s3", s3Encryption: "SSE-KMS", s3KmsKeyArn: "alias/registry" },
@@ -454,9 +502,17 @@ describe("AWS configuration", () => {
             config: { storageKind: "s3", s3CreateBucket: false, s3Bucket: "images", s3Versioning: true },
             problem: "`s3Versioning` configures a bucket the program creates; with `s3CreateBucket` false the existing bucket is left as it is",
         },
-        { name: "a PVC size for a bucket", config: { storageKind: "s3", storageSize: "50Gi" }, problem: "`storageSize` is not used with `storageKind` `s3`: a bucket has no size or storage class" },
+        {
+            name: "a PVC size for a bucket",
+            config: { storageKind: "s3", storageSize: "50Gi" },
+            problem: "`storageSize` is not used with `storageKind` `s3`: a bucket has no size or storage class",
+        },
         { name: "S3 keys without s3 storage", config: { s3Bucket: "images" }, problem: "`s3Bucket` is only used when `storageKind` is `s3`" },
-        { name: "Route53 keys without route53", config: { route53ZoneName: "example.com" }, problem: "`route53ZoneName` is only used when `dnsProvider` is `route53`" },
+        {
+            name: "Route53 keys without route53",
+            config: { route53ZoneName: "example.com" },
+            problem: "`route53ZoneName` is only used when `dnsProvider` is `route53`",
+        },
         {
             name: "route53 without a zone",
             config: { dnsProvider: "route53" },
@@ -478,7 +534,11 @@ describe("AWS configuration", () => {
             problem:
                 "`serviceAnnotations` sets `service.beta.kubernetes.io/aws-load-balancer-type=nlb`, which contradicts `awsLoadBalancerType` `nlb` (external); remove it",
         },
-        { name: "an internal load balancer of no kind", config: { awsLoadBalancerInternal: true }, problem: "`awsLoadBalancerInternal` needs `awsLoadBalancerType` `classic` or `nlb`" },
+        {
+            name: "an internal load balancer of no kind",
+            config: { awsLoadBalancerInternal: true },
+            problem: "`awsLoadBalancerInternal` needs `awsLoadBalancerType` `classic` or `nlb`",
+        },
         {
             name: "a malformed OIDC provider ARN",
             config: { storageKind: "s3", eksOidcProviderArn: "oidc.eks.eu-west-1.amazonaws.com/id/ABC" },
@@ -515,14 +575,19 @@ describe("AWS configuration", () => {
         assert.strictEqual(identity({}), "iamUser");
         assert.strictEqual(identity(S3_COMPATIBLE, ["s3SecretAccessKey"]), "accessKey");
         const cfg = parseConfig(raw({ storageKind: "s3", eksOidcProviderArn: IRSA_ARN }));
-        assert.ok(cfg.storage.kind === "s3" && cfg.storage.identity.kind === "irsa" && cfg.storage.identity.oidcIssuer === "oidc.eks.eu-west-1.amazonaws.com/id/ABC");
+        assert.ok(
+            cfg.storage.kind === "s3" && cfg.storage.identity.kind === "irsa" && cfg.storage.identity.oidcIssuer === "oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+        );
     });
 
     it("normalises the root directory and keeps a configured false", () => {
         const cfg = parseConfig(raw({ storageKind: "s3", s3RootDirectory: "images/prod/", s3RedirectDisable: false, s3Encrypt: false }));
         assert.ok(cfg.storage.kind === "s3");
         if (cfg.storage.kind === "s3") {
-            assert.deepStrictEqual([cfg.storage.rootDirectory, cfg.storage.redirectDisable, cfg.storage.encrypt, cfg.storage.chunkSize], ["/images/prod", false, false, 10485760]);
+            assert.deepStrictEqual(
+                [cfg.storage.rootDirectory, cfg.storage.redirectDisable, cfg.storage.encrypt, cfg.storage.chunkSize],
+                ["/images/prod", false, false, 10485760],
+            );
         }
         assert.ok(cfg.replicas === 1 && problemsOf({ storageKind: "s3", replicas: 3 }).length === 0, "a bucket is shared storage");
     });

@@ -100,7 +100,10 @@ describe("bench: dependency graph depth", () => {
         ];
         const r = longestChain(nodes);
         assert.strictEqual(r.depth, 3);
-        assert.deepStrictEqual(r.chain.map((n) => n.urn), ["a", "comp", "b", "c"]);
+        assert.deepStrictEqual(
+            r.chain.map((n) => n.urn),
+            ["a", "comp", "b", "c"],
+        );
         assert.strictEqual(r.customResources, 4);
         assert.strictEqual(r.components, 1);
     });
@@ -161,9 +164,15 @@ describe("bench: plan", () => {
         assert.deepStrictEqual(p.variantsFor("filesystem"), ["deployed", "deployed-cost10", "tls-noauth", "baseline"]);
         assert.deepStrictEqual(p.variantsFor("swift-ceph"), ["deployed", "baseline"]);
         assert.deepStrictEqual(parsePlan(["--object-variants=deployed,tls-noauth"], "/o").variantsFor("s3-swift"), ["deployed", "tls-noauth"]);
-        assert.throws(() => parsePlan(["--object-variants=deployed,plain"], "/o"), /--object-variants: unknown registry plain; known: deployed, deployed-cost10, tls-noauth, baseline/);
+        assert.throws(
+            () => parsePlan(["--object-variants=deployed,plain"], "/o"),
+            /--object-variants: unknown registry plain; known: deployed, deployed-cost10, tls-noauth, baseline/,
+        );
         assert.throws(() => parsePlan(["--object-variants=baseline"], "/o"), /must start with deployed/);
-        assert.deepStrictEqual([p.repsFor(10, "filesystem"), p.repsFor(200, "filesystem"), p.repsFor(1024, "filesystem"), p.repsFor(10, "s3-ceph"), p.repsFor(200, "s3-ceph")], [3, 1, 1, 2, 1]);
+        assert.deepStrictEqual(
+            [p.repsFor(10, "filesystem"), p.repsFor(200, "filesystem"), p.repsFor(1024, "filesystem"), p.repsFor(10, "s3-ceph"), p.repsFor(200, "s3-ceph")],
+            [3, 1, 1, 2, 1],
+        );
     });
 
     it("compares htpasswd bcrypt costs 4, 5, 6 and 10 unless asked for others, within Go's bcrypt range", () => {
@@ -184,7 +193,10 @@ describe("bench: plan", () => {
         assert.throws(() => parsePlan(["--sizes=1,x"], "/o"), /--sizes takes positive numbers separated by commas, got "1,x"/);
         assert.throws(() => parsePlan(["--sections=nope"], "/o"), /--sections: unknown section nope; known: program, auth, datapath, concurrency, chunks/);
         assert.throws(() => parsePlan(["quick"], "/o"), /unknown argument quick/);
-        assert.throws(() => parsePlan(["--backends=filesystem,minio"], "/o"), /--backends: unknown backend minio; known: filesystem, s3-swift, s3-ceph, swift-ceph$/);
+        assert.throws(
+            () => parsePlan(["--backends=filesystem,minio"], "/o"),
+            /--backends: unknown backend minio; known: filesystem, s3-swift, s3-ceph, swift-ceph$/,
+        );
     });
 
     it("runs chunk sizes on the object stores only, once per driver (S3, Swift): 5 MiB (the classic recipe's), the program's 10 MiB default, up to 64 MiB", () => {
@@ -204,7 +216,10 @@ describe("bench: plan", () => {
         // swift-ceph only: 2 MiB x 1 rep x 2 registries, plus a 6 MiB layer at two chunk sizes.
         const one = parsePlan(["--backends=swift-ceph", "--object-sizes=2", "--reps=1", "--chunks=5,10", "--chunk-layer=6"], "/o");
         assert.strictEqual(cephMemoryBytes(one), Math.ceil(((4 + 12) * 1.5 + 1024) * MiB));
-        const three = parsePlan(["--backends=swift-ceph,s3-ceph", "--object-sizes=2", "--reps=1", "--sections=datapath", "--object-variants=deployed,tls-noauth,baseline"], "/o");
+        const three = parsePlan(
+            ["--backends=swift-ceph,s3-ceph", "--object-sizes=2", "--reps=1", "--sections=datapath", "--object-variants=deployed,tls-noauth,baseline"],
+            "/o",
+        );
         assert.strictEqual(cephMemoryBytes(three), Math.ceil((12 * 1.5 + 1024) * MiB));
     });
 
@@ -218,8 +233,14 @@ describe("bench: plan", () => {
     it("splits an image into four layers 1:2:3:4 that add up to its size", () => {
         const l = layerSplit(10);
         assert.strictEqual(l.length, 4);
-        assert.strictEqual(l.reduce((a, b) => a + b, 0), 10 * MiB);
-        assert.deepStrictEqual(l.slice(0, 3), [1, 2, 3].map((k) => Math.floor(k * MiB)));
+        assert.strictEqual(
+            l.reduce((a, b) => a + b, 0),
+            10 * MiB,
+        );
+        assert.deepStrictEqual(
+            l.slice(0, 3),
+            [1, 2, 3].map((k) => Math.floor(k * MiB)),
+        );
     });
 });
 
@@ -238,7 +259,10 @@ describe("bench: report", () => {
     it("computes median throughput and the deployed/baseline ratio from the raw figures", () => {
         assert.strictEqual(throughput(samples[0], "push"), mibPerSec(10 * MiB, 3000));
         const table = datapathTable(samples);
-        assert.match(table, /\| filesystem \| 10\.0 MiB \| same binary, no TLS\/auth \|\s+3 \|\s+500 ms \|\s+20\.0 \|\s+250 ms \|\s+40\.0 \|\s+0\.17× \/ 0\.25× \|\s+0 \|/);
+        assert.match(
+            table,
+            /\| filesystem \| 10\.0 MiB \| same binary, no TLS\/auth \|\s+3 \|\s+500 ms \|\s+20\.0 \|\s+250 ms \|\s+40\.0 \|\s+0\.17× \/ 0\.25× \|\s+0 \|/,
+        );
     });
 
     it("names what was skipped and shows the machine and load", () => {

@@ -16,11 +16,25 @@ function mocha(spec: string, env: Record<string, string>, grep?: string): { stat
     const base = { ...process.env };
     delete base.CI;
     delete base[WITHOUT_ENV];
-    const r = spawnSync(MOCHA, ["--no-config", "-r", "ts-node/register/transpile-only", "--timeout", "120000", "--reporter", "spec", ...(grep === undefined ? [] : ["--grep", grep]), spec], {
-        cwd: ROOT,
-        encoding: "utf8",
-        env: { ...base, ...env },
-    });
+    const r = spawnSync(
+        MOCHA,
+        [
+            "--no-config",
+            "-r",
+            "ts-node/register/transpile-only",
+            "--timeout",
+            "120000",
+            "--reporter",
+            "spec",
+            ...(grep === undefined ? [] : ["--grep", grep]),
+            spec,
+        ],
+        {
+            cwd: ROOT,
+            encoding: "utf8",
+            env: { ...base, ...env },
+        },
+    );
     return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -67,7 +81,9 @@ describe("tests that need something from the machine", () => {
     });
 
     it("no spec file skips by itself: every environment skip goes through requireCapability", () => {
-        const offenders = specFiles().filter((f) => /\bthis\.skip\(|\b(it|describe)\.skip\(|\bxit\(|\bxdescribe\(/.test(fs.readFileSync(path.join(ROOT, f), "utf8")));
+        const offenders = specFiles().filter((f) =>
+            /\bthis\.skip\(|\b(it|describe)\.skip\(|\bxit\(|\bxdescribe\(/.test(fs.readFileSync(path.join(ROOT, f), "utf8")),
+        );
         assert.deepStrictEqual(offenders, []);
     });
 

@@ -8,7 +8,15 @@
 import * as assert from "assert";
 
 import { buildPath, describeRgwError, errorCode, signRequest } from "../components/storage/ceph/admin-ops";
-import { deletionPlan, diffInputs, findKeys, generationSubuser, keyIsLive, RgwCredentialsInputs, RgwCredentialsOutputs } from "../components/storage/ceph/credentials";
+import {
+    deletionPlan,
+    diffInputs,
+    findKeys,
+    generationSubuser,
+    keyIsLive,
+    RgwCredentialsInputs,
+    RgwCredentialsOutputs,
+} from "../components/storage/ceph/credentials";
 import { rgwName } from "../components/storage/ceph/storage";
 import { ConfigError, parseConfig } from "../config";
 import { problemsOf as configProblems, raw } from "./support/config-problems";
@@ -32,7 +40,11 @@ function run(config: StackConfig): Promise<ProgramRun> {
 
 describe("Ceph: config validation", () => {
     const cases: { name: string; config: Record<string, unknown>; problems: string[]; secret?: string[] }[] = [
-        { name: "no RGW URL", config: { storageKind: "cephS3", ...BASE }, problems: ["`cephRgwUrl` (or `cephGatewayAddresses`) is required when `storageKind` is `cephS3`"] },
+        {
+            name: "no RGW URL",
+            config: { storageKind: "cephS3", ...BASE },
+            problems: ["`cephRgwUrl` (or `cephGatewayAddresses`) is required when `storageKind` is `cephS3`"],
+        },
         {
             name: "admin keys missing",
             config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480" },
@@ -62,7 +74,9 @@ describe("Ceph: config validation", () => {
         {
             name: "gateways without an admin URL",
             config: { storageKind: "cephS3", cephGatewayAddresses: ["10.0.0.1"], ...BASE },
-            problems: ["`cephAdminUrl` is required with `cephGatewayAddresses`: `pulumi up` runs outside the cluster and cannot use the gateway Service's name"],
+            problems: [
+                "`cephAdminUrl` is required with `cephGatewayAddresses`: `pulumi up` runs outside the cluster and cannot use the gateway Service's name",
+            ],
         },
         {
             name: "gateways given as names",
@@ -77,7 +91,9 @@ describe("Ceph: config validation", () => {
         {
             name: "a bad bucket name",
             config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", cephBucket: "My_Bucket", ...BASE },
-            problems: ["`cephBucket` must be a bucket name: 3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit; got `My_Bucket`"],
+            problems: [
+                "`cephBucket` must be a bucket name: 3-63 characters of a-z, 0-9, '.', '-', starting and ending with a letter or digit; got `My_Bucket`",
+            ],
         },
         {
             name: "a chunk size below 5 MiB",
@@ -87,9 +103,16 @@ describe("Ceph: config validation", () => {
         {
             name: "a CA for plain HTTP",
             config: { storageKind: "cephS3", cephRgwUrl: "http://rgw:7480", cephCaCertificate: "x", ...BASE },
-            problems: ["`cephCaCertificate` must be a PEM certificate (-----BEGIN CERTIFICATE-----)", "`cephCaCertificate` needs RGW over HTTPS: an `https://` `cephRgwUrl`, or `cephGatewayTls` true"],
+            problems: [
+                "`cephCaCertificate` must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                "`cephCaCertificate` needs RGW over HTTPS: an `https://` `cephRgwUrl`, or `cephGatewayTls` true",
+            ],
         },
-        { name: "Ceph keys with filesystem storage", config: { cephRgwUrl: "http://rgw:7480" }, problems: ["`cephRgwUrl` is only used when `storageKind` is `cephSwift` or `cephS3`"] },
+        {
+            name: "Ceph keys with filesystem storage",
+            config: { cephRgwUrl: "http://rgw:7480" },
+            problems: ["`cephRgwUrl` is only used when `storageKind` is `cephSwift` or `cephS3`"],
+        },
     ];
     for (const c of cases) {
         it(`refuses ${c.name}, naming the key`, () => {
@@ -147,7 +170,10 @@ describe("Ceph: the program under mocks", () => {
         const secret = pod.secrets.get(env?.valueFrom?.secretKeyRef?.name);
         assert.ok(secret !== undefined);
         assert.strictEqual(secretValue(secret, "password"), creds.state.secretKey);
-        assert.ok(secret.secretInputs.some((p) => p === "stringData" || p === "stringData.password"), secret.secretInputs.join(","));
+        assert.ok(
+            secret.secretInputs.some((p) => p === "stringData" || p === "stringData.password"),
+            secret.secretInputs.join(","),
+        );
         assert.ok(!JSON.stringify(pod.configMap.inputs).includes(String(creds.state.secretKey)));
         assert.deepStrictEqual(pod.config.storage.swift, {
             authurl: "http://rgw.ceph.svc:7480/auth/v1.0",
@@ -188,7 +214,13 @@ describe("Ceph: the program under mocks", () => {
     });
 
     it("gateways outside the cluster: a selector-less Service and an EndpointSlice; the registry uses the Service's name", async () => {
-        const r = await run({ storageKind: "cephS3", cephGatewayAddresses: ["192.0.2.10", "192.0.2.11"], cephGatewayPort: 8443, cephGatewayTls: true, cephAdminUrl: "https://192.0.2.10:8443" });
+        const r = await run({
+            storageKind: "cephS3",
+            cephGatewayAddresses: ["192.0.2.10", "192.0.2.11"],
+            cephGatewayPort: 8443,
+            cephGatewayTls: true,
+            cephAdminUrl: "https://192.0.2.10:8443",
+        });
         const services = ofType(r, "kubernetes:core/v1:Service").filter((s) => s.inputs.metadata.name === "registry-rgw");
         assert.strictEqual(services.length, 1);
         assert.strictEqual(services[0].inputs.spec.selector, undefined);
@@ -196,7 +228,10 @@ describe("Ceph: the program under mocks", () => {
         const slice = one(r, "kubernetes:discovery.k8s.io/v1:EndpointSlice");
         assert.strictEqual(slice.inputs.metadata.labels["kubernetes.io/service-name"], "registry-rgw");
         assert.strictEqual(slice.inputs.addressType, "IPv4");
-        assert.deepStrictEqual(slice.inputs.endpoints.map((e: { addresses: string[] }) => e.addresses), [["192.0.2.10"], ["192.0.2.11"]]);
+        assert.deepStrictEqual(
+            slice.inputs.endpoints.map((e: { addresses: string[] }) => e.addresses),
+            [["192.0.2.10"], ["192.0.2.11"]],
+        );
         assert.deepStrictEqual(registryPod(r).config.storage.s3.regionendpoint, "https://registry-rgw.registry.svc:8443");
         assert.strictEqual(registryPod(r).config.storage.s3.secure, true);
     });
@@ -224,7 +259,10 @@ describe("Ceph: the program under mocks", () => {
     it("the registry pods wait for the gateway Service and its EndpointSlice (the Swift driver authenticates at start)", async () => {
         const r = await run({ storageKind: "cephSwift", cephGatewayAddresses: ["192.0.2.10"], cephAdminUrl: "http://192.0.2.10:7480" });
         const deps = registryPod(r).deployment.options.dependencies;
-        for (const o of [one(r, "kubernetes:discovery.k8s.io/v1:EndpointSlice"), ofType(r, "kubernetes:core/v1:Service").find((x) => x.inputs.metadata.name === "registry-rgw")]) {
+        for (const o of [
+            one(r, "kubernetes:discovery.k8s.io/v1:EndpointSlice"),
+            ofType(r, "kubernetes:core/v1:Service").find((x) => x.inputs.metadata.name === "registry-rgw"),
+        ]) {
             assert.ok(o !== undefined && deps.includes(o.engineUrn), `${o?.engineUrn} not in ${deps.join(", ")}`);
         }
     });
@@ -246,7 +284,12 @@ describe("Ceph: Admin Ops client", () => {
 
     it("builds paths with each parameter once, bare sub-resources without a value, RFC 3986 encoding", () => {
         assert.strictEqual(
-            buildPath("/admin/user", [["key", undefined], ["uid", "kube"], ["subuser", "kube:registry"], ["display-name", "a b!"]]),
+            buildPath("/admin/user", [
+                ["key", undefined],
+                ["uid", "kube"],
+                ["subuser", "kube:registry"],
+                ["display-name", "a b!"],
+            ]),
             "/admin/user?key&uid=kube&subuser=kube%3Aregistry&display-name=a%20b%21",
         );
         assert.strictEqual(buildPath("/admin/user"), "/admin/user");
@@ -269,14 +312,17 @@ describe("Ceph: Admin Ops client", () => {
     });
     it("signs Admin Ops requests for service s3, with the payload hash header RGW checks", () => {
         const req = signRequest({ url: "http://127.0.0.1:7480", accessKey: "AK", secretKey: "SK" }, "GET", "/admin/user?uid=kube&format=json", { date });
-        assert.match(String(req.headers.Authorization), /^AWS4-HMAC-SHA256 Credential=AK\/20150830\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+        assert.match(
+            String(req.headers.Authorization),
+            /^AWS4-HMAC-SHA256 Credential=AK\/20150830\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+        );
         assert.strictEqual(req.headers["X-Amz-Content-Sha256"], "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert.deepStrictEqual([req.hostname, req.port, req.protocol], ["127.0.0.1", 7480, "http:"]);
     });
 
     it("reads error codes from Admin Ops JSON and S3 XML", () => {
         assert.strictEqual(errorCode('{"Code":"NoSuchUser","Message":""}'), "NoSuchUser");
-        assert.strictEqual(errorCode("<?xml version=\"1.0\"?><Error><Code>BucketAlreadyExists</Code></Error>"), "BucketAlreadyExists");
+        assert.strictEqual(errorCode('<?xml version="1.0"?><Error><Code>BucketAlreadyExists</Code></Error>'), "BucketAlreadyExists");
         assert.strictEqual(errorCode("oops"), "");
     });
 
@@ -319,28 +365,61 @@ describe("Ceph: credential state logic", () => {
     });
     it("diff: a new uid, subuser, key type or key generation replaces; admin keys update", () => {
         const base: RgwCredentialsInputs = {
-            adminUrl: "http://rgw", adminAccessKey: "a", adminSecretKey: "s", caBundle: "", uid: "u", displayName: "u",
-            subuser: "registry", keyType: "swift", generation: 1, purgeUserOnDelete: false, retireAfterSeconds: 0,
+            adminUrl: "http://rgw",
+            adminAccessKey: "a",
+            adminSecretKey: "s",
+            caBundle: "",
+            uid: "u",
+            displayName: "u",
+            subuser: "registry",
+            keyType: "swift",
+            generation: 1,
+            purgeUserOnDelete: false,
+            retireAfterSeconds: 0,
         };
         assert.deepStrictEqual(diffInputs(base, base), { replaces: [], updates: [] });
         assert.deepStrictEqual(diffInputs(base, { ...base, generation: 2, adminSecretKey: "t" }), { replaces: ["generation"], updates: ["adminSecretKey"] });
         assert.deepStrictEqual(diffInputs(base, { ...base, uid: "v", keyType: "s3" }), { replaces: ["uid", "keyType"], updates: [] });
     });
     it("generation 1 uses the configured subuser, others `<subuser>-g<N>`", () => {
-        assert.deepStrictEqual([1, 2, 10].map((g) => generationSubuser("registry", g)), ["registry", "registry-g2", "registry-g10"]);
+        assert.deepStrictEqual(
+            [1, 2, 10].map((g) => generationSubuser("registry", g)),
+            ["registry", "registry-g2", "registry-g10"],
+        );
     });
     it("delete plan: only its own key; the subuser once empty; a created user only when opted in and nothing else is on it", () => {
         const props: RgwCredentialsOutputs = {
-            adminUrl: "http://rgw", adminAccessKey: "a", adminSecretKey: "s", caBundle: "", uid: "u", displayName: "u", subuser: "registry",
-            keyType: "swift", generation: 1, purgeUserOnDelete: true, retireAfterSeconds: 0, fullSubuser: "u:registry", accessKey: "u:registry", secretKey: "swiftsecret", userCreated: true,
+            adminUrl: "http://rgw",
+            adminAccessKey: "a",
+            adminSecretKey: "s",
+            caBundle: "",
+            uid: "u",
+            displayName: "u",
+            subuser: "registry",
+            keyType: "swift",
+            generation: 1,
+            purgeUserOnDelete: true,
+            retireAfterSeconds: 0,
+            fullSubuser: "u:registry",
+            accessKey: "u:registry",
+            secretKey: "swiftsecret",
+            userCreated: true,
         };
         const alone = { ...user, keys: [], swift_keys: [{ user: "u:registry", secret_key: "swiftsecret" }] };
         assert.deepStrictEqual(deletionPlan(alone, props), { key: true, subuser: true, user: true });
         assert.deepStrictEqual(deletionPlan(alone, { ...props, purgeUserOnDelete: false }), { key: true, subuser: true, user: false });
         // The replacement's S3 key on the same subuser (cephSwift -> cephS3): the subuser and the user stay.
-        assert.deepStrictEqual(deletionPlan({ ...alone, keys: [{ user: "u:registry", access_key: "NEW", secret_key: "new" }] }, props), { key: true, subuser: false, user: false });
+        assert.deepStrictEqual(deletionPlan({ ...alone, keys: [{ user: "u:registry", access_key: "NEW", secret_key: "new" }] }, props), {
+            key: true,
+            subuser: false,
+            user: false,
+        });
         // The replacement's subuser on the same user (a new cephSubuser or key generation): the user stays.
-        const sibling = { ...alone, subusers: [...alone.subusers, { id: "u:registry-g2", permissions: "full-control" }], swift_keys: [...alone.swift_keys, { user: "u:registry-g2", secret_key: "g2" }] };
+        const sibling = {
+            ...alone,
+            subusers: [...alone.subusers, { id: "u:registry-g2", permissions: "full-control" }],
+            swift_keys: [...alone.swift_keys, { user: "u:registry-g2", secret_key: "g2" }],
+        };
         assert.deepStrictEqual(deletionPlan(sibling, props), { key: true, subuser: true, user: false });
         // A Swift key that is no longer the recorded one is someone else's.
         assert.deepStrictEqual(deletionPlan(alone, { ...props, secretKey: "other" }), { key: false, subuser: false, user: false });
@@ -373,7 +452,11 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
      * replacement: diff, create the new resource, (`between`: the Secret is replaced and the pods
      * roll), then delete the old one at the end of the update.
      */
-    async function replace(from: { res: RecordedResource; id: string; outs: Record<string, any> }, to: RecordedResource, between: (outs: Record<string, any>) => void = () => undefined) {
+    async function replace(
+        from: { res: RecordedResource; id: string; outs: Record<string, any> },
+        to: RecordedResource,
+        between: (outs: Record<string, any>) => void = () => undefined,
+    ) {
         const step = await engineUp(to, from.id, from.outs);
         assert.ok(step.replaced !== undefined, `a replacement, not ${JSON.stringify(step.diff)}`);
         between(step.outs);
@@ -393,8 +476,15 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
         assert.ok(both, "both keys work until the old resource is deleted");
         assert.strictEqual(step.outs.fullSubuser, `${uid}:registry`);
         const user = fake.user(uid);
-        assert.deepStrictEqual(user?.subusers.map((s) => s.id), [`${uid}:registry`]);
-        assert.deepStrictEqual(user?.keys.map((k) => k.access_key), [step.outs.accessKey], "the replacement's S3 key survives");
+        assert.deepStrictEqual(
+            user?.subusers.map((s) => s.id),
+            [`${uid}:registry`],
+        );
+        assert.deepStrictEqual(
+            user?.keys.map((k) => k.access_key),
+            [step.outs.accessKey],
+            "the replacement's S3 key survives",
+        );
         assert.deepStrictEqual(user?.swift_keys, [], "the old Swift key is gone");
         assert.ok(live(step.outs));
     });
@@ -407,7 +497,11 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
         const afterRun = await runOn({ storageKind: "cephS3", deleteStorageOnDestroy: true, cephSubuser: "pusher" });
         const step = await replace({ res: before, ...c1 }, creds(afterRun));
         assert.deepStrictEqual(step.diff.replaces, ["subuser"]);
-        assert.deepStrictEqual(fake.user(uid)?.subusers.map((s) => s.id), [`${uid}:pusher`], "the user is still there, with the new subuser");
+        assert.deepStrictEqual(
+            fake.user(uid)?.subusers.map((s) => s.id),
+            [`${uid}:pusher`],
+            "the user is still there, with the new subuser",
+        );
         assert.strictEqual(fake.buckets().get(uid), uid, "the bucket is still there");
         assert.ok(live(step.outs));
         assert.ok(!fake.calls.includes("DELETE user"), fake.calls.join(", "));
@@ -432,7 +526,10 @@ describe("Ceph: credentials replaced create-before-delete (the serialised provid
             assert.ok(both, "old and new key both work between the replacement's create and the old resource's delete");
             assert.ok(!live(c1.outs), "the old key is gone after the delete");
             assert.ok(live(step.outs));
-            assert.deepStrictEqual(fake.user(uid)?.subusers.map((s) => s.id), [`${uid}:registry-g2`]);
+            assert.deepStrictEqual(
+                fake.user(uid)?.subusers.map((s) => s.id),
+                [`${uid}:registry-g2`],
+            );
         });
     }
 

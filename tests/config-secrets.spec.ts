@@ -48,7 +48,8 @@ describe("secret config detection", () => {
 
     it("reads the secret keys the Pulumi CLI's language host passes to the program (PULUMI_CONFIG_SECRET_KEYS)", () => {
         const config = { "registry:blobDescriptorCache": "redis", "registry:redisAddress": "redis.cache.svc:6379", "registry:redisPassword": "hunter2" };
-        const probe = 'const c = require("./config"); console.log(JSON.stringify([c.configIsSecret("registry:redisPassword"), c.configIsSecret("registry:redisAddress")]));';
+        const probe =
+            'const c = require("./config"); console.log(JSON.stringify([c.configIsSecret("registry:redisPassword"), c.configIsSecret("registry:redisAddress")]));';
         const r = inProgramProcess(probe, config, ["registry:redisPassword"]);
         assert.strictEqual(r.status, 0, r.stderr);
         assert.strictEqual(r.stdout.trim(), "[true,false]");
@@ -67,6 +68,10 @@ describe("secret config detection", () => {
     it("the SDK is pinned exactly, to the version the detection was verified with", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
         assert.strictEqual(pkg.dependencies["@pulumi/pulumi"], SECRET_DETECTION_SDK_VERSION, "package.json must pin @pulumi/pulumi to the verified version");
-        assert.strictEqual(sdkVersion, SECRET_DETECTION_SDK_VERSION, "the installed @pulumi/pulumi is not the verified one: rerun these tests' checks against it, then update SECRET_DETECTION_SDK_VERSION");
+        assert.strictEqual(
+            sdkVersion,
+            SECRET_DETECTION_SDK_VERSION,
+            "the installed @pulumi/pulumi is not the verified one: rerun these tests' checks against it, then update SECRET_DETECTION_SDK_VERSION",
+        );
     });
 });

@@ -12,8 +12,16 @@ before(async () => {
 
 /** Each bad config with the exact problem it must report (and only that problem). */
 const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: string }[] = [
-    { name: "unknown storage kind", config: { storageKind: "nfs" }, problem: `\`storageKind\` must be one of ${STORAGE_KINDS.map((k) => `\`${k}\``).join(", ")}; got \`nfs\`` },
-    { name: "negative size", config: { storageSize: "-5Gi" }, problem: "`storageSize` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `-5Gi`" },
+    {
+        name: "unknown storage kind",
+        config: { storageKind: "nfs" },
+        problem: `\`storageKind\` must be one of ${STORAGE_KINDS.map((k) => `\`${k}\``).join(", ")}; got \`nfs\``,
+    },
+    {
+        name: "negative size",
+        config: { storageSize: "-5Gi" },
+        problem: "`storageSize` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `-5Gi`",
+    },
     { name: "zero size", config: { storageSize: "0" }, problem: "`storageSize` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `0`" },
     {
         name: "replicas > 1 on a ReadWriteOnce PVC",
@@ -24,12 +32,21 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
     {
         name: "replicas > 1 on emptyDir",
         config: { replicas: 3, storageKind: "emptyDir" },
-        problem: "`replicas` > 1 needs storage that several pods can share; `storageKind` `emptyDir` is private to each pod. Set `replicas` to 1, or use shared storage (`storageAccessMode` `ReadWriteMany`)",
+        problem:
+            "`replicas` > 1 needs storage that several pods can share; `storageKind` `emptyDir` is private to each pod. Set `replicas` to 1, or use shared storage (`storageAccessMode` `ReadWriteMany`)",
     },
     { name: "zero replicas", config: { replicas: 0 }, problem: "`replicas` must be a whole number between 1 and 100; got 0" },
     { name: "fractional replicas", config: { replicas: "1.5" }, problem: "`replicas` must be a whole number between 1 and 100; got `1.5`" },
-    { name: "bad hostname", config: { hostnames: ["Registry_Example.com"] }, problem: "`hostnames` entries must be lowercase DNS names such as `registry.example.com`; got `Registry_Example.com`" },
-    { name: "hostnames not a list", config: { hostnames: "registry.example.com" }, problem: "`hostnames` must be a list of strings (YAML list in the stack file); got `registry.example.com`" },
+    {
+        name: "bad hostname",
+        config: { hostnames: ["Registry_Example.com"] },
+        problem: "`hostnames` entries must be lowercase DNS names such as `registry.example.com`; got `Registry_Example.com`",
+    },
+    {
+        name: "hostnames not a list",
+        config: { hostnames: "registry.example.com" },
+        problem: "`hostnames` must be a list of strings (YAML list in the stack file); got `registry.example.com`",
+    },
     { name: "empty users", config: { users: [] }, problem: "`users` must list at least one user; the registry refuses anonymous access" },
     { name: "duplicate users", config: { users: ["admin", "ci", "admin"] }, problem: "`users` lists `admin` twice" },
     {
@@ -39,8 +56,16 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
     },
     { name: "port out of range", config: { servicePort: 70000 }, problem: "`servicePort` must be a whole number between 1 and 65535; got 70000" },
     { name: "port not a number", config: { servicePort: "https" }, problem: "`servicePort` must be a whole number between 1 and 65535; got `https`" },
-    { name: "unknown service type", config: { serviceType: "Ingress" }, problem: "`serviceType` must be one of `LoadBalancer`, `ClusterIP`, `NodePort`; got `Ingress`" },
-    { name: "node port out of range", config: { serviceType: "NodePort", nodePort: 8080 }, problem: "`nodePort` must be 0 (allocated) or within 30000-32767; got 8080" },
+    {
+        name: "unknown service type",
+        config: { serviceType: "Ingress" },
+        problem: "`serviceType` must be one of `LoadBalancer`, `ClusterIP`, `NodePort`; got `Ingress`",
+    },
+    {
+        name: "node port out of range",
+        config: { serviceType: "NodePort", nodePort: 8080 },
+        problem: "`nodePort` must be 0 (allocated) or within 30000-32767; got 8080",
+    },
     {
         name: "node port on ClusterIP",
         config: { serviceType: "ClusterIP", nodePort: 30500 },
@@ -67,21 +92,45 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
         config: { tlsValidityHours: 1000, tlsCaValidityHours: 500, tlsEarlyRenewalHours: 10 },
         problem: "`tlsCaValidityHours` (500) must be at least `tlsValidityHours` (1000): a certificate cannot outlive its CA",
     },
-    { name: "source range not a CIDR", config: { loadBalancerSourceRanges: ["10.0.0.0/33"] }, problem: "`loadBalancerSourceRanges` entries must be CIDRs such as `203.0.113.0/24`; got `10.0.0.0/33`" },
+    {
+        name: "source range not a CIDR",
+        config: { loadBalancerSourceRanges: ["10.0.0.0/33"] },
+        problem: "`loadBalancerSourceRanges` entries must be CIDRs such as `203.0.113.0/24`; got `10.0.0.0/33`",
+    },
     {
         name: "source ranges without a load balancer",
         config: { serviceType: "ClusterIP", loadBalancerSourceRanges: ["10.0.0.0/8"] },
         problem: "`loadBalancerSourceRanges` only applies when `serviceType` is `LoadBalancer`",
     },
-    { name: "bad namespace", config: { namespace: "Kube_System" }, problem: "`namespace` must be a lowercase DNS label (a-z, 0-9, -, at most 63 characters); got `Kube_System`" },
+    {
+        name: "bad namespace",
+        config: { namespace: "Kube_System" },
+        problem: "`namespace` must be a lowercase DNS label (a-z, 0-9, -, at most 63 characters); got `Kube_System`",
+    },
     { name: "bad IP", config: { ipAddresses: ["300.1.1.1"] }, problem: "`ipAddresses` entries must be IPv4 or IPv6 addresses; got `300.1.1.1`" },
-    { name: "annotation without value", config: { serviceAnnotations: ["noequals"] }, problem: "`serviceAnnotations` entries must be `key=value` with a valid annotation key; got `noequals`" },
+    {
+        name: "annotation without value",
+        config: { serviceAnnotations: ["noequals"] },
+        problem: "`serviceAnnotations` entries must be `key=value` with a valid annotation key; got `noequals`",
+    },
     { name: "unknown log level", config: { logLevel: "verbose" }, problem: "`logLevel` must be one of `error`, `warn`, `info`, `debug`; got `verbose`" },
     { name: "boolean as word", config: { createNamespace: "yes" }, problem: "`createNamespace` must be true or false; got `yes`" },
     { name: "short passwords", config: { passwordLength: 8 }, problem: "`passwordLength` must be a whole number between 16 and 128; got 8" },
-    { name: "bcrypt cost below Go's minimum", config: { htpasswdBcryptCost: 3 }, problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 3" },
-    { name: "bcrypt cost above Go's maximum", config: { htpasswdBcryptCost: 32 }, problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 32" },
-    { name: "bcrypt cost not a number", config: { htpasswdBcryptCost: "low" }, problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got `low`" },
+    {
+        name: "bcrypt cost below Go's minimum",
+        config: { htpasswdBcryptCost: 3 },
+        problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 3",
+    },
+    {
+        name: "bcrypt cost above Go's maximum",
+        config: { htpasswdBcryptCost: 32 },
+        problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 32",
+    },
+    {
+        name: "bcrypt cost not a number",
+        config: { htpasswdBcryptCost: "low" },
+        problem: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got `low`",
+    },
     {
         name: "the default bcrypt cost with short passwords",
         config: { passwordLength: 21 },
@@ -94,7 +143,11 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
         problem:
             "`htpasswdBcryptCost` below 10 needs `passwordLength` of at least 22 (22 letters and digits carry 131 bits, beyond guessing at any cost); got `htpasswdBcryptCost` 9 with `passwordLength` 16. Raise `passwordLength`, or set `htpasswdBcryptCost` to 10 or more",
     },
-    { name: "bad pull-only user", config: { pullUsers: ["Reader"] }, problem: "`pullUsers` entries must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got `Reader`" },
+    {
+        name: "bad pull-only user",
+        config: { pullUsers: ["Reader"] },
+        problem: "`pullUsers` entries must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got `Reader`",
+    },
     { name: "pull-only user twice", config: { pullUsers: ["reader", "reader"] }, problem: "`pullUsers` lists `reader` twice" },
     {
         name: "a user with two roles",
@@ -112,9 +165,21 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
         problem:
             "`htpasswdBcryptCost` 12 cannot be checked by an Alpine `gateImage` (`docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine`): musl's crypt(3) computes bcrypt only up to cost 11. Use a Debian-based image such as `docker.io/nginxinc/nginx-unprivileged:1.28.0`, or a cost of 11 or less",
     },
-    { name: "auth realm with a variable", config: { authRealm: "reg$istry" }, problem: "`authRealm` must be a non-empty string without quotes, backslashes, `$` or control characters" },
-    { name: "bad access mode", config: { storageAccessMode: "ReadOnlyMany" }, problem: "`storageAccessMode` must be one of `ReadWriteOnce`, `ReadWriteMany`; got `ReadOnlyMany`" },
-    { name: "CPU limit not a quantity", config: { cpuLimit: "two" }, problem: "`cpuLimit` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `two`" },
+    {
+        name: "auth realm with a variable",
+        config: { authRealm: "reg$istry" },
+        problem: "`authRealm` must be a non-empty string without quotes, backslashes, `$` or control characters",
+    },
+    {
+        name: "bad access mode",
+        config: { storageAccessMode: "ReadOnlyMany" },
+        problem: "`storageAccessMode` must be one of `ReadWriteOnce`, `ReadWriteMany`; got `ReadOnlyMany`",
+    },
+    {
+        name: "CPU limit not a quantity",
+        config: { cpuLimit: "two" },
+        problem: "`cpuLimit` must be a positive Kubernetes quantity such as `10Gi` or `500m`; got `two`",
+    },
     {
         name: "misspelled key",
         config: { replica: 2 },
@@ -125,9 +190,21 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
         config: { tlsCertificate: "-----BEGIN CERTIFICATE-----" },
         problem: "`tlsCertificate` is only used when `tlsMode` is `provided`; remove it or set `tlsMode` to `provided`",
     },
-    { name: "bad existing claim name", config: { storageExistingClaim: "Data_1" }, problem: "`storageExistingClaim` must be a PVC name (lowercase DNS name); got `Data_1`" },
-    { name: "existing claim on emptyDir", config: { storageKind: "emptyDir", storageExistingClaim: "data" }, problem: "`storageExistingClaim` needs `storageKind` `filesystem`" },
-    { name: "registry name too long", config: { registryName: "r".repeat(60) }, problem: `\`registryName\` must be a lowercase DNS label of at most 52 characters (a-z, 0-9, -); got \`${"r".repeat(60)}\`` },
+    {
+        name: "bad existing claim name",
+        config: { storageExistingClaim: "Data_1" },
+        problem: "`storageExistingClaim` must be a PVC name (lowercase DNS name); got `Data_1`",
+    },
+    {
+        name: "existing claim on emptyDir",
+        config: { storageKind: "emptyDir", storageExistingClaim: "data" },
+        problem: "`storageExistingClaim` needs `storageKind` `filesystem`",
+    },
+    {
+        name: "registry name too long",
+        config: { registryName: "r".repeat(60) },
+        problem: `\`registryName\` must be a lowercase DNS label of at most 52 characters (a-z, 0-9, -); got \`${"r".repeat(60)}\``,
+    },
 ];
 
 describe("config validation", () => {
@@ -135,7 +212,13 @@ describe("config validation", () => {
         const cfg = parseConfig(raw({}));
         assert.strictEqual(cfg.registryName, "registry");
         assert.strictEqual(cfg.namespace, "registry");
-        assert.deepStrictEqual(cfg.storage, { kind: "filesystem", size: "10Gi", storageClass: undefined, accessMode: "ReadWriteOnce", existingClaim: undefined });
+        assert.deepStrictEqual(cfg.storage, {
+            kind: "filesystem",
+            size: "10Gi",
+            storageClass: undefined,
+            accessMode: "ReadWriteOnce",
+            existingClaim: undefined,
+        });
         assert.deepStrictEqual(cfg.image, { repository: "docker.io/library/registry", tag: DEFAULT_IMAGE_TAGS[3], digest: undefined, line: 3 });
         assert.deepStrictEqual(cfg.users, ["admin"]);
         assert.strictEqual(cfg.service.type, "LoadBalancer");
@@ -158,7 +241,10 @@ describe("config validation", () => {
         assert.strictEqual(cfg.gateImage, "docker.io/nginxinc/nginx-unprivileged:1.28.0");
         assert.deepStrictEqual(parseConfig(raw({ pullUsers: ["puller"] })).access.extraPullUsers, []);
         // musl's bcrypt reaches cost 11.
-        assert.strictEqual(parseConfig(raw({ gateImage: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", htpasswdBcryptCost: 11 })).htpasswdBcryptCost, 11);
+        assert.strictEqual(
+            parseConfig(raw({ gateImage: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", htpasswdBcryptCost: 11 })).htpasswdBcryptCost,
+            11,
+        );
     });
 
     it("takes the 2.8 line from a 2.8.x tag", () => {
@@ -223,8 +309,16 @@ describe("config validation", () => {
         });
 
         it("refuses a certificate that does not cover the hostnames", () => {
-            const config = { tlsMode: "provided", tlsCertificate: pki.certPem, tlsPrivateKey: pki.keyPem, tlsCaCertificate: pki.caPem, hostnames: ["other.example.com"] };
-            assert.deepStrictEqual(problemsOf(config, ["tlsPrivateKey"]), ["`tlsCertificate` does not cover `other.example.com` from `hostnames`; clients would refuse it"]);
+            const config = {
+                tlsMode: "provided",
+                tlsCertificate: pki.certPem,
+                tlsPrivateKey: pki.keyPem,
+                tlsCaCertificate: pki.caPem,
+                hostnames: ["other.example.com"],
+            };
+            assert.deepStrictEqual(problemsOf(config, ["tlsPrivateKey"]), [
+                "`tlsCertificate` does not cover `other.example.com` from `hostnames`; clients would refuse it",
+            ]);
         });
 
         it("refuses text that is not PEM", () => {

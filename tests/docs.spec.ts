@@ -114,11 +114,7 @@ function brokenLinks(root: string, file: string, text: string): string[] {
 
 describe("documentation", () => {
     it(`${CONFIGURATION_DOC} is exactly what scripts/config-docs.ts generates from CONFIG_KEYS`, () => {
-        assert.strictEqual(
-            read(CONFIGURATION_DOC),
-            configurationMarkdown(),
-            `${CONFIGURATION_DOC} is stale: run \`npm run config-docs configuration\``,
-        );
+        assert.strictEqual(read(CONFIGURATION_DOC), configurationMarkdown(), `${CONFIGURATION_DOC} is stale: run \`npm run config-docs configuration\``);
     });
 
     it(`README.md has at most ${README_MAX_LINES} lines`, () => {
@@ -129,7 +125,10 @@ describe("documentation", () => {
 
     it("README.md keeps the Deploy and Teardown sections whose commands the real-engine test runs", () => {
         const text = read("README.md");
-        for (const [heading, blocks] of [["## Deploy", 1], ["## Teardown", 3]] as const) {
+        for (const [heading, blocks] of [
+            ["## Deploy", 1],
+            ["## Teardown", 3],
+        ] as const) {
             assert.strictEqual(text.split(`\n${heading}\n`).length, 2, `README.md has one section ${heading}`);
             const start = text.indexOf(`\n${heading}\n`);
             const end = text.indexOf("\n## ", start + heading.length + 2);
@@ -147,7 +146,8 @@ describe("documentation", () => {
     });
 
     it("the checks below find what they look for", () => {
-        const sample = "# One\n\n```sh\n# not a heading\n```\n\n## One\n\n[a](#one) [b](#two) [c](no-such-file.md) `[d](in-code.md)` [e](https://example.com/x)\n";
+        const sample =
+            "# One\n\n```sh\n# not a heading\n```\n\n## One\n\n[a](#one) [b](#two) [c](no-such-file.md) `[d](in-code.md)` [e](https://example.com/x)\n";
         assert.deepStrictEqual(duplicateHeadings(sample), { One: 2 });
         assert.deepStrictEqual(relativeLinks(sample), ["#one", "#two", "no-such-file.md"]);
         assert.deepStrictEqual(brokenLinks(ROOT, "sample.md", sample), [
@@ -174,7 +174,7 @@ describe("documentation", () => {
         assert.deepStrictEqual(found, {});
     });
 
-    it("no Markdown file speaks of a \"seed\" (name what is meant)", () => {
+    it('no Markdown file speaks of a "seed" (name what is meant)', () => {
         const found = files.filter((f) => /seed/i.test(read(f)));
         assert.deepStrictEqual(found, []);
     });

@@ -26,7 +26,8 @@ describe("foreign layers (foreignLayerUrlsAllow, foreignLayerUrlsDeny)", () => {
             {
                 name: "an unanchored allow pattern",
                 config: { foreignLayerUrlsAllow: ["mcr\\.microsoft\\.com/"] },
-                problem: "`foreignLayerUrlsAllow` entries must start with `^`, so they match from the start of the URL (e.g. `^https://mcr\\.microsoft\\.com/`); got `mcr\\.microsoft\\.com/`",
+                problem:
+                    "`foreignLayerUrlsAllow` entries must start with `^`, so they match from the start of the URL (e.g. `^https://mcr\\.microsoft\\.com/`); got `mcr\\.microsoft\\.com/`",
             },
             {
                 name: "a pattern that does not compile",
@@ -36,7 +37,8 @@ describe("foreign layers (foreignLayerUrlsAllow, foreignLayerUrlsDeny)", () => {
             {
                 name: "a lookahead (JavaScript has it, Go's RE2 does not)",
                 config: { foreignLayerUrlsAllow: ["^https://(?!evil)"] },
-                problem: "`foreignLayerUrlsAllow` entry `^https://(?!evil)` uses lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`), which Go's regular expressions (RE2) do not have",
+                problem:
+                    "`foreignLayerUrlsAllow` entry `^https://(?!evil)` uses lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`), which Go's regular expressions (RE2) do not have",
             },
             {
                 name: "a backreference in the deny list",
@@ -51,7 +53,8 @@ describe("foreign layers (foreignLayerUrlsAllow, foreignLayerUrlsDeny)", () => {
             {
                 name: "a deny list alone",
                 config: { foreignLayerUrlsDeny: ["^http://"] },
-                problem: "`foreignLayerUrlsDeny` needs `foreignLayerUrlsAllow`: with only a deny list the registry accepts every other URL; list the allowed URLs (`^https://` allows any HTTPS URL)",
+                problem:
+                    "`foreignLayerUrlsDeny` needs `foreignLayerUrlsAllow`: with only a deny list the registry accepts every other URL; list the allowed URLs (`^https://` allows any HTTPS URL)",
             },
             {
                 name: "not a list",
@@ -72,7 +75,12 @@ describe("foreign layers (foreignLayerUrlsAllow, foreignLayerUrlsDeny)", () => {
         });
 
         it("accepts what Go's regexp accepts: classes, alternation, bounded repeats, escapes", () => {
-            for (const p of [MCR, "^https://(mcr|registry)\\.example\\.(com|org)/[a-z0-9/]{1,200}$", "^https?://\\d+\\.\\d+\\.\\d+\\.\\d+(:\\d+)?/", "^https://a{2,1000}"]) {
+            for (const p of [
+                MCR,
+                "^https://(mcr|registry)\\.example\\.(com|org)/[a-z0-9/]{1,200}$",
+                "^https?://\\d+\\.\\d+\\.\\d+\\.\\d+(:\\d+)?/",
+                "^https://a{2,1000}",
+            ]) {
                 assert.strictEqual(re2Problem(p), undefined, p);
             }
         });
@@ -87,7 +95,10 @@ describe("foreign layers (foreignLayerUrlsAllow, foreignLayerUrlsDeny)", () => {
             assert.strictEqual((await configYml({})).validation, undefined);
         });
 
-        for (const line of [{ name: "3.x", config: {} }, { name: "2.8", config: { imageTag: "2.8.3", tlsKeyAlgorithm: "RSA" } }]) {
+        for (const line of [
+            { name: "3.x", config: {} },
+            { name: "2.8", config: { imageTag: "2.8.3", tlsKeyAlgorithm: "RSA" } },
+        ]) {
             it(`writes validation.manifests.urls from the lists (${line.name}, where validation is on unless disabled too)`, async () => {
                 const yml = await configYml({ ...line.config, foreignLayerUrlsAllow: [MCR], foreignLayerUrlsDeny: ["/private/"] });
                 assert.deepStrictEqual(yml.validation, { manifests: { urls: { allow: [MCR], deny: ["/private/"] } } });

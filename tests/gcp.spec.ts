@@ -43,21 +43,41 @@ describe("GCP configuration", () => {
             config: { storageKind: "gcePersistentDisk" },
             problem: "`gceDiskZone` is required when `storageKind` is `gcePersistentDisk`: the zone of the GKE nodes, such as `europe-west1-b`",
         },
-        { name: "a region as the disk's zone", config: { ...GCE, gceDiskZone: "us-central1" }, problem: "`gceDiskZone` must be a GCE zone such as `europe-west1-b`; got `us-central1`" },
+        {
+            name: "a region as the disk's zone",
+            config: { ...GCE, gceDiskZone: "us-central1" },
+            problem: "`gceDiskZone` must be a GCE zone such as `europe-west1-b`; got `us-central1`",
+        },
         {
             name: "a disk size in Mi",
             config: { ...GCE, storageSize: "500Mi" },
             problem: "`storageSize` of a `gcePersistentDisk` must be a whole number of Gi or Ti between 10Gi and 64Ti; got `500Mi`",
         },
-        { name: "a disk smaller than 10Gi", config: { ...GCE, storageSize: "5Gi" }, problem: "`storageSize` of a `gcePersistentDisk` must be a whole number of Gi or Ti between 10Gi and 64Ti; got `5Gi`" },
-        { name: "an unknown disk type", config: { ...GCE, gceDiskType: "hyperdisk" }, problem: "`gceDiskType` must be one of `pd-balanced`, `pd-ssd`, `pd-standard`; got `hyperdisk`" },
+        {
+            name: "a disk smaller than 10Gi",
+            config: { ...GCE, storageSize: "5Gi" },
+            problem: "`storageSize` of a `gcePersistentDisk` must be a whole number of Gi or Ti between 10Gi and 64Ti; got `5Gi`",
+        },
+        {
+            name: "an unknown disk type",
+            config: { ...GCE, gceDiskType: "hyperdisk" },
+            problem: "`gceDiskType` must be one of `pd-balanced`, `pd-ssd`, `pd-standard`; got `hyperdisk`",
+        },
         {
             name: "a snapshot start time off the hour",
             config: { ...GCE, gceDiskSnapshotStartTime: "03:30" },
             problem: "`gceDiskSnapshotStartTime` must be a whole hour in UTC such as `03:00` (GCE starts schedules on the hour); got `03:30`",
         },
-        { name: "a retention without a schedule", config: { ...GCE, gceDiskSnapshotRetentionDays: 7 }, problem: "`gceDiskSnapshotRetentionDays` needs a snapshot schedule: set `gceDiskSnapshotStartTime`" },
-        { name: "a StorageClass for the disk", config: { ...GCE, storageClass: "standard" }, problem: "`storageClass` is only used when `storageKind` is `filesystem`; `gcePersistentDisk` does not use it" },
+        {
+            name: "a retention without a schedule",
+            config: { ...GCE, gceDiskSnapshotRetentionDays: 7 },
+            problem: "`gceDiskSnapshotRetentionDays` needs a snapshot schedule: set `gceDiskSnapshotStartTime`",
+        },
+        {
+            name: "a StorageClass for the disk",
+            config: { ...GCE, storageClass: "standard" },
+            problem: "`storageClass` is only used when `storageKind` is `filesystem`; `gcePersistentDisk` does not use it",
+        },
         {
             name: "ReadWriteMany on the disk",
             config: { ...GCE, storageAccessMode: "ReadWriteMany" },
@@ -69,18 +89,28 @@ describe("GCP configuration", () => {
             problem:
                 "`storageKind` `gcs` needs the distribution 3.x line, but `imageTag` is `2.8.3`; the 2.8 images have no gcs driver: leave `imageTag` empty (3.1.2) or set a 3.x version, or use `storageKind` `gcePersistentDisk`",
         },
-        { name: "a size for a bucket", config: { storageKind: "gcs", storageSize: "50Gi" }, problem: "`storageSize` is not used with `storageKind` `gcs`: a bucket has no size" },
+        {
+            name: "a size for a bucket",
+            config: { storageKind: "gcs", storageSize: "50Gi" },
+            problem: "`storageSize` is not used with `storageKind` `gcs`: a bucket has no size",
+        },
         {
             name: "a bucket name with capitals",
             config: { storageKind: "gcs", gcsBucketName: "My_Bucket" },
-            problem: "`gcsBucketName` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without \"goog\"; got `My_Bucket`",
+            problem:
+                "`gcsBucketName` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without \"goog\"; got `My_Bucket`",
         },
         {
             name: "a bucket name starting with goog",
             config: { storageKind: "gcs", gcsBucketName: "google-images" },
-            problem: "`gcsBucketName` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without \"goog\"; got `google-images`",
+            problem:
+                "`gcsBucketName` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without \"goog\"; got `google-images`",
         },
-        { name: "a bad bucket location", config: { storageKind: "gcs", gcsLocation: "eu west" }, problem: "`gcsLocation` must be a GCS location such as `US`, `EU` or `europe-west1`; got `eu west`" },
+        {
+            name: "a bad bucket location",
+            config: { storageKind: "gcs", gcsLocation: "eu west" },
+            problem: "`gcsLocation` must be a GCS location such as `US`, `EU` or `europe-west1`; got `eu west`",
+        },
         {
             name: "a noncurrent-version rule without versioning",
             config: { storageKind: "gcs", gcsNoncurrentVersionDays: 10 },
@@ -92,8 +122,16 @@ describe("GCP configuration", () => {
             problem: "`gcsKmsKeyName` must be a KMS key id `projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`; got `projects/p/locations/us/keyRings/r`",
         },
         { name: "a bucket key with a disk", config: { ...GCE, gcsBucketName: "images" }, problem: "`gcsBucketName` is only used when `storageKind` is `gcs`" },
-        { name: "a disk key with the filesystem", config: { gceDiskType: "pd-ssd" }, problem: "`gceDiskType` is only used when `storageKind` is `gcePersistentDisk`" },
-        { name: "Workload Identity off with a PVC", config: { gcpWorkloadIdentity: false }, problem: "`gcpWorkloadIdentity` is only used when `storageKind` is `gcs`" },
+        {
+            name: "a disk key with the filesystem",
+            config: { gceDiskType: "pd-ssd" },
+            problem: "`gceDiskType` is only used when `storageKind` is `gcePersistentDisk`",
+        },
+        {
+            name: "Workload Identity off with a PVC",
+            config: { gcpWorkloadIdentity: false },
+            problem: "`gcpWorkloadIdentity` is only used when `storageKind` is `gcs`",
+        },
         {
             name: "Cloud DNS without a zone",
             config: { dnsProvider: "cloudDns" },
@@ -119,7 +157,11 @@ describe("GCP configuration", () => {
             config: { dnsProvider: "cloudDns", cloudDnsManagedZone: "example-com", gcpRegion: "us-central1" },
             problem: "`gcpRegion` is only used when `cloudDnsStaticIp` is true",
         },
-        { name: "a zone as the region", config: { dnsProvider: "cloudDns", cloudDnsManagedZone: "example-com", cloudDnsStaticIp: true, gcpRegion: "us-central1-a" }, problem: "`gcpRegion` must be a GCP region such as `europe-west1`; got `us-central1-a`" },
+        {
+            name: "a zone as the region",
+            config: { dnsProvider: "cloudDns", cloudDnsManagedZone: "example-com", cloudDnsStaticIp: true, gcpRegion: "us-central1-a" },
+            problem: "`gcpRegion` must be a GCP region such as `europe-west1`; got `us-central1-a`",
+        },
         { name: "a Cloud DNS key without Cloud DNS", config: { cloudDnsTtl: 60 }, problem: "`cloudDnsTtl` is only used when `dnsProvider` is `cloudDns`" },
     ];
 
@@ -139,12 +181,28 @@ describe("GCP configuration", () => {
 
     it("parses the disk, with defaults applied once", () => {
         const cfg = parseConfig(raw({ ...GCE, storageSize: "1Ti", gceDiskSnapshotStartTime: "23:00" }));
-        assert.deepStrictEqual(cfg.storage, { kind: "gcePersistentDisk", sizeGb: 1024, diskType: "pd-balanced", zone: "us-central1-a", snapshot: { startTime: "23:00", retentionDays: 14 }, existingDisk: undefined });
+        assert.deepStrictEqual(cfg.storage, {
+            kind: "gcePersistentDisk",
+            sizeGb: 1024,
+            diskType: "pd-balanced",
+            zone: "us-central1-a",
+            snapshot: { startTime: "23:00", retentionDays: 14 },
+            existingDisk: undefined,
+        });
     });
 
     it("parses the bucket; gcs defaults to the 3.x image and allows replicas", () => {
         const cfg = parseConfig(raw({ storageKind: "gcs", replicas: 4 }));
-        assert.deepStrictEqual(cfg.storage, { kind: "gcs", bucketName: undefined, existingBucket: undefined, location: "US", versioning: false, noncurrentVersionDays: 30, kmsKeyName: undefined, workloadIdentity: true });
+        assert.deepStrictEqual(cfg.storage, {
+            kind: "gcs",
+            bucketName: undefined,
+            existingBucket: undefined,
+            location: "US",
+            versioning: false,
+            noncurrentVersionDays: 30,
+            kmsKeyName: undefined,
+            workloadIdentity: true,
+        });
         assert.strictEqual(cfg.image.tag, "3.1.2");
         assert.strictEqual(cfg.replicas, 4);
     });
@@ -181,7 +239,10 @@ describe("GCP pure functions", () => {
         assert.strictEqual(cloudDnsFqdn("registry", "example.com."), "registry.example.com");
         assert.strictEqual(cloudDnsFqdn("images.ci", "corp.example."), "images.ci.corp.example");
         assert.strictEqual(zoneRegion("europe-west1-b"), "europe-west1");
-        assert.deepStrictEqual(gceLabelsFrom({ "app.kubernetes.io/name": "registry", "app.kubernetes.io/managed-by": "Pulumi", "9x": "y" }), { name: "registry", "managed-by": "pulumi" });
+        assert.deepStrictEqual(gceLabelsFrom({ "app.kubernetes.io/name": "registry", "app.kubernetes.io/managed-by": "Pulumi", "9x": "y" }), {
+            name: "registry",
+            "managed-by": "pulumi",
+        });
     });
 });
 
@@ -270,7 +331,13 @@ describe("Pulumi.gcp.yaml: GCE persistent disk, Cloud DNS, static IP", () => {
     it("publishes registry.<zone> as an A record at the reserved IP", () => {
         const record = one(r, "gcp:dns/recordSet:RecordSet");
         assert.deepStrictEqual(
-            { managedZone: record.inputs.managedZone, name: record.inputs.name, type: record.inputs.type, ttl: record.inputs.ttl, rrdatas: record.inputs.rrdatas },
+            {
+                managedZone: record.inputs.managedZone,
+                name: record.inputs.name,
+                type: record.inputs.type,
+                ttl: record.inputs.ttl,
+                rrdatas: record.inputs.rrdatas,
+            },
             { managedZone: "example-com", name: "registry.example.com.", type: "A", ttl: 300, rrdatas: ["203.0.113.80"] },
         );
     });
@@ -287,7 +354,10 @@ describe("Pulumi.gcp.yaml: GCE persistent disk, Cloud DNS, static IP", () => {
     });
 
     it("looks the zone up by name", async () => {
-        const res = await runProgram(loadStackFile(stackFiles().gcp), { stack: "gcp", calls: { "gcp:dns/getManagedZone:getManagedZone": (i) => ({ name: i.name, dnsName: "corp.example.net." }) } });
+        const res = await runProgram(loadStackFile(stackFiles().gcp), {
+            stack: "gcp",
+            calls: { "gcp:dns/getManagedZone:getManagedZone": (i) => ({ name: i.name, dnsName: "corp.example.net." }) },
+        });
         assert.strictEqual(res.error, undefined, String(res.error));
         assert.strictEqual(one(res, "gcp:dns/recordSet:RecordSet").inputs.name, "registry.corp.example.net.");
         assert.strictEqual(res.outputs.registryHost, "registry.corp.example.net");
@@ -325,7 +395,9 @@ describe("GCS with Workload Identity (several replicas)", () => {
         assert.strictEqual(bucket.inputs.uniformBucketLevelAccess, true);
         assert.strictEqual(bucket.inputs.publicAccessPrevention, "enforced");
         assert.deepStrictEqual(bucket.inputs.versioning, { enabled: true });
-        assert.deepStrictEqual(bucket.inputs.lifecycleRules, [{ action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: 30, withState: "ARCHIVED" } }]);
+        assert.deepStrictEqual(bucket.inputs.lifecycleRules, [
+            { action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: 30, withState: "ARCHIVED" } },
+        ]);
         assert.deepStrictEqual(bucket.inputs.encryption, { defaultKmsKeyName: "projects/p/locations/us/keyRings/registry/cryptoKeys/images" });
         assert.strictEqual(bucket.inputs.location, "US");
         assert.strictEqual(bucket.options.retainOnDelete, true);
@@ -336,7 +408,11 @@ describe("GCS with Workload Identity (several replicas)", () => {
         const member = one(r, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember");
         assert.deepStrictEqual(
             [member.inputs.cryptoKeyId, member.inputs.role, member.inputs.member],
-            ["projects/p/locations/us/keyRings/registry/cryptoKeys/images", "roles/cloudkms.cryptoKeyEncrypterDecrypter", `serviceAccount:service-${MOCK_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`],
+            [
+                "projects/p/locations/us/keyRings/registry/cryptoKeys/images",
+                "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                `serviceAccount:service-${MOCK_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`,
+            ],
         );
         assert.ok(dependsOn(one(r, BUCKET), member));
     });
@@ -357,7 +433,10 @@ describe("GCS with Workload Identity (several replicas)", () => {
             [one(r, BUCKET).state.name, "roles/storage.objectAdmin", `serviceAccount:registry-storage@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com`],
         );
         // Nothing project-wide.
-        assert.deepStrictEqual(r.resources.filter((x) => x.type.startsWith("gcp:projects/")), []);
+        assert.deepStrictEqual(
+            r.resources.filter((x) => x.type.startsWith("gcp:projects/")),
+            [],
+        );
     });
 
     it("binds the registry's Kubernetes ServiceAccount through Workload Identity; no key exists", () => {
@@ -367,7 +446,9 @@ describe("GCS with Workload Identity (several replicas)", () => {
         assert.strictEqual(binding.inputs.member, `serviceAccount:${MOCK_GCP_PROJECT}.svc.id.goog[registry/registry]`);
         const ksa = one(r, "kubernetes:core/v1:ServiceAccount");
         assert.strictEqual(ksa.state.metadata.name, "registry");
-        assert.deepStrictEqual(ksa.inputs.metadata.annotations, { "iam.gke.io/gcp-service-account": `registry-storage@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com` });
+        assert.deepStrictEqual(ksa.inputs.metadata.annotations, {
+            "iam.gke.io/gcp-service-account": `registry-storage@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com`,
+        });
         assert.deepStrictEqual(ofType(r, "gcp:serviceaccount/key:Key"), []);
     });
 
@@ -403,7 +484,10 @@ describe("GCS with a service-account key", () => {
         const pod = registryPod(r);
         const volume = pod.podSpec.volumes.find((v: any) => v.name === "gcs-key");
         const secret = pod.secrets.get(volume.secret.secretName)!;
-        assert.ok(secret.secretInputs.some((p) => p === "data" || p.startsWith("data.")), secret.secretInputs.join(","));
+        assert.ok(
+            secret.secretInputs.some((p) => p === "data" || p.startsWith("data.")),
+            secret.secretInputs.join(","),
+        );
         const keyFile = JSON.parse(secretValue(secret, "keyfile.json")!);
         assert.strictEqual(keyFile.type, "service_account");
         assert.strictEqual(keyFile.client_email, `registry-storage@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com`);
@@ -451,7 +535,10 @@ describe("GCP: deploying again on a disk or bucket a `pulumi destroy` kept", () 
     it("gceExistingDisk: the kept disk is looked up and used as it is; no disk is created, so none can be replaced or deleted", async () => {
         const r = await run(ADOPT_DISK, "test", { calls: keptDisk });
         assert.deepStrictEqual(ofType(r, DISK), []);
-        assert.ok(recorder.calls.some((c) => c.token === "gcp:compute/getDisk:getDisk" && c.inputs.name === KEPT_DISK.name && c.inputs.zone === "europe-west1-b"), JSON.stringify(recorder.calls));
+        assert.ok(
+            recorder.calls.some((c) => c.token === "gcp:compute/getDisk:getDisk" && c.inputs.name === KEPT_DISK.name && c.inputs.zone === "europe-west1-b"),
+            JSON.stringify(recorder.calls),
+        );
         const pv = one(r, PV);
         assert.strictEqual(pv.inputs.spec.csi.volumeHandle, KEPT_DISK.id);
         // The disk's own size, not storageSize's default: the claim must fit the volume.
@@ -459,7 +546,10 @@ describe("GCP: deploying again on a disk or bucket a `pulumi destroy` kept", () 
         assert.deepStrictEqual(one(r, PVC).inputs.spec.resources, { requests: { storage: "200Gi" } });
         assert.deepStrictEqual(pv.inputs.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values, ["europe-west1-b"]);
         assert.strictEqual(r.outputs.storageLocation, KEPT_DISK.id);
-        assert.deepStrictEqual(registryPod(r).podSpec.volumes.find((v: any) => v.name === "data"), { name: "data", persistentVolumeClaim: { claimName: "registry-data" } });
+        assert.deepStrictEqual(
+            registryPod(r).podSpec.volumes.find((v: any) => v.name === "data"),
+            { name: "data", persistentVolumeClaim: { claimName: "registry-data" } },
+        );
     });
 
     it("gceExistingDisk: the snapshot schedule attaches to the adopted disk", async () => {
@@ -468,8 +558,17 @@ describe("GCP: deploying again on a disk or bucket a `pulumi destroy` kept", () 
     });
 
     it("gcsExistingBucket: the kept bucket is looked up and used as it is; the registry's account gets access to it", async () => {
-        const bucket = { id: "registry-bucket-4d5e6f7", name: "registry-bucket-4d5e6f7", project: MOCK_GCP_PROJECT, location: "US", url: "gs://registry-bucket-4d5e6f7", encryptions: [] };
-        const r = await run({ storageKind: "gcs", gcsExistingBucket: bucket.name, replicas: 2 }, "test", { calls: { "gcp:storage/getBucket:getBucket": () => bucket } });
+        const bucket = {
+            id: "registry-bucket-4d5e6f7",
+            name: "registry-bucket-4d5e6f7",
+            project: MOCK_GCP_PROJECT,
+            location: "US",
+            url: "gs://registry-bucket-4d5e6f7",
+            encryptions: [],
+        };
+        const r = await run({ storageKind: "gcs", gcsExistingBucket: bucket.name, replicas: 2 }, "test", {
+            calls: { "gcp:storage/getBucket:getBucket": () => bucket },
+        });
         assert.deepStrictEqual(ofType(r, BUCKET), []);
         assert.ok(recorder.calls.some((c) => c.token === "gcp:storage/getBucket:getBucket" && c.inputs.name === bucket.name));
         const access = one(r, "gcp:storage/bucketIAMMember:BucketIAMMember");
@@ -484,7 +583,11 @@ describe("GCP: deploying again on a disk or bucket a `pulumi destroy` kept", () 
     });
 
     const BAD: { name: string; config: Record<string, unknown>; problem: string }[] = [
-        { name: "a disk name with capitals", config: { ...ADOPT_DISK, gceExistingDisk: "Registry-Disk" }, problem: "`gceExistingDisk` must be a GCE disk name: 1-63 of a-z, 0-9, '-', starting with a letter and not ending with '-'; got `Registry-Disk`" },
+        {
+            name: "a disk name with capitals",
+            config: { ...ADOPT_DISK, gceExistingDisk: "Registry-Disk" },
+            problem: "`gceExistingDisk` must be a GCE disk name: 1-63 of a-z, 0-9, '-', starting with a letter and not ending with '-'; got `Registry-Disk`",
+        },
         {
             name: "a disk type for an adopted disk",
             config: { ...ADOPT_DISK, gceDiskType: "pd-ssd" },
@@ -498,9 +601,14 @@ describe("GCP: deploying again on a disk or bucket a `pulumi destroy` kept", () 
         {
             name: "deleting an adopted disk on destroy",
             config: { ...ADOPT_DISK, deleteStorageOnDestroy: true },
-            problem: "`deleteStorageOnDestroy` cannot delete `gceExistingDisk`: the stack uses that disk but does not own it; delete it with gcloud after `pulumi destroy`",
+            problem:
+                "`deleteStorageOnDestroy` cannot delete `gceExistingDisk`: the stack uses that disk but does not own it; delete it with gcloud after `pulumi destroy`",
         },
-        { name: "an adopted disk with a bucket", config: { storageKind: "gcs", gceExistingDisk: "d" }, problem: "`gceExistingDisk` is only used when `storageKind` is `gcePersistentDisk`" },
+        {
+            name: "an adopted disk with a bucket",
+            config: { storageKind: "gcs", gceExistingDisk: "d" },
+            problem: "`gceExistingDisk` is only used when `storageKind` is `gcePersistentDisk`",
+        },
         {
             name: "a bucket both named and adopted",
             config: { storageKind: "gcs", gcsExistingBucket: "kept-images", gcsBucketName: "new-images" },
@@ -519,12 +627,14 @@ describe("GCP: deploying again on a disk or bucket a `pulumi destroy` kept", () 
         {
             name: "deleting an adopted bucket on destroy",
             config: { storageKind: "gcs", gcsExistingBucket: "kept-images", deleteStorageOnDestroy: true },
-            problem: "`deleteStorageOnDestroy` cannot delete `gcsExistingBucket`: the stack uses that bucket but does not own it; delete it with gcloud after `pulumi destroy`",
+            problem:
+                "`deleteStorageOnDestroy` cannot delete `gcsExistingBucket`: the stack uses that bucket but does not own it; delete it with gcloud after `pulumi destroy`",
         },
         {
             name: "a bad adopted bucket name",
             config: { storageKind: "gcs", gcsExistingBucket: "Kept_Images" },
-            problem: "`gcsExistingBucket` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without \"goog\"; got `Kept_Images`",
+            problem:
+                "`gcsExistingBucket` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without \"goog\"; got `Kept_Images`",
         },
     ];
     for (const bad of BAD) {

@@ -141,14 +141,24 @@ describe("htpasswd hashes", () => {
             const r = await runProgram({ users, pullUsers: ["reader"] });
             const push = htpasswdOf(r, "push.htpasswd");
             assert.deepStrictEqual([...readAsGate(push).keys()], users);
-            assert.strictEqual(push, htpasswdOf(r).split("\n").slice(0, users.length).map((l) => `${l}\n`).join(""));
+            assert.strictEqual(
+                push,
+                htpasswdOf(r)
+                    .split("\n")
+                    .slice(0, users.length)
+                    .map((l) => `${l}\n`)
+                    .join(""),
+            );
         });
 
         it("the same state gives the same htpasswd Secret on a second evaluation (no pod roll); another cost another file", async () => {
             const first = await withState({ users, htpasswdBcryptCost: 4 });
             const second = await withState({ users, htpasswdBcryptCost: 4 });
             assert.strictEqual(htpasswdOf(second), htpasswdOf(first));
-            assert.deepStrictEqual(one(second, "kubernetes:core/v1:Secret", "registry-auth").inputs, one(first, "kubernetes:core/v1:Secret", "registry-auth").inputs);
+            assert.deepStrictEqual(
+                one(second, "kubernetes:core/v1:Secret", "registry-auth").inputs,
+                one(first, "kubernetes:core/v1:Secret", "registry-auth").inputs,
+            );
             const costs = [...readAsGate(htpasswdOf(first)).values()].map((e) => e.cost);
             assert.deepStrictEqual(costs, [4, 4, 4, 4]);
             const atTen = await withState({ users, htpasswdBcryptCost: 10 });

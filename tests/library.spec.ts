@@ -35,6 +35,10 @@ describe("PrivateRegistry in a platform team's own program", () => {
         assert.deepStrictEqual([...new Set(Object.values(doc.auths).map((a) => a.username))], ["nodes"]);
         assert.strictEqual(run.outputs.imagePrefix, "images.platform-images.svc.cluster.local/apps");
         assert.ok(run.secretOutputs.has("pullConfig") && run.secretOutputs.has("pushPassword"));
-        assert.strictEqual((JSON.parse(run.outputs.pullConfig as string) as { auths: Record<string, { username: string }> }).auths["images.platform-images.svc.cluster.local"].username, "nodes");
+        assert.strictEqual(
+            (JSON.parse(run.outputs.pullConfig as string) as { auths: Record<string, { username: string }> }).auths["images.platform-images.svc.cluster.local"]
+                .username,
+            "nodes",
+        );
     });
 });

@@ -50,7 +50,9 @@ function sandbox(clients: readonly string[], outputs: object = OUTPUTS): Sandbox
         { mode: 0o755 },
     );
     for (const c of clients) {
-        fs.writeFileSync(path.join(bin, c), `#!/bin/sh\nprintf '%s\\n' "$@" > ${rec}/${c}.argv\ncat > ${rec}/${c}.stdin\nexit \${FAKE_LOGIN_EXIT:-0}\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, c), `#!/bin/sh\nprintf '%s\\n' "$@" > ${rec}/${c}.argv\ncat > ${rec}/${c}.stdin\nexit \${FAKE_LOGIN_EXIT:-0}\n`, {
+            mode: 0o755,
+        });
     }
     return { dir, home, bin, rec };
 }
@@ -74,7 +76,9 @@ function runScript(sb: Sandbox, args: string[], env: Record<string, string> = {}
     };
     const traceFile = path.join(sb.dir, "trace.txt");
     const cmd = trace ? strace() : path.join(sb.dir, "tools", "bash");
-    const cmdArgs = trace ? ["-f", "-qq", "-v", "-s", "65535", "-e", "trace=execve", "-o", traceFile, path.join(sb.dir, "tools", "bash"), SCRIPT, ...args] : [SCRIPT, ...args];
+    const cmdArgs = trace
+        ? ["-f", "-qq", "-v", "-s", "65535", "-e", "trace=execve", "-o", traceFile, path.join(sb.dir, "tools", "bash"), SCRIPT, ...args]
+        : [SCRIPT, ...args];
     const r = spawnSync(cmd, cmdArgs, { env: fullEnv, encoding: "utf8", timeout: 60000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, trace: trace ? fs.readFileSync(traceFile, "utf8") : "" };
 }
@@ -90,7 +94,11 @@ describe("scripts/registry-login.sh", () => {
         const sb = sandbox(["docker", "skopeo"]);
         const r = runScript(sb, []);
         assert.strictEqual(r.status, 0, r.stderr);
-        for (const dir of [path.join(sb.home, ".docker", "certs.d"), path.join(sb.dir, "root", "etc", "docker", "certs.d"), path.join(sb.dir, "root", "etc", "containers", "certs.d")]) {
+        for (const dir of [
+            path.join(sb.home, ".docker", "certs.d"),
+            path.join(sb.dir, "root", "etc", "docker", "certs.d"),
+            path.join(sb.dir, "root", "etc", "containers", "certs.d"),
+        ]) {
             const file = path.join(dir, "registry.example.com:5443", "ca.crt");
             assert.strictEqual(read(file), `${CA}\n`, file);
             assert.strictEqual(fs.statSync(file).mode & 0o777, 0o644);
@@ -107,8 +115,14 @@ describe("scripts/registry-login.sh", () => {
             assert.strictEqual(read(path.join(sb.rec, `${c}.stdin`)), OUTPUTS.password, `${c} stdin`);
         }
         const execs = r.trace.split("\n").filter((l) => l.includes("execve("));
-        assert.ok(execs.some((l) => l.includes(`"${sb.bin}/docker", ["`)), "the trace must show the docker exec");
-        assert.ok(execs.some((l) => l.includes('"login", "--username", "admin", "--password-stdin"')), "the trace must show argv");
+        assert.ok(
+            execs.some((l) => l.includes(`"${sb.bin}/docker", ["`)),
+            "the trace must show the docker exec",
+        );
+        assert.ok(
+            execs.some((l) => l.includes('"login", "--username", "admin", "--password-stdin"')),
+            "the trace must show argv",
+        );
         assert.ok(execs.length >= 8, `only ${execs.length} execs traced`);
         for (const l of execs) {
             assert.ok(!l.includes(OUTPUTS.password), `the password is in an exec's argv or environment: ${l.slice(0, 200)}`);
@@ -119,7 +133,20 @@ describe("scripts/registry-login.sh", () => {
     it("the argv check can fail: a password passed as an argument shows up in the trace", () => {
         const sb = sandbox([]);
         const traceFile = path.join(sb.dir, "neg.txt");
-        const r = spawnSync(strace(), ["-f", "-qq", "-v", "-s", "65535", "-e", "trace=execve", "-o", traceFile, "bash", "-c", `/bin/true -p ${OUTPUTS.password}`]);
+        const r = spawnSync(strace(), [
+            "-f",
+            "-qq",
+            "-v",
+            "-s",
+            "65535",
+            "-e",
+            "trace=execve",
+            "-o",
+            traceFile,
+            "bash",
+            "-c",
+            `/bin/true -p ${OUTPUTS.password}`,
+        ]);
         assert.strictEqual(r.status, 0);
         assert.ok(read(traceFile).includes(OUTPUTS.password));
     });
@@ -130,7 +157,16 @@ describe("scripts/registry-login.sh", () => {
         assert.strictEqual(r.status, 0, r.stderr);
         assert.deepStrictEqual(lines(path.join(sb.rec, "docker.argv")), ["login", "--username", "ci", "--password-stdin", "registry.example.com:5443"]);
         assert.strictEqual(read(path.join(sb.rec, "docker.stdin")), OUTPUTS.passwords.ci);
-        assert.deepStrictEqual(lines(path.join(sb.rec, "pulumi.argv")), ["stack", "output", "--json", "--show-secrets", "--stack", "prod", "--cwd", "/srv/infra"]);
+        assert.deepStrictEqual(lines(path.join(sb.rec, "pulumi.argv")), [
+            "stack",
+            "output",
+            "--json",
+            "--show-secrets",
+            "--stack",
+            "prod",
+            "--cwd",
+            "/srv/infra",
+        ]);
     });
 
     it("--client limits the logins to the named clients", () => {

@@ -67,6 +67,9 @@ describe("names derived from registryName", () => {
         for (const d of DERIVED_NAMES) {
             assert.strictEqual(d.name(registryName), names[d.id], d.id);
         }
-        assert.strictEqual(one(r, "kubernetes:batch/v1:CronJob").state.metadata.name.length, DERIVED_NAMES.find((d) => d.id === "gcCronJob")!.name(registryName).length + 8);
+        assert.strictEqual(
+            one(r, "kubernetes:batch/v1:CronJob").state.metadata.name.length,
+            DERIVED_NAMES.find((d) => d.id === "gcCronJob")!.name(registryName).length + 8,
+        );
     });
 });

@@ -29,7 +29,13 @@ interface Node {
 /** A fresh stand-in for a node, with the ConfigMap's files in `src` (as the kubelet mounts them). */
 function node(files: Record<string, string>): Node {
     const dir = scratchDir("node-trust");
-    const n = { dir, src: path.join(dir, "src"), containerd: path.join(dir, "host", "containerd", "certs.d"), docker: path.join(dir, "host", "docker", "certs.d"), bin: path.join(dir, "bin") };
+    const n = {
+        dir,
+        src: path.join(dir, "src"),
+        containerd: path.join(dir, "host", "containerd", "certs.d"),
+        docker: path.join(dir, "host", "docker", "certs.d"),
+        bin: path.join(dir, "bin"),
+    };
     fs.mkdirSync(n.src);
     fs.mkdirSync(n.bin);
     // The image has busybox's applets and nothing else.
@@ -52,7 +58,9 @@ function writeSource(n: Node, files: Record<string, string>): void {
 /** The command and args that run the script as the DaemonSet's container does. */
 function command(n: Node, script = path.join(n.src, "node-trust.sh")): [string, string[]] {
     const sh = [BUSYBOX, "sh", script];
-    return isRoot ? [SETPRIV, ["--reuid=0", "--regid=0", "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", ...sh]] : [sh[0], sh.slice(1)];
+    return isRoot
+        ? [SETPRIV, ["--reuid=0", "--regid=0", "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", ...sh]]
+        : [sh[0], sh.slice(1)];
 }
 
 function env(n: Node, extra: Record<string, string> = {}): Record<string, string> {
@@ -91,7 +99,10 @@ describe("node trust script (busybox sh, no capabilities, a temporary host)", ()
         const n = node(files);
         const [cmd, args] = command(n);
         // The same command line, with the script replaced by a look at the process's status.
-        const r = spawnSync(cmd, [...args.slice(0, -1), "-c", "grep -E '^(CapEff|CapBnd|NoNewPrivs|Uid)' /proc/self/status"], { env: env(n), encoding: "utf8" });
+        const r = spawnSync(cmd, [...args.slice(0, -1), "-c", "grep -E '^(CapEff|CapBnd|NoNewPrivs|Uid)' /proc/self/status"], {
+            env: env(n),
+            encoding: "utf8",
+        });
         assert.match(r.stdout, /^CapEff:\s+0+$/m);
         assert.match(r.stdout, /^CapBnd:\s+0+$/m);
         assert.match(r.stdout, /^NoNewPrivs:\s+1$/m);
@@ -204,7 +215,13 @@ describe("node trust script (busybox sh, no capabilities, a temporary host)", ()
         assert.ok(!fs.existsSync(path.join(admin, "ca.crt")));
 
         // The last host leaves the list (the hosts.toml files are indexed by line, so keep order).
-        writeSource(n, { ...files, hosts: hosts.slice(0, -1).map((h) => `${h}\n`).join("") });
+        writeSource(n, {
+            ...files,
+            hosts: hosts
+                .slice(0, -1)
+                .map((h) => `${h}\n`)
+                .join(""),
+        });
         const out2 = syncOnce(n);
         const gone = hosts[hosts.length - 1];
         assert.ok(!fs.existsSync(path.join(n.containerd, gone)), `${gone} should be removed`);

@@ -42,21 +42,34 @@ describe("operations: config validation", () => {
         {
             name: "autoscaler on a ReadWriteOnce volume",
             config: { autoscalingMaxReplicas: 4 },
-            problem: "`autoscalingMaxReplicas` needs storage that several pods can share (the autoscaler adds pods); set it to 0 or use shared storage (`storageAccessMode` `ReadWriteMany`)",
+            problem:
+                "`autoscalingMaxReplicas` needs storage that several pods can share (the autoscaler adds pods); set it to 0 or use shared storage (`storageAccessMode` `ReadWriteMany`)",
         },
         {
             name: "autoscaler ceiling not above the floor",
             config: { ...RWX, replicas: 3, autoscalingMaxReplicas: 3 },
             problem: "`autoscalingMaxReplicas` (3) must be 0 (no autoscaler) or more than `replicas` (3), the autoscaler's floor",
         },
-        { name: "unknown anti-affinity", config: { podAntiAffinity: "strict" }, problem: "`podAntiAffinity` must be one of `soft`, `hard`, `none`; got `strict`" },
-        { name: "unknown cache", config: { blobDescriptorCache: "memcached" }, problem: "`blobDescriptorCache` must be one of `inmemory`, `redis`; got `memcached`" },
+        {
+            name: "unknown anti-affinity",
+            config: { podAntiAffinity: "strict" },
+            problem: "`podAntiAffinity` must be one of `soft`, `hard`, `none`; got `strict`",
+        },
+        {
+            name: "unknown cache",
+            config: { blobDescriptorCache: "memcached" },
+            problem: "`blobDescriptorCache` must be one of `inmemory`, `redis`; got `memcached`",
+        },
         {
             name: "redis address without port",
             config: { blobDescriptorCache: "redis", redisAddress: "redis.cache.svc" },
             problem: "`redisAddress` must be `host:port` such as `redis.cache.svc:6379`; got `redis.cache.svc`",
         },
-        { name: "redis address with the inmemory cache", config: { redisAddress: "redis:6379" }, problem: "`redisAddress` is only used when `blobDescriptorCache` is `redis`" },
+        {
+            name: "redis address with the inmemory cache",
+            config: { redisAddress: "redis:6379" },
+            problem: "`redisAddress` is only used when `blobDescriptorCache` is `redis`",
+        },
         {
             name: "redis password in plain text",
             config: { blobDescriptorCache: "redis", redisAddress: "redis:6379", redisPassword: "hunter2" },
@@ -82,7 +95,8 @@ describe("operations: config validation", () => {
         {
             name: "proxy URL with credentials",
             config: { proxyRemoteUrl: "https://user:pw@registry-1.docker.io" },
-            problem: "`proxyRemoteUrl` must be an http(s) URL without credentials such as `https://registry-1.docker.io`; got `https://user:pw@registry-1.docker.io`",
+            problem:
+                "`proxyRemoteUrl` must be an http(s) URL without credentials such as `https://registry-1.docker.io`; got `https://user:pw@registry-1.docker.io`",
         },
         {
             name: "proxy user without password",
@@ -95,11 +109,16 @@ describe("operations: config validation", () => {
             problem: "`proxyTtl` must be a Go duration such as `168h` or `30m`; got `7d`",
         },
         { name: "proxy setting without proxy", config: { proxyTtl: "24h" }, problem: "`proxyTtl` is only used when `proxyRemoteUrl` is set" },
-        { name: "rotation of an unknown user", config: { passwordRotation: ["root=1"] }, problem: "`passwordRotation` names `root`, who is not a user (`users`, `pullUsers` or `pullUser`)" },
+        {
+            name: "rotation of an unknown user",
+            config: { passwordRotation: ["root=1"] },
+            problem: "`passwordRotation` names `root`, who is not a user (`users`, `pullUsers` or `pullUser`)",
+        },
         {
             name: "a monitoring label without a value",
             config: { metricsServiceMonitor: true, metricsLabels: ["release"] },
-            problem: "`metricsLabels` entries must be `key=value` with a label key and a label value (at most 63 letters, digits, '-', '_', '.'); got `release`",
+            problem:
+                "`metricsLabels` entries must be `key=value` with a label key and a label value (at most 63 letters, digits, '-', '_', '.'); got `release`",
         },
         {
             name: "monitoring labels without monitoring objects",
@@ -111,7 +130,11 @@ describe("operations: config validation", () => {
             config: { metricsAlertRules: true, metricsLabels: ["app.kubernetes.io/name=x"] },
             problem: "`metricsLabels` may not set `app.kubernetes.io/name`: the program sets the `app.kubernetes.io/` labels itself",
         },
-        { name: "rotation entry without token", config: { passwordRotation: ["admin="] }, problem: "`passwordRotation` entries must be `user=token`; got `admin=`" },
+        {
+            name: "rotation entry without token",
+            config: { passwordRotation: ["admin="] },
+            problem: "`passwordRotation` entries must be `user=token`; got `admin=`",
+        },
     ];
     for (const bad of BAD) {
         it(`${bad.name}: one exact problem`, () => {
@@ -149,7 +172,9 @@ describe("operations: high availability", () => {
         const spec = deployment(r).inputs.spec;
         const selector = spec.selector.matchLabels;
         assert.deepStrictEqual(spec.template.spec.affinity, {
-            podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" }] },
+            podAntiAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" }],
+            },
         });
         assert.deepStrictEqual(spec.template.spec.topologySpreadConstraints, [
             { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
@@ -165,7 +190,9 @@ describe("operations: high availability", () => {
         assert.deepStrictEqual(hpa.inputs.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: "registry" });
         assert.strictEqual(hpa.inputs.spec.minReplicas, 2);
         assert.strictEqual(hpa.inputs.spec.maxReplicas, 6);
-        assert.deepStrictEqual(hpa.inputs.spec.metrics, [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 75 } } }]);
+        assert.deepStrictEqual(hpa.inputs.spec.metrics, [
+            { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 75 } } },
+        ]);
         assert.deepStrictEqual(deployment(r).options.ignoreChanges, ["spec.replicas"]);
     });
 
@@ -195,7 +222,10 @@ describe("operations: high availability", () => {
 describe("operations: Redis blob descriptor cache", () => {
     it("several pods on per-pod in-memory caches with deletes on are warned about; one pod, Redis or no deletes are not", () => {
         const base = { replicas: 2, autoscaled: false, blobDescriptorCache: "inmemory", deleteEnabled: true } as const;
-        assert.match(staleCacheWarning(base) ?? "", /deleted through one pod is still served by the others until they restart; use `blobDescriptorCache: redis`/);
+        assert.match(
+            staleCacheWarning(base) ?? "",
+            /deleted through one pod is still served by the others until they restart; use `blobDescriptorCache: redis`/,
+        );
         assert.ok(staleCacheWarning({ ...base, replicas: 1, autoscaled: true }) !== undefined, "an autoscaler adds pods");
         assert.strictEqual(staleCacheWarning({ ...base, replicas: 1 }), undefined);
         assert.strictEqual(staleCacheWarning({ ...base, blobDescriptorCache: "redis" }), undefined);
@@ -226,7 +256,10 @@ describe("operations: Redis blob descriptor cache", () => {
         const svc = one(r, "kubernetes:core/v1:Service", "registry-cache-svc");
         assert.strictEqual(svc.inputs.metadata.name, "registry-redis");
         assert.ok(selects(svc.inputs.spec.selector, redis.inputs.spec.template.metadata.labels));
-        assert.ok(!selects(pod.deployment.inputs.spec.selector.matchLabels, redis.inputs.spec.template.metadata.labels), "the registry's selector must not pick the Redis pod");
+        assert.ok(
+            !selects(pod.deployment.inputs.spec.selector.matchLabels, redis.inputs.spec.template.metadata.labels),
+            "the registry's selector must not pick the Redis pod",
+        );
     });
 
     it("external on the 2.8 line: `addr` (the redigo shape), no Redis of ours, no password env without a password", async () => {
@@ -282,7 +315,9 @@ describe("operations: garbage collection", () => {
 
     it("a ReadWriteOnce volume is collected by scaling the registry to 0 (the Job could not mount it otherwise)", async () => {
         const { cron, job } = gcObjects(await run("gcOnReadWriteOnce"));
-        const env = Object.fromEntries((cron.inputs.spec.jobTemplate.spec.template.spec.containers[0].env as Record<string, any>[]).map((e) => [e.name, e.value]));
+        const env = Object.fromEntries(
+            (cron.inputs.spec.jobTemplate.spec.template.spec.containers[0].env as Record<string, any>[]).map((e) => [e.name, e.value]),
+        );
         assert.strictEqual(env.MODE, "scale");
         assert.deepStrictEqual(job.spec.template.spec.containers[0].args, ["garbage-collect", "--dry-run=true", "/etc/distribution/config.yml"]);
     });
@@ -318,7 +353,9 @@ describe("operations: garbage collection", () => {
     it("the procedure's Role allows only what gc.sh does, in the namespace", async () => {
         const r = await run("haAutoscaled");
         const role = one(r, "kubernetes:rbac.authorization.k8s.io/v1:Role");
-        const verbs = (role.inputs.rules as { resources: string[]; verbs: string[] }[]).flatMap((rule) => rule.resources.flatMap((res) => rule.verbs.map((v) => `${v} ${res}`)));
+        const verbs = (role.inputs.rules as { resources: string[]; verbs: string[] }[]).flatMap((rule) =>
+            rule.resources.flatMap((res) => rule.verbs.map((v) => `${v} ${res}`)),
+        );
         for (const v of verbs) {
             assert.ok(!/^(delete|deletecollection|\*) /.test(v) && !/secrets/.test(v), `too wide: ${v}`);
         }
@@ -329,7 +366,12 @@ describe("operations: garbage collection", () => {
 
     it("gcArgs: flags before the config path", () => {
         assert.deepStrictEqual(gcArgs("/c.yml", { deleteUntagged: false, dryRun: false }), ["garbage-collect", "/c.yml"]);
-        assert.deepStrictEqual(gcArgs("/c.yml", { deleteUntagged: true, dryRun: true }), ["garbage-collect", "--delete-untagged=true", "--dry-run=true", "/c.yml"]);
+        assert.deepStrictEqual(gcArgs("/c.yml", { deleteUntagged: true, dryRun: true }), [
+            "garbage-collect",
+            "--delete-untagged=true",
+            "--dry-run=true",
+            "/c.yml",
+        ]);
     });
 
     describe("gc.sh, run by /bin/sh against a recording kubectl", () => {
@@ -345,9 +387,9 @@ describe("operations: garbage collection", () => {
                 `printf '%s\\n' "$*" >> '${log}'`,
                 'case "$*" in',
                 `  *"get deployment registry -o jsonpath={.metadata.annotations"*) printf '%s' '${opts.annotation ?? ""}' ;;`,
-                "  *\"get deployment registry -o jsonpath={.spec.replicas}\"*) printf 3 ;;",
-                "  *\"get deployment registry -o jsonpath={.spec.selector.matchLabels}\"*) printf '{\"app.kubernetes.io/instance\":\"registry\",\"app.kubernetes.io/name\":\"registry\"}' ;;",
-                "  *\"create -f\"*) echo job.batch/registry-gc-abcde ;;",
+                '  *"get deployment registry -o jsonpath={.spec.replicas}"*) printf 3 ;;',
+                '  *"get deployment registry -o jsonpath={.spec.selector.matchLabels}"*) printf \'{"app.kubernetes.io/instance":"registry","app.kubernetes.io/name":"registry"}\' ;;',
+                '  *"create -f"*) echo job.batch/registry-gc-abcde ;;',
                 `  *"get job.batch/registry-gc-abcde"*) printf '%s' '${opts.jobState ?? "1/"}' ;;`,
                 "  *logs*) echo 'blob eligible for deletion' ;;",
                 "esac",
@@ -355,11 +397,23 @@ describe("operations: garbage collection", () => {
             fs.writeFileSync(path.join(dir, "kubectl"), kubectl, { mode: 0o755 });
             fs.writeFileSync(path.join(dir, "gc.sh"), GC_SCRIPT);
             const res = spawnSync("/bin/sh", [path.join(dir, "gc.sh")], {
-                env: { PATH: `${dir}:/usr/bin:/bin`, NAMESPACE: "registry", DEPLOYMENT: "registry", MODE: mode, JOB_MANIFEST: "/etc/registry-gc/job.json", TIMEOUT: "60s", POLL_SECONDS: "0" },
+                env: {
+                    PATH: `${dir}:/usr/bin:/bin`,
+                    NAMESPACE: "registry",
+                    DEPLOYMENT: "registry",
+                    MODE: mode,
+                    JOB_MANIFEST: "/etc/registry-gc/job.json",
+                    TIMEOUT: "60s",
+                    POLL_SECONDS: "0",
+                },
                 encoding: "utf8",
                 timeout: 20000,
             });
-            const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => l.replace(/^--namespace registry /, ""));
+            const calls = fs
+                .readFileSync(log, "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => l.replace(/^--namespace registry /, ""));
             fs.rmSync(dir, { recursive: true, force: true });
             return { code: res.status ?? -1, calls, out: res.stdout + res.stderr };
         }
@@ -386,7 +440,10 @@ describe("operations: garbage collection", () => {
             const { code, calls } = runGc("scale");
             assert.strictEqual(code, 0);
             const i = (c: string) => calls.findIndex((x) => x.startsWith(c));
-            assert.ok(i("scale deployment/registry --replicas=0") < i("wait --for=delete pod --selector=app.kubernetes.io/instance=registry,app.kubernetes.io/name=registry"));
+            assert.ok(
+                i("scale deployment/registry --replicas=0") <
+                    i("wait --for=delete pod --selector=app.kubernetes.io/instance=registry,app.kubernetes.io/name=registry"),
+            );
             assert.ok(i("wait --for=delete") < i("create -f"));
             assert.ok(i("create -f") < i("scale deployment/registry --replicas=3"));
             assert.strictEqual(calls[calls.length - 1], "annotate deployment/registry registry.day2/replicas-before-gc-");
@@ -411,7 +468,13 @@ describe("operations: garbage collection", () => {
 describe("operations: pull-through cache", () => {
     it("a second registry in proxy mode with its own Service, the upstream credentials by secretKeyRef, named in the certificate", async () => {
         const r = await runProgram(
-            { proxyRemoteUrl: "https://registry-1.docker.io", proxyUsername: "bot", proxyPassword: "dckr_pat_x", proxyTtl: "72h", hostnames: ["registry.example.com"] },
+            {
+                proxyRemoteUrl: "https://registry-1.docker.io",
+                proxyUsername: "bot",
+                proxyPassword: "dckr_pat_x",
+                proxyTtl: "72h",
+                hostnames: ["registry.example.com"],
+            },
             { secretKeys: ["proxyPassword"] },
         );
         assert.strictEqual(r.error, undefined, String(r.error));
@@ -419,7 +482,10 @@ describe("operations: pull-through cache", () => {
         assert.deepStrictEqual(mirror.config.proxy, { remoteurl: "https://registry-1.docker.io", ttl: "72h" });
         assert.strictEqual(mirror.deployment.inputs.spec.replicas, 1);
         const env = Object.fromEntries((mirror.container.env as Record<string, any>[]).map((e) => [e.name, e]));
-        for (const [name, key] of [["REGISTRY_PROXY_USERNAME", "username"], ["REGISTRY_PROXY_PASSWORD", "password"]]) {
+        for (const [name, key] of [
+            ["REGISTRY_PROXY_USERNAME", "username"],
+            ["REGISTRY_PROXY_PASSWORD", "password"],
+        ]) {
             const ref = env[name]?.valueFrom?.secretKeyRef;
             assert.strictEqual(ref?.key, key, name);
             const secret = mirror.secrets.get(ref.name);
@@ -452,7 +518,12 @@ describe("operations: pull-through cache", () => {
 describe("operations: metrics and alerts", () => {
     it("pods carry scrape annotations; ServiceMonitor selects a headless Service on the metrics port", async () => {
         const r = await run("haAutoscaled");
-        assert.deepStrictEqual(deployment(r).inputs.spec.template.metadata.annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "5001", "prometheus.io/path": "/metrics", "kubectl.kubernetes.io/default-container": "registry" });
+        assert.deepStrictEqual(deployment(r).inputs.spec.template.metadata.annotations, {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "5001",
+            "prometheus.io/path": "/metrics",
+            "kubectl.kubernetes.io/default-container": "registry",
+        });
         const svc = one(r, "kubernetes:core/v1:Service", "registry-monitoring-metrics");
         assert.strictEqual(svc.inputs.spec.clusterIP, "None");
         assert.deepStrictEqual(svc.inputs.spec.ports, [{ name: "metrics", port: 5001, targetPort: "metrics", protocol: "TCP" }]);
@@ -481,7 +552,10 @@ describe("operations: metrics and alerts", () => {
     });
 
     it("no prometheus-operator objects unless asked for", async () => {
-        assert.deepStrictEqual((await run("defaults", {})).resources.filter((x) => x.type.startsWith("kubernetes:monitoring.coreos.com/")), []);
+        assert.deepStrictEqual(
+            (await run("defaults", {})).resources.filter((x) => x.type.startsWith("kubernetes:monitoring.coreos.com/")),
+            [],
+        );
     });
 
     function rulesFile(r: ProgramRun): string {
@@ -509,7 +583,9 @@ describe("operations: metrics and alerts", () => {
         const defs = buildAlertRules({ namespace: "registry", deployment: "registry", job: "registry-metrics" });
         /** The annotations promtool must see on the alert, templates expanded for `pod`. */
         const ann = (alert: string, pod = "") =>
-            Object.fromEntries(Object.entries(defs.find((d) => d.alert === alert)?.annotations ?? {}).map(([k, v]) => [k, v.replace("{{ $labels.pod }}", pod)]));
+            Object.fromEntries(
+                Object.entries(defs.find((d) => d.alert === alert)?.annotations ?? {}).map(([k, v]) => [k, v.replace("{{ $labels.pod }}", pod)]),
+            );
         const tests = {
             rule_files: [file],
             evaluation_interval: "1m",
@@ -521,13 +597,24 @@ describe("operations: metrics and alerts", () => {
                         { series: `registry_http_requests_total{${sel},code="200",handler="blob",method="get"}`, values: "0+90x30" },
                         { series: `registry_http_requests_total{${sel},code="503",handler="blob",method="get"}`, values: "0+10x30" },
                         { series: `up{${sel},pod="registry-abc-1"}`, values: "1x10 0x20" },
-                        { series: 'kube_pod_container_status_restarts_total{namespace="registry",pod="registry-7d9c-x2x4p",container="registry"}', values: "0 0 1 2 3 4 5x25" },
+                        {
+                            series: 'kube_pod_container_status_restarts_total{namespace="registry",pod="registry-7d9c-x2x4p",container="registry"}',
+                            values: "0 0 1 2 3 4 5x25",
+                        },
                     ],
                     alert_rule_test: [
                         { eval_time: "8m", alertname: "RegistryHigh5xxRate", exp_alerts: [] },
-                        { eval_time: "20m", alertname: "RegistryHigh5xxRate", exp_alerts: [{ exp_labels: { severity: "warning" }, exp_annotations: ann("RegistryHigh5xxRate") }] },
+                        {
+                            eval_time: "20m",
+                            alertname: "RegistryHigh5xxRate",
+                            exp_alerts: [{ exp_labels: { severity: "warning" }, exp_annotations: ann("RegistryHigh5xxRate") }],
+                        },
                         { eval_time: "12m", alertname: "RegistryDown", exp_alerts: [] },
-                        { eval_time: "20m", alertname: "RegistryDown", exp_alerts: [{ exp_labels: { severity: "critical" }, exp_annotations: ann("RegistryDown") }] },
+                        {
+                            eval_time: "20m",
+                            alertname: "RegistryDown",
+                            exp_alerts: [{ exp_labels: { severity: "critical" }, exp_annotations: ann("RegistryDown") }],
+                        },
                         {
                             eval_time: "10m",
                             alertname: "RegistryPodRestarting",
@@ -602,8 +689,16 @@ describe("operations: rotation", () => {
             assert.strictEqual(obj.inputs.metadata.name, undefined, `${n} must be auto-named (a fixed name would update in place and not roll the pods)`);
         }
         // The rotated password is the one in htpasswd and in the outputs.
-        const htpasswd = secretValue(pod.secrets.get((pod.podSpec.volumes as Record<string, any>[]).find((v) => v.name === "auth")?.secret.secretName)!, "pull.htpasswd") ?? "";
-        assert.deepStrictEqual(htpasswd.trim().split("\n").map((l) => l.split(":")[0]), ["admin", "ci", "puller"]);
+        const htpasswd =
+            secretValue(pod.secrets.get((pod.podSpec.volumes as Record<string, any>[]).find((v) => v.name === "auth")?.secret.secretName)!, "pull.htpasswd") ??
+            "";
+        assert.deepStrictEqual(
+            htpasswd
+                .trim()
+                .split("\n")
+                .map((l) => l.split(":")[0]),
+            ["admin", "ci", "puller"],
+        );
         assert.ok((r.outputs.passwords as Record<string, string>).admin.length >= 32);
     });
 });

@@ -53,7 +53,10 @@ describe("the Pulumi program", () => {
 
         it("makes everything inside one PrivateRegistry, whose direct children keep their top-level URNs as aliases", () => {
             const top = dev.resources.filter((r) => r.options.parent === "");
-            assert.deepStrictEqual(top.map((r) => `${r.type}::${r.name}`), ["registry:index:PrivateRegistry::registry"]);
+            assert.deepStrictEqual(
+                top.map((r) => `${r.type}::${r.name}`),
+                ["registry:index:PrivateRegistry::registry"],
+            );
             const children = dev.resources.filter((r) => r.options.parent === top[0].urn);
             assert.ok(children.length >= 5, `direct children: ${children.map((r) => r.type).join(", ")}`);
             for (const r of children) {
@@ -87,7 +90,10 @@ describe("the Pulumi program", () => {
 
         it("passes the restricted Pod Security Standard, both containers (registry and gate)", () => {
             const { podSpec } = registryPod(dev);
-            assert.deepStrictEqual(podSpec.containers.map((c: { name: string }) => c.name), ["registry", "gate"]);
+            assert.deepStrictEqual(
+                podSpec.containers.map((c: { name: string }) => c.name),
+                ["registry", "gate"],
+            );
             for (const c of podSpec.containers) {
                 assert.deepStrictEqual(c.securityContext, RESTRICTED_CONTAINER, c.name);
             }
@@ -126,8 +132,15 @@ describe("the Pulumi program", () => {
             const cm = configMaps.get(volumeOf("gate-config").configMap.name);
             assert.ok(cm !== undefined && cm.inputs.metadata.name === undefined, "the gate's ConfigMap must be auto-named so a change rolls the pods");
             assert.strictEqual(cm.inputs.data["nginx.conf"], gateConf({ listen: "5000", realm: "registry", accessLog: true }));
-            const mounts = (c: Record<string, any>) => Object.fromEntries((c.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
-            assert.deepStrictEqual(mounts(gate), { "gate-config": "/etc/registry/gate", tls: "/etc/registry/tls", auth: "/etc/registry/auth", sockets: "/run/registry", "gate-tmp": "/tmp" });
+            const mounts = (c: Record<string, any>) =>
+                Object.fromEntries((c.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
+            assert.deepStrictEqual(mounts(gate), {
+                "gate-config": "/etc/registry/gate",
+                tls: "/etc/registry/tls",
+                auth: "/etc/registry/auth",
+                sockets: "/run/registry",
+                "gate-tmp": "/tmp",
+            });
             assert.deepStrictEqual(mounts(container), { config: "/etc/distribution", sockets: "/run/registry", tmp: "/tmp", data: "/var/lib/registry" });
             assert.deepStrictEqual(volumeOf("sockets"), { name: "sockets", emptyDir: { sizeLimit: "1Mi" } });
             // Both keep serving through the preStop pause; nginx's image stops it with SIGQUIT.
@@ -137,7 +150,10 @@ describe("the Pulumi program", () => {
         it("the gate's nginx.conf: TLS on 5000, the registry upstream on its socket, reads for everyone and writes for push users, nothing else served", () => {
             const conf = gateConf({ listen: "5000", realm: "registry", accessLog: true });
             assert.match(conf, /listen 5000 ssl;/);
-            assert.match(conf, /ssl_certificate \/etc\/registry\/tls\/tls\.crt;\n\s+ssl_certificate_key \/etc\/registry\/tls\/tls\.key;\n\s+ssl_protocols TLSv1\.2 TLSv1\.3;/);
+            assert.match(
+                conf,
+                /ssl_certificate \/etc\/registry\/tls\/tls\.crt;\n\s+ssl_certificate_key \/etc\/registry\/tls\/tls\.key;\n\s+ssl_protocols TLSv1\.2 TLSv1\.3;/,
+            );
             assert.match(conf, /server unix:\/run\/registry\/registry\.sock;/);
             assert.match(
                 conf,
@@ -291,11 +307,25 @@ describe("the Pulumi program", () => {
         it("several users: one password each; every user in the gate's pull file, push users alone in its push file", async () => {
             const r = await run("severalUsers");
             assert.deepStrictEqual(
-                ofType(r, "random:index/randomPassword:RandomPassword").map((p) => p.name).sort(),
-                ["registry-http-secret", "registry-user-admin", "registry-user-ci", "registry-user-deploy", "registry-user-nodes", "registry-user-puller", "registry-user-reader"],
+                ofType(r, "random:index/randomPassword:RandomPassword")
+                    .map((p) => p.name)
+                    .sort(),
+                [
+                    "registry-http-secret",
+                    "registry-user-admin",
+                    "registry-user-ci",
+                    "registry-user-deploy",
+                    "registry-user-nodes",
+                    "registry-user-puller",
+                    "registry-user-reader",
+                ],
             );
             const auth = one(r, "kubernetes:core/v1:Secret", "registry-auth");
-            const users = (file: string) => (secretValue(auth, file) ?? "").split("\n").filter(Boolean).map((l) => l.split(":")[0]);
+            const users = (file: string) =>
+                (secretValue(auth, file) ?? "")
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((l) => l.split(":")[0]);
             assert.deepStrictEqual(users("pull.htpasswd"), ["admin", "ci", "deploy", "reader", "nodes", "puller"]);
             assert.deepStrictEqual(users("push.htpasswd"), ["admin", "ci", "deploy"]);
             for (const p of ofType(r, "random:index/randomPassword:RandomPassword")) {
@@ -307,7 +337,13 @@ describe("the Pulumi program", () => {
             const { makePki } = await import("./support/pki");
             const pki = await makePki(["registry.example.com"]);
             const r = await runProgram(
-                { tlsMode: "provided", tlsCertificate: pki.certPem, tlsPrivateKey: pki.keyPem, tlsCaCertificate: pki.caPem, hostnames: ["registry.example.com"] },
+                {
+                    tlsMode: "provided",
+                    tlsCertificate: pki.certPem,
+                    tlsPrivateKey: pki.keyPem,
+                    tlsCaCertificate: pki.caPem,
+                    hostnames: ["registry.example.com"],
+                },
                 { secretKeys: ["tlsPrivateKey"] },
             );
             assert.strictEqual(r.error, undefined);
@@ -383,7 +419,11 @@ describe("the Pulumi program", () => {
 
         it("an existing namespace is used, not created", async () => {
             const r = await run("existingNamespace");
-            assert.deepStrictEqual(ofType(r, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name), ["tools-node"], "only the node DaemonSets' namespace");
+            assert.deepStrictEqual(
+                ofType(r, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name),
+                ["tools-node"],
+                "only the node DaemonSets' namespace",
+            );
             assert.strictEqual(k8sObject(r, "Deployment", "registry").inputs.metadata.namespace, "tools");
             assert.ok((one(r, "tls:index/certRequest:CertRequest").inputs.dnsNames as string[]).includes("registry.tools.svc.cluster.local"));
         });

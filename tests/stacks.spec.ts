@@ -22,7 +22,6 @@ const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8
     config: Record<string, Declaration>;
 };
 
-
 describe("stack files and Pulumi.yaml", () => {
     it("Pulumi.yaml names the project the code reads config from, with the TypeScript runtime", () => {
         assert.strictEqual(project.name, PROJECT);

@@ -5,20 +5,69 @@ import type { ConfigKeySpec, Reader } from "../config/reader";
 import { DNS_LABEL, duplicateIn, LABEL_VALUE, parseAnnotations, pinnedImage, QUALIFIED_NAME, USERNAME } from "../config/validators";
 
 export const ACCESS_KEYS = {
-    nodeTrust: { type: "string", default: "auto", description: "Install the registry's CA on every node for containerd (`certs.d/<host>/hosts.toml` + `ca.crt`) and Docker, with a DaemonSet: auto (when the CA is generated), true or false." },
-    nodeTrustImage: { type: "string", default: "docker.io/library/busybox:1.37.0", description: "Image of the node trust DaemonSet (a shell and cp/cmp; pinned tag or digest)." },
-    nodeTolerations: { type: "array", default: ["*"], description: "Tolerations of the node DaemonSets, as taints: key[=value][:Effect]; * tolerates every taint." },
-    localProxy: { type: "boolean", default: false, description: "Run a proxy on every node's hostPort so `localhost:<localProxyPort>/<image>` works where nodes cannot be changed (speaks TLS to the registry)." },
+    nodeTrust: {
+        type: "string",
+        default: "auto",
+        description:
+            "Install the registry's CA on every node for containerd (`certs.d/<host>/hosts.toml` + `ca.crt`) and Docker, with a DaemonSet: auto (when the CA is generated), true or false.",
+    },
+    nodeTrustImage: {
+        type: "string",
+        default: "docker.io/library/busybox:1.37.0",
+        description: "Image of the node trust DaemonSet (a shell and cp/cmp; pinned tag or digest).",
+    },
+    nodeTolerations: {
+        type: "array",
+        default: ["*"],
+        description: "Tolerations of the node DaemonSets, as taints: key[=value][:Effect]; * tolerates every taint.",
+    },
+    localProxy: {
+        type: "boolean",
+        default: false,
+        description:
+            "Run a proxy on every node's hostPort so `localhost:<localProxyPort>/<image>` works where nodes cannot be changed (speaks TLS to the registry).",
+    },
     localProxyPort: { type: "integer", default: 5000, description: "hostPort of the localhost proxy on each node." },
-    localProxyImage: { type: "string", default: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", description: "Image of the localhost proxy (nginx, running unprivileged)." },
-    pullSecretNamespaces: { type: "array", default: [], description: "Namespaces that get a kubernetes.io/dockerconfigjson Secret `<registryName>-pull` for pullUser (pull-only)." },
-    pullSecretPatchServiceAccount: { type: "boolean", default: false, description: "Set the pull Secret as imagePullSecrets of the default ServiceAccount in each of pullSecretNamespaces (replaces that list)." },
-    pullUser: { type: "string", default: "puller", description: "The pull-only user whose credentials the program hands out: the pull Secrets and the pullDockerConfigJson output. Added to pullUsers when not listed; never one of users." },
+    localProxyImage: {
+        type: "string",
+        default: "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine",
+        description: "Image of the localhost proxy (nginx, running unprivileged).",
+    },
+    pullSecretNamespaces: {
+        type: "array",
+        default: [],
+        description: "Namespaces that get a kubernetes.io/dockerconfigjson Secret `<registryName>-pull` for pullUser (pull-only).",
+    },
+    pullSecretPatchServiceAccount: {
+        type: "boolean",
+        default: false,
+        description: "Set the pull Secret as imagePullSecrets of the default ServiceAccount in each of pullSecretNamespaces (replaces that list).",
+    },
+    pullUser: {
+        type: "string",
+        default: "puller",
+        description:
+            "The pull-only user whose credentials the program hands out: the pull Secrets and the pullDockerConfigJson output. Added to pullUsers when not listed; never one of users.",
+    },
     ingressEnabled: { type: "boolean", default: false, description: "Expose the registry through an Ingress for the hostnames (besides the Service)." },
     ingressClassName: { type: "string", default: "nginx", description: "IngressClass of the Ingress." },
-    ingressTls: { type: "string", default: "reencrypt", description: "How the Ingress reaches the registry: reencrypt (terminates TLS with the registry's certificate, verifies the registry with its CA) or passthrough (ingress-nginx with `--enable-ssl-passthrough`)." },
-    ingressAnnotations: { type: "array", default: [], description: "Extra Ingress annotations as key=value strings (for controllers other than ingress-nginx)." },
-    mirrorImages: { type: "array", default: [], description: "Upstream images (fully qualified, with a tag) a Job copies into the registry as `<registryHost>/<upstream name>:<tag>` after it is ready; re-run when the list changes." },
+    ingressTls: {
+        type: "string",
+        default: "reencrypt",
+        description:
+            "How the Ingress reaches the registry: reencrypt (terminates TLS with the registry's certificate, verifies the registry with its CA) or passthrough (ingress-nginx with `--enable-ssl-passthrough`).",
+    },
+    ingressAnnotations: {
+        type: "array",
+        default: [],
+        description: "Extra Ingress annotations as key=value strings (for controllers other than ingress-nginx).",
+    },
+    mirrorImages: {
+        type: "array",
+        default: [],
+        description:
+            "Upstream images (fully qualified, with a tag) a Job copies into the registry as `<registryHost>/<upstream name>:<tag>` after it is ready; re-run when the list changes.",
+    },
     mirrorImage: { type: "string", default: "quay.io/skopeo/stable:v1.16.1", description: "Image of the mirroring Job (skopeo; pinned tag or digest)." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
@@ -125,7 +174,8 @@ export function parseToleration(spec: string): Toleration | undefined {
 }
 
 // domain (with a dot or a port, or localhost) / path : tag [@sha256:digest]
-const QUALIFIED_TAGGED_IMAGE = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+(\.[a-z0-9-]+)*:[0-9]+)(\/[a-z0-9]+([._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
+const QUALIFIED_TAGGED_IMAGE =
+    /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9-]+(\.[a-z0-9-]+)*:[0-9]+)(\/[a-z0-9]+([._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
 
 /** Parses the access keys; records each problem on `r`. */
 export function parseAccess(r: Reader<AccessKey>, ctx: AccessParseContext): AccessConfig {
@@ -146,7 +196,9 @@ export function parseAccess(r: Reader<AccessKey>, ctx: AccessParseContext): Acce
     for (const spec of r.stringArray("nodeTolerations")) {
         const t = parseToleration(spec);
         if (t === undefined) {
-            r.problem(`\`nodeTolerations\` entries must be \`*\` or a taint \`key[=value][:Effect]\` with Effect one of ${EFFECTS.join(", ")}; got \`${spec}\``);
+            r.problem(
+                `\`nodeTolerations\` entries must be \`*\` or a taint \`key[=value][:Effect]\` with Effect one of ${EFFECTS.join(", ")}; got \`${spec}\``,
+            );
         } else {
             tolerations.push(t);
         }
@@ -154,7 +206,9 @@ export function parseAccess(r: Reader<AccessKey>, ctx: AccessParseContext): Acce
 
     const nodeNamespace = `${ctx.namespace}-node`;
     if ((nodeTrust.enabled || localProxy.enabled) && nodeNamespace.length > 63) {
-        r.problem(`\`namespace\` must be at most 58 characters when \`nodeTrust\` or \`localProxy\` is on: the node DaemonSets run in \`<namespace>-node\`; got ${ctx.namespace.length}`);
+        r.problem(
+            `\`namespace\` must be at most 58 characters when \`nodeTrust\` or \`localProxy\` is on: the node DaemonSets run in \`<namespace>-node\`; got ${ctx.namespace.length}`,
+        );
     }
 
     const namespaces = r.stringArray("pullSecretNamespaces");
@@ -198,7 +252,9 @@ export function parseAccess(r: Reader<AccessKey>, ctx: AccessParseContext): Acce
     const mirrorImages = r.stringArray("mirrorImages");
     for (const m of mirrorImages) {
         if (!QUALIFIED_TAGGED_IMAGE.test(m)) {
-            r.problem(`\`mirrorImages\` entries must be fully qualified image references with a tag, such as \`docker.io/library/nginx:1.27.3\` (a digest may follow the tag); got \`${m}\``);
+            r.problem(
+                `\`mirrorImages\` entries must be fully qualified image references with a tag, such as \`docker.io/library/nginx:1.27.3\` (a digest may follow the tag); got \`${m}\``,
+            );
         }
     }
     const dupImage = duplicateIn(mirrorImages);

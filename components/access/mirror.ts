@@ -83,7 +83,9 @@ export class MirrorJob extends pulumi.ComponentResource {
                 metadata: meta,
                 type: "kubernetes.io/dockerconfigjson",
                 stringData: {
-                    ".dockerconfigjson": pulumi.secret(pulumi.output(args.password).apply((pw) => dockerConfigJsonForHosts([args.destination], args.username, pw))),
+                    ".dockerconfigjson": pulumi.secret(
+                        pulumi.output(args.password).apply((pw) => dockerConfigJsonForHosts([args.destination], args.username, pw)),
+                    ),
                 },
             },
             { parent: this },
@@ -103,7 +105,13 @@ export class MirrorJob extends pulumi.ComponentResource {
                             restartPolicy: "Never",
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,
-                            securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: 1000,
+                                runAsGroup: 1000,
+                                fsGroup: 1000,
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
                             containers: [
                                 {
                                     name: "mirror",
@@ -130,7 +138,16 @@ export class MirrorJob extends pulumi.ComponentResource {
                                 },
                             ],
                             volumes: [
-                                { name: "config", configMap: { name: config.metadata.name, items: [{ key: "mirror.sh", path: "mirror.sh" }, { key: "images", path: "images" }] } },
+                                {
+                                    name: "config",
+                                    configMap: {
+                                        name: config.metadata.name,
+                                        items: [
+                                            { key: "mirror.sh", path: "mirror.sh" },
+                                            { key: "images", path: "images" },
+                                        ],
+                                    },
+                                },
                                 { name: "ca", configMap: { name: config.metadata.name, items: [{ key: "ca.crt", path: "ca.crt" }] } },
                                 { name: "auth", secret: { secretName: auth.metadata.name, defaultMode: 0o440 } },
                                 { name: "tmp", emptyDir: { sizeLimit: "10Gi" } },

@@ -18,9 +18,13 @@ const MOUNT = { containerd: "/host/containerd/certs.d", docker: "/host/docker/ce
 /** The shell script the DaemonSet runs (busybox sh); also run for real by the unit tests. */
 export const NODE_TRUST_SCRIPT = fs.readFileSync(path.join(__dirname, "node-trust.sh"), "utf8");
 
-
 /** Every `host[:port]` the registry is reached by: public names, in-cluster names, the load balancer. */
-export function reachableHosts(args: { publicNames: readonly string[]; clusterDnsNames: readonly string[]; loadBalancerAddress: string; port: number }): string[] {
+export function reachableHosts(args: {
+    publicNames: readonly string[];
+    clusterDnsNames: readonly string[];
+    loadBalancerAddress: string;
+    port: number;
+}): string[] {
     const names = [...args.publicNames, ...args.clusterDnsNames, ...(args.loadBalancerAddress === "" ? [] : [args.loadBalancerAddress])];
     return [...new Set(names.map((n) => hostWithPort(n, args.port)))];
 }

@@ -6,7 +6,12 @@ import { DNS_LABEL, parseAnnotations } from "../config/validators";
 import { AWS_LOAD_BALANCER_TYPES, AwsLoadBalancerConfig, awsLoadBalancerAnnotations } from "./load-balancer";
 
 export const CLUSTER_KEYS = {
-    registryName: { type: "string", default: "registry", description: "Name of the registry's Kubernetes objects (Deployment, Service, ServiceAccount) and of its labels: a DNS label starting with a letter, at most 52 characters, fewer where a name derived from it has a tighter limit (the error names it)." },
+    registryName: {
+        type: "string",
+        default: "registry",
+        description:
+            "Name of the registry's Kubernetes objects (Deployment, Service, ServiceAccount) and of its labels: a DNS label starting with a letter, at most 52 characters, fewer where a name derived from it has a tighter limit (the error names it).",
+    },
     namespace: { type: "string", default: "registry", description: "Kubernetes namespace the registry runs in." },
     createNamespace: { type: "boolean", default: true, description: "Create the namespace (false: it must already exist)." },
     serviceType: { type: "string", default: "LoadBalancer", description: "Service type: LoadBalancer, ClusterIP or NodePort." },
@@ -14,8 +19,17 @@ export const CLUSTER_KEYS = {
     nodePort: { type: "integer", default: 0, description: "Fixed nodePort for NodePort/LoadBalancer Services (30000-32767). 0: allocated by Kubernetes." },
     serviceAnnotations: { type: "array", default: [], description: "Service annotations as key=value strings (e.g. load balancer settings)." },
     loadBalancerSourceRanges: { type: "array", default: [], description: "CIDRs allowed to reach the LoadBalancer. Empty: everyone." },
-    awsLoadBalancerType: { type: "string", default: "none", description: "Service annotations for AWS: none (as given in serviceAnnotations), classic (a classic ELB from the in-tree provider) or nlb (NLB via the AWS Load Balancer Controller, IP targets). With the AWS Load Balancer Controller 2.5+ installed, every LoadBalancer Service gets an NLB." },
-    awsLoadBalancerInternal: { type: "boolean", default: false, description: "With awsLoadBalancerType: an internal load balancer (VPC only) instead of an internet-facing one." },
+    awsLoadBalancerType: {
+        type: "string",
+        default: "none",
+        description:
+            "Service annotations for AWS: none (as given in serviceAnnotations), classic (a classic ELB from the in-tree provider) or nlb (NLB via the AWS Load Balancer Controller, IP targets). With the AWS Load Balancer Controller 2.5+ installed, every LoadBalancer Service gets an NLB.",
+    },
+    awsLoadBalancerInternal: {
+        type: "boolean",
+        default: false,
+        description: "With awsLoadBalancerType: an internal load balancer (VPC only) instead of an internet-facing one.",
+    },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ClusterKey = keyof typeof CLUSTER_KEYS;
@@ -39,7 +53,9 @@ export function parseClusterNames(r: Reader<ClusterKey>): { registryName: string
     if (!registryNameValid) {
         r.problem(`\`registryName\` must be a lowercase DNS label of at most 52 characters (a-z, 0-9, -); got \`${registryName}\``);
     } else if (!/^[a-z]/.test(registryName)) {
-        r.problem(`\`registryName\` must start with a letter: it names the registry's Services, and Kubernetes requires a Service name to start with one (RFC 1035); got \`${registryName}\``);
+        r.problem(
+            `\`registryName\` must start with a letter: it names the registry's Services, and Kubernetes requires a Service name to start with one (RFC 1035); got \`${registryName}\``,
+        );
     }
     const namespace = r.string("namespace");
     if (!DNS_LABEL.test(namespace)) {
@@ -79,7 +95,11 @@ export function parseService(r: Reader<ClusterKey | "route53DualStack">): Servic
     return { type, port, nodePort, annotations, loadBalancerSourceRanges, awsLoadBalancer: parseAwsLoadBalancer(r, type, annotations) };
 }
 
-function parseAwsLoadBalancer(r: Reader<ClusterKey | "route53DualStack">, serviceType: ServiceConfig["type"], given: Readonly<Record<string, string>>): AwsLoadBalancerConfig {
+function parseAwsLoadBalancer(
+    r: Reader<ClusterKey | "route53DualStack">,
+    serviceType: ServiceConfig["type"],
+    given: Readonly<Record<string, string>>,
+): AwsLoadBalancerConfig {
     const type = r.oneOf("awsLoadBalancerType", AWS_LOAD_BALANCER_TYPES);
     const internal = r.boolean("awsLoadBalancerInternal");
     if (type === "none") {

@@ -41,7 +41,10 @@ export function awsLoadBalancerAnnotations(type: AwsLoadBalancerType, internal: 
  * The Service's annotations: those given, with the AWS load balancer's merged in (configuration
  * refuses given annotations that contradict them).
  */
-export function serviceAnnotations(service: { readonly annotations: Readonly<Record<string, string>>; readonly awsLoadBalancer: AwsLoadBalancerConfig }): Record<string, string> {
+export function serviceAnnotations(service: {
+    readonly annotations: Readonly<Record<string, string>>;
+    readonly awsLoadBalancer: AwsLoadBalancerConfig;
+}): Record<string, string> {
     const lb = service.awsLoadBalancer;
     return { ...service.annotations, ...awsLoadBalancerAnnotations(lb.type, lb.internal, lb.dualStack) };
 }

@@ -18,6 +18,7 @@ export interface NginxDirective {
 }
 
 const SAFE_ARG = /^[A-Za-z0-9_.:/$@*=,+\-[\]]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern rejects
 const QUOTABLE = /^[^"\\$\x00-\x1f\x7f]+$/;
 
 function token(s: string, where: string): string {

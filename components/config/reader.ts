@@ -138,7 +138,7 @@ export class Reader<K extends string = string> {
             this.problem(`\`${key}\` must be a list of strings (YAML list in the stack file); got \`${raw}\``);
             return [];
         }
-        return parsed as string[];
+        return parsed;
     }
 
     quantity(key: K, allowEmpty: boolean): string | undefined {

@@ -4,25 +4,50 @@ import { DNS_NAME, RFC1035_LABEL } from "../config/validators";
 
 /** Keys only `dnsProvider` `cloudDns` reads. */
 export const CLOUD_DNS_KEYS = {
-    cloudDnsManagedZone: { type: "string", default: "", description: "Cloud DNS managed zone (its name, e.g. example-com) for the registry's A record; required when dnsProvider is cloudDns." },
-    cloudDnsRecordName: { type: "string", default: "registry", description: "Label(s) of the A record inside the zone: the registry is <cloudDnsRecordName>.<zone DNS name>." },
+    cloudDnsManagedZone: {
+        type: "string",
+        default: "",
+        description: "Cloud DNS managed zone (its name, e.g. example-com) for the registry's A record; required when dnsProvider is cloudDns.",
+    },
+    cloudDnsRecordName: {
+        type: "string",
+        default: "registry",
+        description: "Label(s) of the A record inside the zone: the registry is <cloudDnsRecordName>.<zone DNS name>.",
+    },
     cloudDnsTtl: { type: "integer", default: 300, description: "TTL of the Cloud DNS record, in seconds." },
-    cloudDnsStaticIp: { type: "boolean", default: false, description: "Reserve a regional static IP (compute Address) for the load balancer, so the name keeps its address when the Service is re-created." },
+    cloudDnsStaticIp: {
+        type: "boolean",
+        default: false,
+        description: "Reserve a regional static IP (compute Address) for the load balancer, so the name keeps its address when the Service is re-created.",
+    },
     gcpRegion: { type: "string", default: "", description: "Region of the reserved static IP (the GKE cluster's region). Empty: the provider's gcp:region." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 /** Keys only `dnsProvider` `route53` reads. */
 export const ROUTE53_KEYS = {
-    route53ZoneId: { type: "string", default: "", description: "Route53 hosted zone id (Z...) of the registry's record. Set this or route53ZoneName when dnsProvider is route53." },
+    route53ZoneId: {
+        type: "string",
+        default: "",
+        description: "Route53 hosted zone id (Z...) of the registry's record. Set this or route53ZoneName when dnsProvider is route53.",
+    },
     route53ZoneName: { type: "string", default: "", description: "Route53 hosted zone name (example.com), looked up when route53ZoneId is empty." },
     route53PrivateZone: { type: "boolean", default: false, description: "With route53ZoneName: look up a private hosted zone of that name." },
-    route53RecordName: { type: "string", default: "registry", description: "Label(s) of the record inside the zone: the registry is <route53RecordName>.<zone>, the name images are tagged with." },
+    route53RecordName: {
+        type: "string",
+        default: "registry",
+        description: "Label(s) of the record inside the zone: the registry is <route53RecordName>.<zone>, the name images are tagged with.",
+    },
     route53EvaluateTargetHealth: { type: "boolean", default: true, description: "Route53 evaluates the load balancer's health for the alias." },
     route53DualStack: { type: "boolean", default: false, description: "Also an AAAA alias (needs awsLoadBalancerType nlb, which is then made dual-stack)." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export const DNS_KEYS = {
-    dnsProvider: { type: "string", default: "none", description: "DNS record for the registry: none (use hostnames/the load balancer address as they are), cloudDns (an A record in a Cloud DNS zone) or route53 (an alias to the load balancer)." },
+    dnsProvider: {
+        type: "string",
+        default: "none",
+        description:
+            "DNS record for the registry: none (use hostnames/the load balancer address as they are), cloudDns (an A record in a Cloud DNS zone) or route53 (an alias to the load balancer).",
+    },
     ...CLOUD_DNS_KEYS,
     ...ROUTE53_KEYS,
 } as const satisfies Record<string, ConfigKeySpec>;

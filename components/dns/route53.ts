@@ -69,13 +69,18 @@ export class Route53Dns extends pulumi.ComponentResource implements RegistryDns 
         super("registry:dns:Route53Dns", name, {}, opts);
         const cfg = args.config;
         const parent = { parent: this };
-        const zone = aws.route53.getZoneOutput(cfg.zoneId !== undefined ? { zoneId: cfg.zoneId } : { name: cfg.zoneName, privateZone: cfg.privateZone }, parent);
+        const zone = aws.route53.getZoneOutput(
+            cfg.zoneId !== undefined ? { zoneId: cfg.zoneId } : { name: cfg.zoneName, privateZone: cfg.privateZone },
+            parent,
+        );
         this.zoneId = zone.zoneId;
         this.fqdn = zone.name.apply((zoneName) => recordFqdn(cfg.recordName, zoneName));
         const target = args.context.loadBalancerHostname.apply((hostname) => {
             if (hostname === "") {
                 // AWS load balancers have hostnames; an IP means this is not an AWS cluster.
-                throw new Error("dnsProvider route53: the Service's load balancer has no hostname (an IP address cannot be an alias target); is the cluster on AWS?");
+                throw new Error(
+                    "dnsProvider route53: the Service's load balancer has no hostname (an IP address cannot be an alias target); is the cluster on AWS?",
+                );
             }
             return hostname;
         });
@@ -83,7 +88,8 @@ export class Route53Dns extends pulumi.ComponentResource implements RegistryDns 
             const found = awsLoadBalancerOfHostname(hostname);
             const asked = awsLoadBalancerKind(args.context.serviceAnnotations);
             if (found.kind !== asked) {
-                pulumi.log.warn(
+                // Fire-and-forget: the engine tracks the log RPC itself; nothing here depends on it.
+                void pulumi.log.warn(
                     `The Service asked for a ${asked === "classic" ? "classic ELB" : "NLB"} but has ${found.kind === "network" ? "an NLB" : "a classic ELB"} (${hostname}); ` +
                         "the AWS Load Balancer Controller (2.5+) turns every LoadBalancer Service into an NLB, internal unless told otherwise. The alias points at the load balancer that exists.",
                     this,

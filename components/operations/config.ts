@@ -7,27 +7,82 @@ import { LABEL_VALUE, QUALIFIED_NAME, splitKeyValue } from "../config/validators
 
 export const OPERATIONS_KEYS = {
     podAntiAffinity: { type: "string", default: "soft", description: "Keep registry pods on different nodes: soft (preferred), hard (required) or none." },
-    topologySpreadZones: { type: "boolean", default: true, description: "Spread registry pods evenly over zones (topology.kubernetes.io/zone), best effort, when there are several." },
-    autoscalingMaxReplicas: { type: "integer", default: 0, description: "Add a HorizontalPodAutoscaler from `replicas` up to this many pods. 0: no autoscaler." },
+    topologySpreadZones: {
+        type: "boolean",
+        default: true,
+        description: "Spread registry pods evenly over zones (topology.kubernetes.io/zone), best effort, when there are several.",
+    },
+    autoscalingMaxReplicas: {
+        type: "integer",
+        default: 0,
+        description: "Add a HorizontalPodAutoscaler from `replicas` up to this many pods. 0: no autoscaler.",
+    },
     autoscalingCpuPercent: { type: "integer", default: 75, description: "Average CPU use, in percent of the request, the autoscaler aims for." },
     blobDescriptorCache: { type: "string", default: "inmemory", description: "Blob descriptor cache: inmemory (per pod) or redis (shared by all replicas)." },
-    redisAddress: { type: "string", default: "", description: "host:port of an external Redis for the redis cache. Empty: the program runs a Redis in the namespace." },
-    redisPassword: { type: "string", default: "", secret: true, description: "Password of the external Redis (set with --secret). The in-cluster Redis gets a generated one." },
+    redisAddress: {
+        type: "string",
+        default: "",
+        description: "host:port of an external Redis for the redis cache. Empty: the program runs a Redis in the namespace.",
+    },
+    redisPassword: {
+        type: "string",
+        default: "",
+        secret: true,
+        description: "Password of the external Redis (set with --secret). The in-cluster Redis gets a generated one.",
+    },
     redisImage: { type: "string", default: "docker.io/library/redis:7.4.2-alpine", description: "Image of the in-cluster Redis." },
     gcSchedule: { type: "string", default: "", description: "Cron schedule of the garbage collection job (e.g. `0 3 * * 0`). Empty: no garbage collection." },
     gcDeleteUntagged: { type: "boolean", default: false, description: "Garbage collection also deletes manifests no tag points to (`--delete-untagged`)." },
-    gcDryRun: { type: "boolean", default: false, description: "Garbage collection only reports what it would delete (`--dry-run`); the registry still goes through maintenance." },
-    gcKubectlImage: { type: "string", default: "docker.io/alpine/k8s:1.33.4", description: "Image with kubectl and a POSIX shell that runs the garbage collection procedure." },
-    proxyRemoteUrl: { type: "string", default: "", description: "Run a second, pull-through cache registry (`<registryName>-mirror`) of this upstream, e.g. https://registry-1.docker.io. Empty: none." },
+    gcDryRun: {
+        type: "boolean",
+        default: false,
+        description: "Garbage collection only reports what it would delete (`--dry-run`); the registry still goes through maintenance.",
+    },
+    gcKubectlImage: {
+        type: "string",
+        default: "docker.io/alpine/k8s:1.33.4",
+        description: "Image with kubectl and a POSIX shell that runs the garbage collection procedure.",
+    },
+    proxyRemoteUrl: {
+        type: "string",
+        default: "",
+        description: "Run a second, pull-through cache registry (`<registryName>-mirror`) of this upstream, e.g. https://registry-1.docker.io. Empty: none.",
+    },
     proxyUsername: { type: "string", default: "", description: "User name for the upstream of the pull-through cache. Empty: anonymous." },
-    proxyPassword: { type: "string", default: "", secret: true, description: "Password or token for the upstream of the pull-through cache (set with --secret)." },
+    proxyPassword: {
+        type: "string",
+        default: "",
+        secret: true,
+        description: "Password or token for the upstream of the pull-through cache (set with --secret).",
+    },
     proxyTtl: { type: "string", default: "168h", description: "How long the pull-through cache keeps a blob it fetched (a Go duration such as 168h)." },
     proxyCacheSize: { type: "string", default: "20Gi", description: "Size limit of the pull-through cache's emptyDir (the cache refills from upstream)." },
-    metricsServiceMonitor: { type: "boolean", default: false, description: "Create a prometheus-operator ServiceMonitor for the metrics port (needs its CRDs)." },
-    metricsAlertRules: { type: "boolean", default: false, description: "Create a prometheus-operator PrometheusRule with alerts on 5xx rate, storage health, restarts (needs its CRDs)." },
-    metricsLabels: { type: "array", default: [], description: "Labels (key=value) of the ServiceMonitor and PrometheusRule, for a Prometheus that selects them by label (kube-prometheus-stack by default: release=<its Helm release>)." },
-    passwordRotation: { type: "array", default: [], description: "`user=token` entries: changing a user's token gives that user a new password on the next `pulumi up` (pods roll)." },
-    tlsRotation: { type: "string", default: "", description: "Change this value to re-issue the server key and certificate on the next `pulumi up` (same CA; pods roll)." },
+    metricsServiceMonitor: {
+        type: "boolean",
+        default: false,
+        description: "Create a prometheus-operator ServiceMonitor for the metrics port (needs its CRDs).",
+    },
+    metricsAlertRules: {
+        type: "boolean",
+        default: false,
+        description: "Create a prometheus-operator PrometheusRule with alerts on 5xx rate, storage health, restarts (needs its CRDs).",
+    },
+    metricsLabels: {
+        type: "array",
+        default: [],
+        description:
+            "Labels (key=value) of the ServiceMonitor and PrometheusRule, for a Prometheus that selects them by label (kube-prometheus-stack by default: release=<its Helm release>).",
+    },
+    passwordRotation: {
+        type: "array",
+        default: [],
+        description: "`user=token` entries: changing a user's token gives that user a new password on the next `pulumi up` (pods roll).",
+    },
+    tlsRotation: {
+        type: "string",
+        default: "",
+        description: "Change this value to re-issue the server key and certificate on the next `pulumi up` (same CA; pods roll).",
+    },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type OperationsKey = keyof typeof OPERATIONS_KEYS;
@@ -92,16 +147,20 @@ const HOST_PORT = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,6
  */
 export function parseOperations(
     r: Reader<OperationsKey>,
-    ctx: { storageKind: string; shareable: boolean; replicas: number; users: readonly string[]; tlsMode: "generate" | "provided" },): OperationsConfig {
-
+    ctx: { storageKind: string; shareable: boolean; replicas: number; users: readonly string[]; tlsMode: "generate" | "provided" },
+): OperationsConfig {
     const maxReplicas = r.integer("autoscalingMaxReplicas", 0, 100);
     const cpuPercent = r.integer("autoscalingCpuPercent", 1, 1000);
     let autoscaling: OperationsConfig["autoscaling"];
     if (maxReplicas > 0) {
         if (!ctx.shareable) {
-            r.problem("`autoscalingMaxReplicas` needs storage that several pods can share (the autoscaler adds pods); set it to 0 or use shared storage (`storageAccessMode` `ReadWriteMany`)");
+            r.problem(
+                "`autoscalingMaxReplicas` needs storage that several pods can share (the autoscaler adds pods); set it to 0 or use shared storage (`storageAccessMode` `ReadWriteMany`)",
+            );
         } else if (maxReplicas <= ctx.replicas) {
-            r.problem(`\`autoscalingMaxReplicas\` (${maxReplicas}) must be 0 (no autoscaler) or more than \`replicas\` (${ctx.replicas}), the autoscaler's floor`);
+            r.problem(
+                `\`autoscalingMaxReplicas\` (${maxReplicas}) must be 0 (no autoscaler) or more than \`replicas\` (${ctx.replicas}), the autoscaler's floor`,
+            );
         }
         autoscaling = { minReplicas: ctx.replicas, maxReplicas, cpuPercent };
     }
@@ -115,7 +174,7 @@ export function parseOperations(
                 r.problem("`redisPassword` is for an external Redis (`redisAddress`); the in-cluster Redis gets a generated password");
             }
             const image = r.string("redisImage");
-            if (!/^[a-z0-9]+([._\/:-][a-zA-Z0-9]+)*(@sha256:[a-f0-9]{64})?$/.test(image)) {
+            if (!/^[a-z0-9]+([._/:-][a-zA-Z0-9]+)*(@sha256:[a-f0-9]{64})?$/.test(image)) {
                 r.problem(`\`redisImage\` must be an image reference such as \`docker.io/library/redis:7.4.2-alpine\`; got \`${image}\``);
             }
             cache = { kind: "redis", inCluster: true, image };
@@ -188,7 +247,9 @@ export function parseOperations(
     for (const entry of r.stringArray("metricsLabels")) {
         const { key, value } = splitKeyValue(entry);
         if (value === undefined || !QUALIFIED_NAME.test(key) || !LABEL_VALUE.test(value)) {
-            r.problem(`\`metricsLabels\` entries must be \`key=value\` with a label key and a label value (at most 63 letters, digits, '-', '_', '.'); got \`${entry}\``);
+            r.problem(
+                `\`metricsLabels\` entries must be \`key=value\` with a label key and a label value (at most 63 letters, digits, '-', '_', '.'); got \`${entry}\``,
+            );
         } else if (key.startsWith("app.kubernetes.io/")) {
             r.problem(`\`metricsLabels\` may not set \`${key}\`: the program sets the \`app.kubernetes.io/\` labels itself`);
         } else {

@@ -113,12 +113,23 @@ export class GarbageCollector extends pulumi.ComponentResource {
         const meta = { namespace: args.namespace, labels: args.labels };
         this.jobManifest = args.podSpec.apply((podSpec) =>
             JSON.stringify(
-                gcJobManifest({ registryName: args.registryName, labels: args.labels, podSpec, configFile: args.configFile, gc: args.config, deadlineSeconds: timeout }),
+                gcJobManifest({
+                    registryName: args.registryName,
+                    labels: args.labels,
+                    podSpec,
+                    configFile: args.configFile,
+                    gc: args.config,
+                    deadlineSeconds: timeout,
+                }),
                 null,
                 2,
             ),
         );
-        const scripts = new k8s.core.v1.ConfigMap(`${name}-script`, { metadata: meta, data: { "gc.sh": GC_SCRIPT, "job.json": this.jobManifest } }, { parent: this });
+        const scripts = new k8s.core.v1.ConfigMap(
+            `${name}-script`,
+            { metadata: meta, data: { "gc.sh": GC_SCRIPT, "job.json": this.jobManifest } },
+            { parent: this },
+        );
         const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta }, { parent: this });
         const role = new k8s.rbac.v1.Role(`${name}-role`, { metadata: meta, rules: GC_RBAC_RULES }, { parent: this });
         new k8s.rbac.v1.RoleBinding(
@@ -148,7 +159,9 @@ export class GarbageCollector extends pulumi.ComponentResource {
                             // Room for the GC Job plus two rollouts.
                             activeDeadlineSeconds: timeout * 3,
                             template: {
-                                metadata: { labels: { ...args.labels, "app.kubernetes.io/name": "registry-gc", "app.kubernetes.io/component": "gc-procedure" } },
+                                metadata: {
+                                    labels: { ...args.labels, "app.kubernetes.io/name": "registry-gc", "app.kubernetes.io/component": "gc-procedure" },
+                                },
                                 spec: {
                                     serviceAccountName: sa.metadata.name,
                                     restartPolicy: "Never",

@@ -38,14 +38,20 @@ export function buildAlertRules(args: { namespace: string; deployment: string; j
             expr: `sum(rate(registry_http_requests_total{${sel},code=~"5.."}[5m])) / sum(rate(registry_http_requests_total{${sel}}[5m])) > 0.05`,
             for: "10m",
             labels: { severity: "warning" },
-            annotations: { summary: `${who} answers more than 5% of requests with 5xx`, description: "Often the storage backend: check the registry logs for storage driver errors." },
+            annotations: {
+                summary: `${who} answers more than 5% of requests with 5xx`,
+                description: "Often the storage backend: check the registry logs for storage driver errors.",
+            },
         },
         {
             alert: "RegistryStorageSlow",
             expr: `histogram_quantile(0.99, sum by (le, action) (rate(registry_storage_action_seconds_bucket{${sel}}[10m]))) > 10`,
             for: "15m",
             labels: { severity: "warning" },
-            annotations: { summary: `${who}: storage action {{ $labels.action }} takes over 10 s at p99`, description: "The storage backend is slow or timing out." },
+            annotations: {
+                summary: `${who}: storage action {{ $labels.action }} takes over 10 s at p99`,
+                description: "The storage backend is slow or timing out.",
+            },
         },
         {
             alert: "RegistryNotReady",
@@ -62,7 +68,10 @@ export function buildAlertRules(args: { namespace: string; deployment: string; j
             expr: `increase(kube_pod_container_status_restarts_total{${pods}}[1h]) > 2`,
             for: "0m",
             labels: { severity: "warning" },
-            annotations: { summary: `Registry pod {{ $labels.pod }} restarted more than twice in an hour`, description: "Look at the previous container's log (kubectl logs --previous)." },
+            annotations: {
+                summary: `Registry pod {{ $labels.pod }} restarted more than twice in an hour`,
+                description: "Look at the previous container's log (kubectl logs --previous).",
+            },
         },
     ];
 }
@@ -111,7 +120,12 @@ export class RegistryMonitoring extends pulumi.ComponentResource {
                 `${name}-metrics`,
                 {
                     metadata: { ...meta, name: this.serviceName },
-                    spec: { type: "ClusterIP", clusterIP: "None", selector: args.selector, ports: [{ name: "metrics", port: DEBUG_PORT, targetPort: "metrics", protocol: "TCP" }] },
+                    spec: {
+                        type: "ClusterIP",
+                        clusterIP: "None",
+                        selector: args.selector,
+                        ports: [{ name: "metrics", port: DEBUG_PORT, targetPort: "metrics", protocol: "TCP" }],
+                    },
                 },
                 { parent: this },
             );

@@ -112,7 +112,13 @@ export class RedisCache extends pulumi.ComponentResource implements RegistryRedi
                             spec: {
                                 automountServiceAccountToken: false,
                                 enableServiceLinks: false,
-                                securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, seccompProfile: { type: "RuntimeDefault" } },
+                                securityContext: {
+                                    runAsNonRoot: true,
+                                    runAsUser: 999,
+                                    runAsGroup: 999,
+                                    fsGroup: 999,
+                                    seccompProfile: { type: "RuntimeDefault" },
+                                },
                                 containers: [
                                     {
                                         name: "redis",
@@ -131,7 +137,14 @@ export class RedisCache extends pulumi.ComponentResource implements RegistryRedi
                                     },
                                 ],
                                 volumes: [
-                                    { name: "conf", secret: { secretName: passwordSecret.metadata.name, items: [{ key: "redis.conf", path: "redis.conf" }], defaultMode: 0o440 } },
+                                    {
+                                        name: "conf",
+                                        secret: {
+                                            secretName: passwordSecret.metadata.name,
+                                            items: [{ key: "redis.conf", path: "redis.conf" }],
+                                            defaultMode: 0o440,
+                                        },
+                                    },
                                     { name: "data", emptyDir: { sizeLimit: "256Mi" } },
                                 ],
                             },
@@ -143,13 +156,19 @@ export class RedisCache extends pulumi.ComponentResource implements RegistryRedi
             this.address = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc:${REDIS_PORT}`;
         } else {
             if (cfg.password !== undefined) {
-                passwordSecret = new k8s.core.v1.Secret(`${name}-secret`, { metadata: meta, type: "Opaque", stringData: { password: pulumi.secret(cfg.password) } }, { parent: this });
+                passwordSecret = new k8s.core.v1.Secret(
+                    `${name}-secret`,
+                    { metadata: meta, type: "Opaque", stringData: { password: pulumi.secret(cfg.password) } },
+                    { parent: this },
+                );
             }
             this.address = pulumi.output(cfg.address);
         }
         this.section = this.address.apply((addr) => redisSection(args.line, addr));
         this.env =
-            passwordSecret === undefined ? [] : [{ name: "REGISTRY_REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: passwordSecret.metadata.name, key: "password" } } }];
+            passwordSecret === undefined
+                ? []
+                : [{ name: "REGISTRY_REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: passwordSecret.metadata.name, key: "password" } } }];
         this.registerOutputs({ address: this.address });
     }
 }

@@ -4,9 +4,18 @@ import type { ConfigKeySpec, Reader } from "../config/reader";
 
 export const REGISTRY_KEYS = {
     imageRepository: { type: "string", default: "docker.io/library/registry", description: "Registry image repository (CNCF distribution)." },
-    imageTag: { type: "string", default: "", description: "Registry image tag, an exact version (3.x, or 2.8.x for Swift). Empty: 3.1.2, or 2.8.3 when the storage needs the 2.x line." },
+    imageTag: {
+        type: "string",
+        default: "",
+        description: "Registry image tag, an exact version (3.x, or 2.8.x for Swift). Empty: 3.1.2, or 2.8.3 when the storage needs the 2.x line.",
+    },
     imageDigest: { type: "string", default: "", description: "Optional image digest (sha256:...) pinned after the tag." },
-    gateImage: { type: "string", default: "docker.io/nginxinc/nginx-unprivileged:1.28.0", description: "Image of the gate, the nginx sidecar in every registry pod that terminates TLS and checks each request's user and role; the registry is reachable only through it (pinned tag or digest; Debian-based: musl's bcrypt stops at cost 11)." },
+    gateImage: {
+        type: "string",
+        default: "docker.io/nginxinc/nginx-unprivileged:1.28.0",
+        description:
+            "Image of the gate, the nginx sidecar in every registry pod that terminates TLS and checks each request's user and role; the registry is reachable only through it (pinned tag or digest; Debian-based: musl's bcrypt stops at cost 11).",
+    },
     replicas: { type: "integer", default: 1, description: "Registry pods. More than 1 needs storage several pods can share." },
     cpuRequest: { type: "string", default: "100m", description: "CPU request of the registry container." },
     memoryRequest: { type: "string", default: "128Mi", description: "Memory request of the registry container." },
@@ -15,8 +24,17 @@ export const REGISTRY_KEYS = {
     logLevel: { type: "string", default: "info", description: "Registry log level: error, warn, info or debug." },
     logFormatter: { type: "string", default: "json", description: "Registry log format: json, text or logstash." },
     accessLog: { type: "boolean", default: true, description: "Write an access log line per request." },
-    foreignLayerUrlsAllow: { type: "array", default: [], description: "Accept pushed layers that carry `urls` (foreign, non-distributable layers, which clients download from that URL instead of the registry) when every URL matches one of these RE2 patterns, each starting with `^` (validation.manifests.urls.allow). Empty: refuse them, distribution's default: in an air-gapped cluster nodes could not reach the URL." },
-    foreignLayerUrlsDeny: { type: "array", default: [], description: "RE2 patterns of layer URLs to refuse even when foreignLayerUrlsAllow matches (validation.manifests.urls.deny)." },
+    foreignLayerUrlsAllow: {
+        type: "array",
+        default: [],
+        description:
+            "Accept pushed layers that carry `urls` (foreign, non-distributable layers, which clients download from that URL instead of the registry) when every URL matches one of these RE2 patterns, each starting with `^` (validation.manifests.urls.allow). Empty: refuse them, distribution's default: in an air-gapped cluster nodes could not reach the URL.",
+    },
+    foreignLayerUrlsDeny: {
+        type: "array",
+        default: [],
+        description: "RE2 patterns of layer URLs to refuse even when foreignLayerUrlsAllow matches (validation.manifests.urls.deny).",
+    },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type RegistryKey = keyof typeof REGISTRY_KEYS;
@@ -76,7 +94,9 @@ export function parseImage(r: Reader<RegistryKey>, need: LineNeed): ImageConfig 
     const m = /^v?([0-9]+)\.([0-9]+)(\.[0-9]+)?([-+][0-9A-Za-z.-]+)?$/.exec(tag);
     let line: RegistryLine = 3;
     if (m === null || !(m[1] === "3" || (m[1] === "2" && m[2] === "8"))) {
-        r.problem(`\`imageTag\` must be an exact distribution version, \`3.x.y\` or \`2.8.x\` (it decides the config path and storage drivers); got \`${tag}\``);
+        r.problem(
+            `\`imageTag\` must be an exact distribution version, \`3.x.y\` or \`2.8.x\` (it decides the config path and storage drivers); got \`${tag}\``,
+        );
     } else {
         line = m[1] === "2" ? 2 : 3;
     }

@@ -47,7 +47,10 @@ export function re2Problem(pattern: string): string | undefined {
 export function parseForeignLayers(r: Reader<"foreignLayerUrlsAllow" | "foreignLayerUrlsDeny">): ForeignLayersConfig {
     const allow = r.stringArray("foreignLayerUrlsAllow");
     const deny = r.stringArray("foreignLayerUrlsDeny");
-    for (const [key, patterns] of [["foreignLayerUrlsAllow", allow], ["foreignLayerUrlsDeny", deny]] as const) {
+    for (const [key, patterns] of [
+        ["foreignLayerUrlsAllow", allow],
+        ["foreignLayerUrlsDeny", deny],
+    ] as const) {
         for (const p of patterns) {
             const problem = re2Problem(p);
             if (problem !== undefined) {
@@ -58,12 +61,16 @@ export function parseForeignLayers(r: Reader<"foreignLayerUrlsAllow" | "foreignL
     for (const p of allow) {
         // Unanchored, `mcr\.microsoft\.com/` also matches https://attacker.example/mcr.microsoft.com/.
         if (!p.startsWith("^")) {
-            r.problem(`\`foreignLayerUrlsAllow\` entries must start with \`^\`, so they match from the start of the URL (e.g. \`^https://mcr\\.microsoft\\.com/\`); got \`${p}\``);
+            r.problem(
+                `\`foreignLayerUrlsAllow\` entries must start with \`^\`, so they match from the start of the URL (e.g. \`^https://mcr\\.microsoft\\.com/\`); got \`${p}\``,
+            );
         }
     }
     // With only a deny list distribution accepts every other http(s) URL: opening up must be explicit.
     if (deny.length > 0 && allow.length === 0) {
-        r.problem("`foreignLayerUrlsDeny` needs `foreignLayerUrlsAllow`: with only a deny list the registry accepts every other URL; list the allowed URLs (`^https://` allows any HTTPS URL)");
+        r.problem(
+            "`foreignLayerUrlsDeny` needs `foreignLayerUrlsAllow`: with only a deny list the registry accepts every other URL; list the allowed URLs (`^https://` allows any HTTPS URL)",
+        );
     }
     return { allow, deny };
 }

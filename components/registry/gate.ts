@@ -15,7 +15,19 @@ import type { Reader } from "../config/reader";
 import { imageTagOf, pinnedImage } from "../config/validators";
 import { NginxDirective, renderNginx } from "../cluster/nginx";
 import { restrictedContainerSecurityContext } from "../cluster/security-context";
-import { AUTH_DIR, GATE_CONF_DIR, GATE_CONF_PATH, PULL_HTPASSWD, PUSH_HTPASSWD, REGISTRY_PORT, SOCKET_DIR, SOCKET_PATH, TLS_CERT_PATH, TLS_DIR, TLS_KEY_PATH } from "./layout";
+import {
+    AUTH_DIR,
+    GATE_CONF_DIR,
+    GATE_CONF_PATH,
+    PULL_HTPASSWD,
+    PUSH_HTPASSWD,
+    REGISTRY_PORT,
+    SOCKET_DIR,
+    SOCKET_PATH,
+    TLS_CERT_PATH,
+    TLS_DIR,
+    TLS_KEY_PATH,
+} from "./layout";
 
 /** The methods pull-only users may use: reads. Anything else needs a push user. */
 export const READ_METHODS = ["GET", "HEAD"] as const;
@@ -81,10 +93,31 @@ export function gateConf(a: GateConfArgs): string {
                 },
                 // The registry writes absolute `Location` URLs with this scheme: https, unless a
                 // proxy in front (the localhost proxy speaks plain HTTP to its clients) says otherwise.
-                { name: "map", args: ["$http_x_forwarded_proto", "$gate_forwarded_proto"], entries: [["", "https"], ["default", "$http_x_forwarded_proto"]] },
+                {
+                    name: "map",
+                    args: ["$http_x_forwarded_proto", "$gate_forwarded_proto"],
+                    entries: [
+                        ["", "https"],
+                        ["default", "$http_x_forwarded_proto"],
+                    ],
+                },
                 // Clients look for this header on the 401 of `/v2/`, which the gate answers itself.
-                { name: "map", args: ["$upstream_http_docker_distribution_api_version", "$gate_api_version"], entries: [["", "registry/2.0"], ["default", ""]] },
-                { name: "upstream", args: ["registry"], block: [{ name: "server", args: [`unix:${SOCKET_PATH}`] }, { name: "keepalive", args: [32] }] },
+                {
+                    name: "map",
+                    args: ["$upstream_http_docker_distribution_api_version", "$gate_api_version"],
+                    entries: [
+                        ["", "registry/2.0"],
+                        ["default", ""],
+                    ],
+                },
+                {
+                    name: "upstream",
+                    args: ["registry"],
+                    block: [
+                        { name: "server", args: [`unix:${SOCKET_PATH}`] },
+                        { name: "keepalive", args: [32] },
+                    ],
+                },
                 {
                     name: "server",
                     block: [

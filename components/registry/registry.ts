@@ -6,7 +6,18 @@ import type { ForeignLayersConfig } from "./foreign-layers";
 import type { RegistryStorage } from "../storage/types";
 import { buildRegistryConfig, renderRegistryConfig } from "./config-file";
 import { gateConf, gateContainer, GATE_VOLUMES } from "./gate";
-import { DEBUG_PORT, PRE_STOP_SECONDS, PULL_HTPASSWD, PUSH_HTPASSWD, REGISTRY_BINARY, REGISTRY_PORT, SOCKET_DIR, TERMINATION_GRACE_SECONDS, configDir, configPath } from "./layout";
+import {
+    DEBUG_PORT,
+    PRE_STOP_SECONDS,
+    PULL_HTPASSWD,
+    PUSH_HTPASSWD,
+    REGISTRY_BINARY,
+    REGISTRY_PORT,
+    SOCKET_DIR,
+    TERMINATION_GRACE_SECONDS,
+    configDir,
+    configPath,
+} from "./layout";
 import { restrictedContainerSecurityContext } from "../cluster";
 
 export interface RegistryArgs {
@@ -62,7 +73,12 @@ export interface RegistryArgs {
  * a blob or manifest deleted through one pod is still answered by the others until they restart
  * (the OCI conformance run shows it, docs/conformance.md). The warning, or undefined.
  */
-export function staleCacheWarning(a: { readonly replicas: number; readonly autoscaled: boolean; readonly blobDescriptorCache: "inmemory" | "redis"; readonly deleteEnabled: boolean }): string | undefined {
+export function staleCacheWarning(a: {
+    readonly replicas: number;
+    readonly autoscaled: boolean;
+    readonly blobDescriptorCache: "inmemory" | "redis";
+    readonly deleteEnabled: boolean;
+}): string | undefined {
     if ((a.replicas > 1 || a.autoscaled) && a.blobDescriptorCache === "inmemory" && a.deleteEnabled) {
         return "several registry pods with `blobDescriptorCache` `inmemory` and `storageDeleteEnabled`: a blob or manifest deleted through one pod is still served by the others until they restart; use `blobDescriptorCache: redis` (one cache for all pods) or `storageDeleteEnabled: false`";
     }
@@ -109,7 +125,8 @@ export class Registry extends pulumi.ComponentResource {
             deleteEnabled: args.deleteEnabled ?? true,
         });
         if (stale !== undefined) {
-            pulumi.log.warn(stale, this);
+            // Fire-and-forget: the engine tracks the log RPC itself; nothing here depends on it.
+            void pulumi.log.warn(stale, this);
         }
         const log = args.log ?? { level: "info", formatter: "json", accessLog: true };
         const resources = args.resources ?? { cpuRequest: "100m", memoryRequest: "128Mi", memoryLimit: "512Mi" };
@@ -127,7 +144,10 @@ export class Registry extends pulumi.ComponentResource {
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta, data: { "config.yml": this.configYaml } }, { parent: this });
         const gateConfigMap = new k8s.core.v1.ConfigMap(
             `${name}-gate`,
-            { metadata: meta, data: { "nginx.conf": gateConf({ listen: String(REGISTRY_PORT), realm: args.authRealm ?? "registry", accessLog: log.accessLog }) } },
+            {
+                metadata: meta,
+                data: { "nginx.conf": gateConf({ listen: String(REGISTRY_PORT), realm: args.authRealm ?? "registry", accessLog: log.accessLog }) },
+            },
             { parent: this },
         );
         const tlsSecret = new k8s.core.v1.Secret(
@@ -191,7 +211,13 @@ export class Registry extends pulumi.ComponentResource {
             // mid-rollout. The grace period includes the pause.
             lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
             // The process answers, whatever its storage does (a storage outage must not restart it).
-            livenessProbe: { httpGet: { path: "/metrics", port: "metrics", scheme: "HTTP" }, initialDelaySeconds: 5, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+            livenessProbe: {
+                httpGet: { path: "/metrics", port: "metrics", scheme: "HTTP" },
+                initialDelaySeconds: 5,
+                periodSeconds: 20,
+                timeoutSeconds: 5,
+                failureThreshold: 6,
+            },
             resources: {
                 requests: { cpu: resources.cpuRequest, memory: resources.memoryRequest },
                 limits: {
@@ -225,7 +251,11 @@ export class Registry extends pulumi.ComponentResource {
                 { name: GATE_VOLUMES.tls, secret: { secretName: tlsSecret.metadata.name, defaultMode: 0o440 } },
                 {
                     name: GATE_VOLUMES.auth,
-                    secret: { secretName: authSecret.metadata.name, items: [PULL_HTPASSWD, PUSH_HTPASSWD].map((f) => ({ key: f, path: f })), defaultMode: 0o440 },
+                    secret: {
+                        secretName: authSecret.metadata.name,
+                        items: [PULL_HTPASSWD, PUSH_HTPASSWD].map((f) => ({ key: f, path: f })),
+                        defaultMode: 0o440,
+                    },
                 },
                 // The registry's socket: shared by the two containers, by nothing else.
                 { name: GATE_VOLUMES.sockets, emptyDir: { sizeLimit: "1Mi" } },

@@ -59,7 +59,10 @@ export class RegistryAuth extends pulumi.ComponentResource {
         if (both !== undefined) {
             throw new Error(`user ${both} cannot be both a push and a pull-only user`);
         }
-        const roles: [string, UserRole][] = [...args.users.map((u): [string, UserRole] => [u, "push"]), ...pullUsers.map((u): [string, UserRole] => [u, "pull"])];
+        const roles: [string, UserRole][] = [
+            ...args.users.map((u): [string, UserRole] => [u, "push"]),
+            ...pullUsers.map((u): [string, UserRole] => [u, "pull"]),
+        ];
         // Letters and digits only: the password goes into `docker login`, URLs and YAML unquoted.
         const length = args.passwordLength ?? 32;
         const cost = args.bcryptCost ?? 10;

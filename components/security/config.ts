@@ -9,20 +9,46 @@ import { DNS_NAME, duplicateIn, USERNAME } from "../config/validators";
 import { BCRYPT_MAX_COST, BCRYPT_MIN_COST, FULL_BCRYPT_COST, MIN_LENGTH_BELOW_FULL_COST } from "./htpasswd";
 
 export const SECURITY_KEYS = {
-    hostnames: { type: "array", default: [], description: "Public DNS names of the registry; the first is the name images are tagged with. All go into the certificate." },
+    hostnames: {
+        type: "array",
+        default: [],
+        description: "Public DNS names of the registry; the first is the name images are tagged with. All go into the certificate.",
+    },
     ipAddresses: { type: "array", default: [], description: "Extra IP addresses for the certificate's SANs." },
-    tlsMode: { type: "string", default: "generate", description: "generate: a CA and server certificate made by the program; provided: tlsCertificate/tlsPrivateKey/tlsCaCertificate." },
+    tlsMode: {
+        type: "string",
+        default: "generate",
+        description: "generate: a CA and server certificate made by the program; provided: tlsCertificate/tlsPrivateKey/tlsCaCertificate.",
+    },
     tlsKeyAlgorithm: { type: "string", default: "ECDSA", description: "Key algorithm of generated keys: ECDSA (P-256) or RSA (2048 bits)." },
     tlsValidityHours: { type: "integer", default: 8760, description: "Validity of the generated server certificate, in hours." },
     tlsEarlyRenewalHours: { type: "integer", default: 720, description: "Re-issue the server certificate on `pulumi up` this many hours before it expires." },
     tlsCaValidityHours: { type: "integer", default: 87600, description: "Validity of the generated CA certificate, in hours." },
     tlsCertificate: { type: "string", default: "", description: "PEM server certificate (chain) when tlsMode is provided." },
-    tlsPrivateKey: { type: "string", default: "", secret: true, description: "PEM private key of tlsCertificate when tlsMode is provided (set with --secret)." },
+    tlsPrivateKey: {
+        type: "string",
+        default: "",
+        secret: true,
+        description: "PEM private key of tlsCertificate when tlsMode is provided (set with --secret).",
+    },
     tlsCaCertificate: { type: "string", default: "", description: "PEM CA certificate that signed tlsCertificate (published as the caCertificate output)." },
-    users: { type: "array", default: ["admin"], description: "Push users: push, pull and delete (with storageDeleteEnabled); each gets a generated password. The first is the `username` output." },
-    pullUsers: { type: "array", default: [], description: "Pull-only users: GET and HEAD on the registry API, nothing else; each gets a generated password. pullUser is one of them, added when not listed." },
+    users: {
+        type: "array",
+        default: ["admin"],
+        description: "Push users: push, pull and delete (with storageDeleteEnabled); each gets a generated password. The first is the `username` output.",
+    },
+    pullUsers: {
+        type: "array",
+        default: [],
+        description:
+            "Pull-only users: GET and HEAD on the registry API, nothing else; each gets a generated password. pullUser is one of them, added when not listed.",
+    },
     passwordLength: { type: "integer", default: 32, description: "Length of generated passwords (letters and digits)." },
-    htpasswdBcryptCost: { type: "integer", default: 5, description: `bcrypt cost (${BCRYPT_MIN_COST}-${BCRYPT_MAX_COST}) of the htpasswd hashes. The gate checks the hash on every request that carries credentials, and each step doubles that check. Below ${FULL_BCRYPT_COST} needs passwordLength ${MIN_LENGTH_BELOW_FULL_COST} or more.` },
+    htpasswdBcryptCost: {
+        type: "integer",
+        default: 5,
+        description: `bcrypt cost (${BCRYPT_MIN_COST}-${BCRYPT_MAX_COST}) of the htpasswd hashes. The gate checks the hash on every request that carries credentials, and each step doubles that check. Below ${FULL_BCRYPT_COST} needs passwordLength ${MIN_LENGTH_BELOW_FULL_COST} or more.`,
+    },
     authRealm: { type: "string", default: "registry", description: "Basic auth realm." },
 } as const satisfies Record<string, ConfigKeySpec>;
 
@@ -85,6 +111,7 @@ export function parseSecurity(r: Reader<SecurityKey>): SecurityConfig {
     }
     const authRealm = r.string("authRealm");
     // The gate writes it in double quotes into nginx.conf, where `$` would start a variable.
+    // eslint-disable-next-line no-control-regex -- control characters are what this check rejects
     if (authRealm === "" || /["\\$\x00-\x1f\x7f]/.test(authRealm)) {
         r.problem("`authRealm` must be a non-empty string without quotes, backslashes, `$` or control characters");
     }
@@ -130,11 +157,15 @@ function parseTls(r: Reader<SecurityKey>, hostnames: readonly string[]): TlsConf
         const validityHours = r.integer("tlsValidityHours", 1, 876000);
         const earlyRenewalHours = r.integer("tlsEarlyRenewalHours", 0, 876000);
         if (earlyRenewalHours >= validityHours) {
-            r.problem(`\`tlsEarlyRenewalHours\` (${earlyRenewalHours}) must be less than \`tlsValidityHours\` (${validityHours}), or every \`pulumi up\` re-issues the certificate`);
+            r.problem(
+                `\`tlsEarlyRenewalHours\` (${earlyRenewalHours}) must be less than \`tlsValidityHours\` (${validityHours}), or every \`pulumi up\` re-issues the certificate`,
+            );
         }
         const caValidityHours = r.integer("tlsCaValidityHours", 1, 876000);
         if (caValidityHours < validityHours) {
-            r.problem(`\`tlsCaValidityHours\` (${caValidityHours}) must be at least \`tlsValidityHours\` (${validityHours}): a certificate cannot outlive its CA`);
+            r.problem(
+                `\`tlsCaValidityHours\` (${caValidityHours}) must be at least \`tlsValidityHours\` (${validityHours}): a certificate cannot outlive its CA`,
+            );
         }
         return { mode, keyAlgorithm: r.oneOf("tlsKeyAlgorithm", KEY_ALGORITHMS), validityHours, earlyRenewalHours, caValidityHours };
     }

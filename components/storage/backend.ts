@@ -3,13 +3,34 @@ import type { ConfigKeySpec, Reader } from "../config/reader";
 import type { RegistryLine } from "../registry/config";
 
 export const STORAGE_KEYS = {
-    storageKind: { type: "string", default: "filesystem", description: "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program), gcs (a GCS bucket), s3 (an S3 bucket), cephSwift or cephS3 (Ceph RGW)." },
+    storageKind: {
+        type: "string",
+        default: "filesystem",
+        description:
+            "Image storage: filesystem (a PVC), emptyDir (lost when the pod goes), gcePersistentDisk (a GCE disk made by the program), gcs (a GCS bucket), s3 (an S3 bucket), cephSwift or cephS3 (Ceph RGW).",
+    },
     storageSize: { type: "string", default: "10Gi", description: "Size of the PVC (filesystem) or emptyDir size limit." },
     storageClass: { type: "string", default: "", description: "StorageClass of the PVC. Empty: the cluster's default class." },
-    storageAccessMode: { type: "string", default: "ReadWriteOnce", description: "PVC access mode: ReadWriteOnce, or ReadWriteMany (lets several replicas share it)." },
-    storageExistingClaim: { type: "string", default: "", description: "Use this existing PVC (e.g. one kept by an earlier `pulumi destroy`) instead of creating one; storageSize/storageClass are then ignored." },
-    deleteStorageOnDestroy: { type: "boolean", default: false, description: "Let `pulumi destroy` delete the stored images (PVC, bucket, disk). Off: they are kept." },
-    storageDeleteEnabled: { type: "boolean", default: true, description: "Allow deleting manifests and blobs through the registry API (storage.delete.enabled)." },
+    storageAccessMode: {
+        type: "string",
+        default: "ReadWriteOnce",
+        description: "PVC access mode: ReadWriteOnce, or ReadWriteMany (lets several replicas share it).",
+    },
+    storageExistingClaim: {
+        type: "string",
+        default: "",
+        description: "Use this existing PVC (e.g. one kept by an earlier `pulumi destroy`) instead of creating one; storageSize/storageClass are then ignored.",
+    },
+    deleteStorageOnDestroy: {
+        type: "boolean",
+        default: false,
+        description: "Let `pulumi destroy` delete the stored images (PVC, bucket, disk). Off: they are kept.",
+    },
+    storageDeleteEnabled: {
+        type: "boolean",
+        default: true,
+        description: "Allow deleting manifests and blobs through the registry API (storage.delete.enabled).",
+    },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type StorageKey = keyof typeof STORAGE_KEYS;
@@ -38,7 +59,12 @@ export interface StorageTraits {
 }
 
 export function traitsOf<C>(spec: StorageBackendSpec<C>, cfg: C): StorageTraits {
-    return { shareable: spec.shareable(cfg), lines: spec.lines(cfg), unshareableReason: spec.unshareableReason?.(cfg) ?? "", lineHint: spec.lineHint?.(cfg) ?? "" };
+    return {
+        shareable: spec.shareable(cfg),
+        lines: spec.lines(cfg),
+        unshareableReason: spec.unshareableReason?.(cfg) ?? "",
+        lineHint: spec.lineHint?.(cfg) ?? "",
+    };
 }
 
 /** The PVC keys mean nothing to the GCP backends, which make their own volume or none. */
@@ -62,6 +88,8 @@ export function refuseForAdopted<K extends string>(r: Reader<K | StorageKey>, ke
         r.problem(`\`${key}\` configures a ${what} the program creates; with \`${adoptKey}\` the existing ${what} is used as it is: remove it`);
     }
     if (r.boolean("deleteStorageOnDestroy")) {
-        r.problem(`\`deleteStorageOnDestroy\` cannot delete \`${adoptKey}\`: the stack uses that ${what} but does not own it; delete it with gcloud after \`pulumi destroy\``);
+        r.problem(
+            `\`deleteStorageOnDestroy\` cannot delete \`${adoptKey}\`: the stack uses that ${what} but does not own it; delete it with gcloud after \`pulumi destroy\``,
+        );
     }
 }

@@ -16,7 +16,8 @@ export type StorageAreaKey = StorageKey | GceDiskKey | GcsKey | S3Key | CephKey;
 export const STORAGE_KINDS = ["filesystem", "emptyDir", "gcePersistentDisk", "gcs", "s3", "cephSwift", "cephS3"] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 
-export type StorageConfig = FilesystemStorageConfig | EmptyDirStorageConfig | GcePersistentDiskStorageConfig | GcsStorageConfig | S3StorageConfig | CephStorageConfig;
+export type StorageConfig =
+    FilesystemStorageConfig | EmptyDirStorageConfig | GcePersistentDiskStorageConfig | GcsStorageConfig | S3StorageConfig | CephStorageConfig;
 
 /** Parses the storage keys into the StorageConfig of the chosen kind; `ceph*` keys are refused for other kinds. */
 export function parseStorage(r: Reader<StorageAreaKey>): StorageConfig {

@@ -5,11 +5,28 @@ import { RFC1035_LABEL } from "../config/validators";
 import { refuseClaimKeys, refuseForAdopted, StorageBackendSpec, StorageKey } from "./backend";
 
 export const GCE_DISK_KEYS = {
-    gceDiskZone: { type: "string", default: "", description: "Zone of the GCE persistent disk, the GKE nodes' zone (e.g. europe-west1-b); required when storageKind is gcePersistentDisk." },
-    gceDiskType: { type: "string", default: "pd-balanced", description: "GCE persistent disk type: pd-balanced, pd-ssd or pd-standard (storageSize is its size, whole Gi)." },
-    gceDiskSnapshotStartTime: { type: "string", default: "", description: "Daily snapshot schedule of the disk: start time in UTC, HH:00 (e.g. 03:00). Empty: no snapshot schedule." },
+    gceDiskZone: {
+        type: "string",
+        default: "",
+        description: "Zone of the GCE persistent disk, the GKE nodes' zone (e.g. europe-west1-b); required when storageKind is gcePersistentDisk.",
+    },
+    gceDiskType: {
+        type: "string",
+        default: "pd-balanced",
+        description: "GCE persistent disk type: pd-balanced, pd-ssd or pd-standard (storageSize is its size, whole Gi).",
+    },
+    gceDiskSnapshotStartTime: {
+        type: "string",
+        default: "",
+        description: "Daily snapshot schedule of the disk: start time in UTC, HH:00 (e.g. 03:00). Empty: no snapshot schedule.",
+    },
     gceDiskSnapshotRetentionDays: { type: "integer", default: 14, description: "Days the scheduled snapshots of the disk are kept." },
-    gceExistingDisk: { type: "string", default: "", description: "Use this existing GCE disk in gceDiskZone (e.g. one kept by an earlier `pulumi destroy`, named by the storageLocation output) instead of creating one; the stack never deletes or replaces it." },
+    gceExistingDisk: {
+        type: "string",
+        default: "",
+        description:
+            "Use this existing GCE disk in gceDiskZone (e.g. one kept by an earlier `pulumi destroy`, named by the storageLocation output) instead of creating one; the stack never deletes or replaces it.",
+    },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type GceDiskKey = keyof typeof GCE_DISK_KEYS;
@@ -65,7 +82,9 @@ export function parseGcePersistentDisk(r: Reader<GceDiskKey | StorageKey>): GceP
     const existingDisk = r.string("gceExistingDisk");
     if (existingDisk !== "") {
         if (!RFC1035_LABEL.test(existingDisk)) {
-            r.problem(`\`gceExistingDisk\` must be a GCE disk name: 1-63 of a-z, 0-9, '-', starting with a letter and not ending with '-'; got \`${existingDisk}\``);
+            r.problem(
+                `\`gceExistingDisk\` must be a GCE disk name: 1-63 of a-z, 0-9, '-', starting with a letter and not ending with '-'; got \`${existingDisk}\``,
+            );
         }
         refuseForAdopted(r, ["gceDiskType", "storageSize"], "gceExistingDisk", "disk");
     }

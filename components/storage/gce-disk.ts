@@ -18,7 +18,10 @@ export function gcePdVolumeHandle(project: string, zone: string, disk: string): 
  * The snapshot schedule of the disk: daily at `startTime` (UTC), kept `retentionDays`; snapshots
  * outlive the disk (`KEEP_AUTO_SNAPSHOTS`), since they are the way back after a lost disk.
  */
-export function snapshotSchedulePolicy(snapshot: { startTime: string; retentionDays: number }, labels: Record<string, string>): gcp.types.input.compute.ResourcePolicySnapshotSchedulePolicy {
+export function snapshotSchedulePolicy(
+    snapshot: { startTime: string; retentionDays: number },
+    labels: Record<string, string>,
+): gcp.types.input.compute.ResourcePolicySnapshotSchedulePolicy {
     return {
         schedule: { dailySchedule: { daysInCycle: 1, startTime: snapshot.startTime } },
         retentionPolicy: { maxRetentionDays: snapshot.retentionDays, onSourceDiskDelete: "KEEP_AUTO_SNAPSHOTS" },
@@ -158,7 +161,11 @@ export function zoneRegion(zone: string): string {
 
 /** Kubernetes labels as GCE labels: keys and values lowercased, other characters to `_`, prefixes dropped. */
 export function gceLabelsFrom(labels: Record<string, string>): Record<string, string> {
-    const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]/g, "_").slice(0, 63);
+    const clean = (s: string) =>
+        s
+            .toLowerCase()
+            .replace(/[^a-z0-9_-]/g, "_")
+            .slice(0, 63);
     return Object.fromEntries(
         Object.entries(labels)
             .map(([k, v]): [string, string] => [clean(k.split("/").pop() ?? k), clean(v)])

@@ -7,13 +7,40 @@ import { DEFAULT_IMAGE_TAGS } from "../registry/config";
 import { refuseClaimKeys, refuseForAdopted, StorageBackendSpec, StorageKey } from "./backend";
 
 export const GCS_KEYS = {
-    gcsBucketName: { type: "string", default: "", description: "Name of the GCS bucket (storageKind gcs). Empty: a unique name derived from the registry name." },
-    gcsExistingBucket: { type: "string", default: "", description: "Use this existing GCS bucket (e.g. one kept by an earlier `pulumi destroy`, named by the storageLocation output) instead of creating one; the registry's account is granted access to it, and the stack never deletes it." },
+    gcsBucketName: {
+        type: "string",
+        default: "",
+        description: "Name of the GCS bucket (storageKind gcs). Empty: a unique name derived from the registry name.",
+    },
+    gcsExistingBucket: {
+        type: "string",
+        default: "",
+        description:
+            "Use this existing GCS bucket (e.g. one kept by an earlier `pulumi destroy`, named by the storageLocation output) instead of creating one; the registry's account is granted access to it, and the stack never deletes it.",
+    },
     gcsLocation: { type: "string", default: "US", description: "Location of the GCS bucket: a multi-region (US, EU, ASIA) or a region (e.g. europe-west1)." },
-    gcsVersioning: { type: "boolean", default: false, description: "Keep noncurrent versions of overwritten or deleted objects in the bucket (object versioning)." },
-    gcsNoncurrentVersionDays: { type: "integer", default: 30, description: "With gcsVersioning, delete noncurrent object versions after this many days (lifecycle rule). 0: keep them." },
-    gcsKmsKeyName: { type: "string", default: "", description: "CMEK: KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) the bucket encrypts with; the project's GCS service agent is granted it. Empty: Google-managed keys." },
-    gcpWorkloadIdentity: { type: "boolean", default: true, description: "Reach GCS through GKE Workload Identity (the registry's ServiceAccount acts as a Google service account). Off: a service-account key in a Secret." },
+    gcsVersioning: {
+        type: "boolean",
+        default: false,
+        description: "Keep noncurrent versions of overwritten or deleted objects in the bucket (object versioning).",
+    },
+    gcsNoncurrentVersionDays: {
+        type: "integer",
+        default: 30,
+        description: "With gcsVersioning, delete noncurrent object versions after this many days (lifecycle rule). 0: keep them.",
+    },
+    gcsKmsKeyName: {
+        type: "string",
+        default: "",
+        description:
+            "CMEK: KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) the bucket encrypts with; the project's GCS service agent is granted it. Empty: Google-managed keys.",
+    },
+    gcpWorkloadIdentity: {
+        type: "boolean",
+        default: true,
+        description:
+            "Reach GCS through GKE Workload Identity (the registry's ServiceAccount acts as a Google service account). Off: a service-account key in a Secret.",
+    },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type GcsKey = keyof typeof GCS_KEYS;
@@ -50,7 +77,9 @@ const KMS_KEY = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys
 /** Records a problem on `key` when `name` breaks the GCS bucket naming rules. */
 function checkGcsBucketName(r: Reader<GcsKey>, key: GcsKey, name: string): void {
     if (!GCS_BUCKET.test(name) || name.startsWith("goog") || name.includes("google") || isIP(name) !== 0) {
-        r.problem(`\`${key}\` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without "goog"; got \`${name}\``);
+        r.problem(
+            `\`${key}\` must be a GCS bucket name: 3-63 of a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit, without "goog"; got \`${name}\``,
+        );
     }
 }
 

@@ -71,7 +71,11 @@ export class GcsStorage extends pulumi.ComponentResource implements StorageBacke
             bucketDeps.push(
                 new gcp.kms.CryptoKeyIAMMember(
                     `${name}-kms-agent`,
-                    { cryptoKeyId: cfg.kmsKeyName, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: pulumi.interpolate`serviceAccount:${agent.emailAddress}` },
+                    {
+                        cryptoKeyId: cfg.kmsKeyName,
+                        role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                        member: pulumi.interpolate`serviceAccount:${agent.emailAddress}`,
+                    },
                     { parent: this, retainOnDelete: true },
                 ),
             );
@@ -148,7 +152,10 @@ export class GcsStorage extends pulumi.ComponentResource implements StorageBacke
                 { metadata: { namespace: args.namespace, labels: args.labels }, type: "Opaque", data: { [GCS_KEY_FILE]: pulumi.secret(key.privateKey) } },
                 { parent: this },
             );
-            volumes.push({ name: "gcs-key", secret: { secretName: secret.metadata.name, defaultMode: 0o440, items: [{ key: GCS_KEY_FILE, path: GCS_KEY_FILE }] } });
+            volumes.push({
+                name: "gcs-key",
+                secret: { secretName: secret.metadata.name, defaultMode: 0o440, items: [{ key: GCS_KEY_FILE, path: GCS_KEY_FILE }] },
+            });
             volumeMounts.push({ name: "gcs-key", mountPath: GCS_KEY_DIR, readOnly: true });
             driver.keyfile = `${GCS_KEY_DIR}/${GCS_KEY_FILE}`;
             dependsOn.push(secret);

@@ -48,7 +48,8 @@ export class LocalStorage extends pulumi.ComponentResource implements StorageBac
             this.claimName = pvc.metadata.name;
             volume = { name: "data", persistentVolumeClaim: { claimName: pvc.metadata.name } };
         } else {
-            pulumi.log.warn("`storageKind` is `emptyDir`: images are lost whenever the registry pod is deleted or rescheduled", this);
+            // Fire-and-forget: the engine tracks the log RPC itself; nothing here depends on it.
+            void pulumi.log.warn("`storageKind` is `emptyDir`: images are lost whenever the registry pod is deleted or rescheduled", this);
             this.claimName = pulumi.output("");
             volume = { name: "data", emptyDir: { sizeLimit: cfg.sizeLimit } };
         }

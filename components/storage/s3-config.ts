@@ -8,23 +8,86 @@ import { DEFAULT_IMAGE_TAGS } from "../registry/config";
 import type { StorageBackendSpec, StorageKey } from "./backend";
 
 export const S3_KEYS = {
-    s3Bucket: { type: "string", default: "", description: "S3 bucket of the images. With s3CreateBucket: the name to create (empty: generated from registryName); without: an existing bucket (required)." },
-    s3CreateBucket: { type: "boolean", default: true, description: "Create the bucket (encrypted, public access blocked, ACLs off, TLS-only policy). False: use the existing s3Bucket as it is." },
+    s3Bucket: {
+        type: "string",
+        default: "",
+        description:
+            "S3 bucket of the images. With s3CreateBucket: the name to create (empty: generated from registryName); without: an existing bucket (required).",
+    },
+    s3CreateBucket: {
+        type: "boolean",
+        default: true,
+        description: "Create the bucket (encrypted, public access blocked, ACLs off, TLS-only policy). False: use the existing s3Bucket as it is.",
+    },
     s3Region: { type: "string", default: "", description: "AWS region of the bucket, also given to the registry. Empty: the provider's aws:region." },
-    s3RootDirectory: { type: "string", default: "/registry", description: "Key prefix of everything the registry stores in the bucket (storage.s3.rootdirectory); the identity is scoped to it. Empty: the whole bucket." },
-    s3Encryption: { type: "string", default: "SSE-S3", description: "Bucket default encryption: SSE-S3 (S3-managed keys) or SSE-KMS (s3KmsKeyArn, or a key the program creates), bucket key on." },
-    s3KmsKeyArn: { type: "string", default: "", description: "With SSE-KMS: ARN of an existing KMS key. Empty: the program creates a key (rotation on), kept on destroy like the bucket." },
-    s3Encrypt: { type: "boolean", default: true, description: "The registry asks S3 to encrypt every object it writes (storage.s3.encrypt, with keyid for SSE-KMS). Off only for S3-compatible stores without server-side encryption." },
-    s3Versioning: { type: "boolean", default: false, description: "Enable bucket versioning (deleted or overwritten objects stay recoverable as noncurrent versions)." },
-    s3NoncurrentVersionDays: { type: "integer", default: 30, description: "With s3Versioning: delete noncurrent object versions after this many days (lifecycle rule)." },
-    s3AbortIncompleteMultipartDays: { type: "integer", default: 7, description: "Lifecycle rule: abort multipart uploads still incomplete after this many days (their parts cost storage)." },
-    s3ChunkSize: { type: "integer", default: 10485760, description: "Multipart part size in bytes (storage.s3.chunksize), at least 5242880 (5 MiB). A layer can have 10,000 parts: 10 MiB allows layers up to 97.7 GiB." },
-    s3RedirectDisable: { type: "boolean", default: true, description: "Serve blobs through the registry (true) instead of redirecting clients to presigned S3 URLs (false: less registry traffic, but clients must reach S3)." },
-    s3RegionEndpoint: { type: "string", default: "", description: "S3-compatible endpoint URL (MinIO, Ceph RGW), storage.s3.regionendpoint. Empty: AWS. Needs s3CreateBucket false and the accessKey identity." },
+    s3RootDirectory: {
+        type: "string",
+        default: "/registry",
+        description:
+            "Key prefix of everything the registry stores in the bucket (storage.s3.rootdirectory); the identity is scoped to it. Empty: the whole bucket.",
+    },
+    s3Encryption: {
+        type: "string",
+        default: "SSE-S3",
+        description: "Bucket default encryption: SSE-S3 (S3-managed keys) or SSE-KMS (s3KmsKeyArn, or a key the program creates), bucket key on.",
+    },
+    s3KmsKeyArn: {
+        type: "string",
+        default: "",
+        description: "With SSE-KMS: ARN of an existing KMS key. Empty: the program creates a key (rotation on), kept on destroy like the bucket.",
+    },
+    s3Encrypt: {
+        type: "boolean",
+        default: true,
+        description:
+            "The registry asks S3 to encrypt every object it writes (storage.s3.encrypt, with keyid for SSE-KMS). Off only for S3-compatible stores without server-side encryption.",
+    },
+    s3Versioning: {
+        type: "boolean",
+        default: false,
+        description: "Enable bucket versioning (deleted or overwritten objects stay recoverable as noncurrent versions).",
+    },
+    s3NoncurrentVersionDays: {
+        type: "integer",
+        default: 30,
+        description: "With s3Versioning: delete noncurrent object versions after this many days (lifecycle rule).",
+    },
+    s3AbortIncompleteMultipartDays: {
+        type: "integer",
+        default: 7,
+        description: "Lifecycle rule: abort multipart uploads still incomplete after this many days (their parts cost storage).",
+    },
+    s3ChunkSize: {
+        type: "integer",
+        default: 10485760,
+        description:
+            "Multipart part size in bytes (storage.s3.chunksize), at least 5242880 (5 MiB). A layer can have 10,000 parts: 10 MiB allows layers up to 97.7 GiB.",
+    },
+    s3RedirectDisable: {
+        type: "boolean",
+        default: true,
+        description:
+            "Serve blobs through the registry (true) instead of redirecting clients to presigned S3 URLs (false: less registry traffic, but clients must reach S3).",
+    },
+    s3RegionEndpoint: {
+        type: "string",
+        default: "",
+        description:
+            "S3-compatible endpoint URL (MinIO, Ceph RGW), storage.s3.regionendpoint. Empty: AWS. Needs s3CreateBucket false and the accessKey identity.",
+    },
     s3ForcePathStyle: { type: "boolean", default: false, description: "Path-style bucket URLs (endpoint/bucket/key), as most S3-compatible stores need." },
     s3Secure: { type: "boolean", default: true, description: "Reach S3 over HTTPS. False only for a plain-HTTP s3RegionEndpoint." },
-    s3Identity: { type: "string", default: "auto", description: "How the registry authenticates to S3: irsa (IAM role for its ServiceAccount), iamUser (a created IAM user's key in a Secret), accessKey (s3AccessKeyId/s3SecretAccessKey in a Secret), or auto: irsa with eksOidcProviderArn, accessKey with s3RegionEndpoint, else iamUser." },
-    eksOidcProviderArn: { type: "string", default: "", description: "ARN of the EKS cluster's IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>), for IRSA." },
+    s3Identity: {
+        type: "string",
+        default: "auto",
+        description:
+            "How the registry authenticates to S3: irsa (IAM role for its ServiceAccount), iamUser (a created IAM user's key in a Secret), accessKey (s3AccessKeyId/s3SecretAccessKey in a Secret), or auto: irsa with eksOidcProviderArn, accessKey with s3RegionEndpoint, else iamUser.",
+    },
+    eksOidcProviderArn: {
+        type: "string",
+        default: "",
+        description: "ARN of the EKS cluster's IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>), for IRSA.",
+    },
     s3AccessKeyId: { type: "string", default: "", description: "accessKey identity: the access key id the registry uses." },
     s3SecretAccessKey: { type: "string", default: "", secret: true, description: "accessKey identity: the secret access key (set with --secret)." },
 } as const satisfies Record<string, ConfigKeySpec>;
@@ -42,7 +105,11 @@ export const S3_MAX_PARTS = 10000;
 /** How the registry authenticates to S3. */
 export type S3Identity =
     /** IRSA: an IAM role the EKS OIDC provider lets the registry's ServiceAccount assume; no static keys. */
-    | { readonly kind: "irsa"; readonly oidcProviderArn: string; /** The issuer without https://, as in the trust policy's condition keys. */ readonly oidcIssuer: string }
+    | {
+          readonly kind: "irsa";
+          readonly oidcProviderArn: string;
+          /** The issuer without https://, as in the trust policy's condition keys. */ readonly oidcIssuer: string;
+      }
     /** An IAM user the program creates, with an access key stored in a Kubernetes Secret. */
     | { readonly kind: "iamUser" }
     /** A given access key (an existing IAM user's, or an S3-compatible store's), stored in a Kubernetes Secret. */
@@ -111,23 +178,31 @@ function parseS3Identity(r: Reader<S3Key>, regionEndpoint: string | undefined): 
     const oidcArn = r.string("eksOidcProviderArn");
     const kind = chosen !== "auto" ? chosen : oidcArn !== "" ? "irsa" : regionEndpoint !== undefined ? "accessKey" : "iamUser";
     if (regionEndpoint !== undefined && kind !== "accessKey") {
-        r.problem(`\`s3Identity\` \`${kind}\` makes an AWS IAM identity, which an S3-compatible store (\`s3RegionEndpoint\`) does not know; use \`accessKey\` with \`s3AccessKeyId\` and \`s3SecretAccessKey\``);
+        r.problem(
+            `\`s3Identity\` \`${kind}\` makes an AWS IAM identity, which an S3-compatible store (\`s3RegionEndpoint\`) does not know; use \`accessKey\` with \`s3AccessKeyId\` and \`s3SecretAccessKey\``,
+        );
     }
     if (kind !== "irsa" && oidcArn !== "") {
         r.problem(`\`eksOidcProviderArn\` is only used when \`s3Identity\` is \`irsa\` (or \`auto\`); it is \`${kind}\``);
     }
     for (const key of ["s3AccessKeyId", "s3SecretAccessKey"] as const) {
         if (kind !== "accessKey" && r.has(key)) {
-            r.problem(`\`${key}\` is only used when \`s3Identity\` is \`accessKey\`; it is \`${kind}\`${kind === "irsa" ? " (IRSA needs no static keys)" : ""}`);
+            r.problem(
+                `\`${key}\` is only used when \`s3Identity\` is \`accessKey\`; it is \`${kind}\`${kind === "irsa" ? " (IRSA needs no static keys)" : ""}`,
+            );
         }
     }
     switch (kind) {
         case "irsa": {
             const m = OIDC_PROVIDER_ARN.exec(oidcArn);
             if (oidcArn === "") {
-                r.problem("`eksOidcProviderArn` is required when `s3Identity` is `irsa`: the ARN of the cluster's IAM OIDC provider (`aws eks describe-cluster` gives its issuer)");
+                r.problem(
+                    "`eksOidcProviderArn` is required when `s3Identity` is `irsa`: the ARN of the cluster's IAM OIDC provider (`aws eks describe-cluster` gives its issuer)",
+                );
             } else if (m === null) {
-                r.problem(`\`eksOidcProviderArn\` must be an IAM OIDC provider ARN such as \`arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\`; got \`${oidcArn}\``);
+                r.problem(
+                    `\`eksOidcProviderArn\` must be an IAM OIDC provider ARN such as \`arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\`; got \`${oidcArn}\``,
+                );
             }
             return { kind, oidcProviderArn: oidcArn, oidcIssuer: m?.[1] ?? "" };
         }
@@ -162,7 +237,9 @@ export function parseS3(r: Reader<S3Key | StorageKey>): S3StorageConfig {
     if (bucket === "" && !createBucket) {
         r.problem("`s3Bucket` is required when `s3CreateBucket` is false: the name of the existing bucket");
     } else if (bucket !== "" && (!S3_BUCKET.test(bucket) || bucket.includes("..") || isIP(bucket) !== 0 || bucket.endsWith("-s3alias"))) {
-        r.problem(`\`s3Bucket\` must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit; got \`${bucket}\``);
+        r.problem(
+            `\`s3Bucket\` must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit; got \`${bucket}\``,
+        );
     }
     const region = r.string("s3Region");
     if (region !== "" && !AWS_REGION.test(region)) {
@@ -174,7 +251,9 @@ export function parseS3(r: Reader<S3Key | StorageKey>): S3StorageConfig {
         r.problem("`s3KmsKeyArn` is only used when `s3Encryption` is `SSE-KMS`");
     } else if (kmsKeyArn !== "" && !KMS_KEY_ARN.test(kmsKeyArn)) {
         // A key ARN, not an alias: the identity's policy grants kms actions on exactly this resource.
-        r.problem(`\`s3KmsKeyArn\` must be a KMS key ARN such as \`arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\` (not an alias); got \`${kmsKeyArn}\``);
+        r.problem(
+            `\`s3KmsKeyArn\` must be a KMS key ARN such as \`arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\` (not an alias); got \`${kmsKeyArn}\``,
+        );
     }
     const chunkSize = r.integer("s3ChunkSize", 0, S3_MAX_CHUNK_SIZE);
     if (chunkSize < S3_MIN_CHUNK_SIZE) {
@@ -202,13 +281,17 @@ export function parseS3(r: Reader<S3Key | StorageKey>): S3StorageConfig {
         }
         regionEndpoint = endpointRaw.replace(/\/$/, "");
         if (createBucket) {
-            r.problem("`s3CreateBucket` must be false with `s3RegionEndpoint`: the program creates buckets in AWS only; create the bucket in the S3-compatible store and name it in `s3Bucket`");
+            r.problem(
+                "`s3CreateBucket` must be false with `s3RegionEndpoint`: the program creates buckets in AWS only; create the bucket in the S3-compatible store and name it in `s3Bucket`",
+            );
         }
     } else if (!secure) {
         r.problem("`s3Secure` false is only for a plain-HTTP `s3RegionEndpoint`; AWS S3 is reached over HTTPS (the bucket policy refuses anything else)");
     }
     if (!createBucket && encryption === "SSE-KMS" && kmsKeyArn === "") {
-        r.problem("`s3Encryption` `SSE-KMS` with `s3CreateBucket` false needs `s3KmsKeyArn`, the existing bucket's key (the registry writes with it and the identity may use only it)");
+        r.problem(
+            "`s3Encryption` `SSE-KMS` with `s3CreateBucket` false needs `s3KmsKeyArn`, the existing bucket's key (the registry writes with it and the identity may use only it)",
+        );
     }
     if (!createBucket) {
         for (const key of ["s3Versioning", "s3NoncurrentVersionDays", "s3AbortIncompleteMultipartDays"] as const) {

@@ -125,7 +125,14 @@ export class S3Storage extends pulumi.ComponentResource implements StorageBacken
                             abortIncompleteMultipartUpload: { daysAfterInitiation: cfg.abortIncompleteMultipartDays },
                         },
                         ...(cfg.versioning
-                            ? [{ id: "expire-noncurrent-versions", status: "Enabled", filter: { prefix: "" }, noncurrentVersionExpiration: { noncurrentDays: cfg.noncurrentVersionDays } }]
+                            ? [
+                                  {
+                                      id: "expire-noncurrent-versions",
+                                      status: "Enabled",
+                                      filter: { prefix: "" },
+                                      noncurrentVersionExpiration: { noncurrentDays: cfg.noncurrentVersionDays },
+                                  },
+                              ]
                             : []),
                     ],
                 },
@@ -232,6 +239,12 @@ export class S3Storage extends pulumi.ComponentResource implements StorageBacken
             dependsOn,
             location: this.location,
         };
-        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, location: this.location, roleArn: this.roleArn, kmsKeyArn: this.kmsKeyArn });
+        this.registerOutputs({
+            bucketName: this.bucketName,
+            bucketArn: this.bucketArn,
+            location: this.location,
+            roleArn: this.roleArn,
+            kmsKeyArn: this.kmsKeyArn,
+        });
     }
 }

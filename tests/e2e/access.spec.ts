@@ -135,9 +135,23 @@ describe("access end to end: the localhost proxy's nginx.conf in front of the re
         const upstreamName = `${String(reg.run.outputs.serviceName)}.${String(reg.run.outputs.namespace)}.svc.cluster.local`;
         // What runs here is the declared config with only the addresses changed (the harness's
         // servicePort is the registry's port).
-        const declared = localProxyConf({ listen: "8080", upstreamHost: upstreamName, upstreamPort: reg.replicas[0].port, upstreamName, caFile: "/etc/registry-proxy/ca.crt", tmpDir: "/tmp" });
+        const declared = localProxyConf({
+            listen: "8080",
+            upstreamHost: upstreamName,
+            upstreamPort: reg.replicas[0].port,
+            upstreamName,
+            caFile: "/etc/registry-proxy/ca.crt",
+            tmpDir: "/tmp",
+        });
         assert.strictEqual(String(cm.inputs.data["nginx.conf"]), declared);
-        const conf = localProxyConf({ listen: `127.0.0.1:${port}`, upstreamHost: "127.0.0.1", upstreamPort: reg.replicas[0].port, upstreamName, caFile: path.join(dir, "ca.crt"), tmpDir: dir });
+        const conf = localProxyConf({
+            listen: `127.0.0.1:${port}`,
+            upstreamHost: "127.0.0.1",
+            upstreamPort: reg.replicas[0].port,
+            upstreamName,
+            caFile: path.join(dir, "ca.crt"),
+            tmpDir: dir,
+        });
         fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
         const proc = startProc("localhost-proxy", "nginx", ["-e", "/dev/stderr", "-c", path.join(dir, "nginx.conf")], {
             env: { PATH: "/usr/sbin:/usr/bin:/bin" },
@@ -151,7 +165,9 @@ describe("access end to end: the localhost proxy's nginx.conf in front of the re
     it("pulls through http://localhost:<port> with the pull Secrets' pull-only credentials, the proxy verifying the registry by its CA", async () => {
         const { port } = await startProxy();
         // What a pod in a pull Secret's namespace presents for `localhost:<localProxyPort>`.
-        const secret = reg.run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.type === "kubernetes.io/dockerconfigjson" && r.name.includes("-pull-"));
+        const secret = reg.run.resources.find(
+            (r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.type === "kubernetes.io/dockerconfigjson" && r.name.includes("-pull-"),
+        );
         assert.ok(secret !== undefined);
         const entry = JSON.parse(secretValue(secret, ".dockerconfigjson") ?? "").auths["localhost:5000"];
         assert.strictEqual(entry?.username, "puller");
@@ -197,7 +213,12 @@ describe("access end to end: the mirroring Job's script copies upstream images i
     let upstream: { host: string; caPem: string; proc: Proc };
     let image: OciImage;
     before(async function () {
-        requireCapability(this, "mount namespaces", mountNamespaces(), "the stand-ins for the pod's /etc/hosts and system trust are bind-mounted in a private mount namespace");
+        requireCapability(
+            this,
+            "mount namespaces",
+            mountNamespaces(),
+            "the stand-ins for the pod's /etc/hosts and system trust are bind-mounted in a private mount namespace",
+        );
         // The "upstream": a plain registry with its own CA and no auth, like a public registry.
         const dir = workDir("upstream");
         const port = await freePort();
@@ -222,7 +243,9 @@ describe("access end to end: the mirroring Job's script copies upstream images i
         const seeded = await push(image, `${upstream.host}/library/app:1.0`, { certDir: caDir });
         assert.strictEqual(seeded.code, 0, seeded.stderr);
 
-        reg = await startRegistry({ config: { storageKind: "emptyDir", mirrorImages: [`${upstream.host}/library/app:1.0`, `${upstream.host}/library/missing:1.0`] } });
+        reg = await startRegistry({
+            config: { storageKind: "emptyDir", mirrorImages: [`${upstream.host}/library/app:1.0`, `${upstream.host}/library/missing:1.0`] },
+        });
     });
     after(async () => {
         await reg?.stop();
@@ -280,7 +303,17 @@ describe("access end to end: the mirroring Job's script copies upstream images i
         const script = remap(spec.containers[0].command[1]);
         const r = await run(
             "unshare",
-            ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", 'mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/containers" /etc/containers && exec /bin/sh "$1"', etc, script],
+            [
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "/bin/sh",
+                "-c",
+                'mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/containers" /etc/containers && exec /bin/sh "$1"',
+                etc,
+                script,
+            ],
             env,
         );
         assert.notStrictEqual(r.code, 0, "a missing upstream image must fail the Job");

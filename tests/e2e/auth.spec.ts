@@ -52,7 +52,10 @@ for (const line of LINES) {
 
         it(`mounts one \`$2a$\` line per user of the dev stack at the default cost (${String(defaultOf("htpasswdBcryptCost"))}), and every user logs in; the push users push`, async () => {
             const lines = fs.readFileSync(mountedHtpasswd(reg), "utf8").trim().split("\n");
-            assert.deepStrictEqual(lines.map((l) => l.split(":")[0]), ["admin", "ci", "puller"]);
+            assert.deepStrictEqual(
+                lines.map((l) => l.split(":")[0]),
+                ["admin", "ci", "puller"],
+            );
             const cost = String(defaultOf("htpasswdBcryptCost")).padStart(2, "0");
             for (const l of lines) {
                 assert.match(l.slice(l.indexOf(":") + 1), new RegExp(`^\\$2a\\$${cost}\\$[./A-Za-z0-9]{53}$`));
@@ -96,7 +99,13 @@ for (const line of LINES) {
                 "v3-4": { hash: `$3a$${at4}`, status: 401 },
             };
             try {
-                rewrite(file, original + Object.entries(lines).map(([user, l]) => `${user}:${l.hash}\n`).join(""));
+                rewrite(
+                    file,
+                    original +
+                        Object.entries(lines)
+                            .map(([user, l]) => `${user}:${l.hash}\n`)
+                            .join(""),
+                );
                 const got: Record<string, number> = {};
                 for (const user of Object.keys(lines)) {
                     got[user] = (await v2(user, password)).status;

@@ -148,7 +148,10 @@ describe("AWS end to end", () => {
                 it("stored the blobs in the bucket under the root directory, the big layer as a multipart (SLO) object", async () => {
                     const objects = await swift.listObjects(line.bucket);
                     assert.ok(objects.length > 0);
-                    assert.ok(objects.every((o) => o.name.startsWith("registry/docker/registry/v2/")), objects.map((o) => o.name).join("\n"));
+                    assert.ok(
+                        objects.every((o) => o.name.startsWith("registry/docker/registry/v2/")),
+                        objects.map((o) => o.name).join("\n"),
+                    );
                     const big = image.layers[image.layers.length - 1];
                     const key = blobKey(root, big.digest);
                     const stored = objects.find((o) => o.name === key);
@@ -165,7 +168,14 @@ describe("AWS end to end", () => {
                         const u = new URL(r.path, "http://s3");
                         const part = u.searchParams.get("partNumber");
                         const id = u.searchParams.get("uploadId");
-                        if (r.method === "PUT" && r.status === 200 && u.pathname.startsWith(`/${line.bucket}/`) && part !== null && id !== null && !u.pathname.includes("/blobs/")) {
+                        if (
+                            r.method === "PUT" &&
+                            r.status === 200 &&
+                            u.pathname.startsWith(`/${line.bucket}/`) &&
+                            part !== null &&
+                            id !== null &&
+                            !u.pathname.includes("/blobs/")
+                        ) {
                             uploads.set(id, [...(uploads.get(id) ?? []), r.bytesReceived]);
                         }
                     }
@@ -175,7 +185,11 @@ describe("AWS end to end", () => {
                     // 3.x sends every part at chunksize (3 parts here); 2.8 folds the remainder into its
                     // last part (2 parts: chunksize, then the rest, up to 2 x chunksize).
                     assert.ok(match.length >= 2, `parts: ${JSON.stringify(match)}`);
-                    assert.deepStrictEqual(match.slice(0, -1), match.slice(0, -1).map(() => chunkSize), "every part but the last is chunksize bytes");
+                    assert.deepStrictEqual(
+                        match.slice(0, -1),
+                        match.slice(0, -1).map(() => chunkSize),
+                        "every part but the last is chunksize bytes",
+                    );
                 });
 
                 it("restarted, serves everything pushed before (the images live in the bucket)", async () => {
@@ -212,7 +226,10 @@ describe("AWS end to end", () => {
         it("stop() ends every process it started, and the ports close", async () => {
             assert.ok(swift.procs.every((p) => p.running));
             await swift.stop();
-            assert.ok(swift.procs.every((p) => !p.running), swift.procs.map((p) => `${p.name}:${p.running}`).join(" "));
+            assert.ok(
+                swift.procs.every((p) => !p.running),
+                swift.procs.map((p) => `${p.name}:${p.running}`).join(" "),
+            );
             await assert.rejects(request(`${swift.s3Endpoint}/healthcheck`, { timeoutMs: 2000 }), /ECONNREFUSED/);
         });
     });

@@ -11,7 +11,18 @@ import * as path from "path";
 
 import { requireCapability } from "../support/capability";
 import { loadStackFile, ROOT, StackConfig } from "../support/program";
-import { APIS, CONFORMANCE, conformanceBinary, ConformanceRun, DATA_AREAS, Deployment, Expected, expectedStatuses, resultCell, runConformance } from "../harness/conformance";
+import {
+    APIS,
+    CONFORMANCE,
+    conformanceBinary,
+    ConformanceRun,
+    DATA_AREAS,
+    Deployment,
+    Expected,
+    expectedStatuses,
+    resultCell,
+    runConformance,
+} from "../harness/conformance";
 import { RegistryDeployment, startRegistry } from "../harness/harness";
 import { startSwift, SwiftPeer } from "../harness/peers/swift";
 import { freePort, runCommand, startProc, stopAll, waitFor, workDir } from "../harness/procs";
@@ -52,7 +63,11 @@ function differences(actual: Readonly<Record<string, string>>, expected: Readonl
 function assertStatuses(run: ConformanceRun, deployment: Deployment): void {
     const data = expectedStatuses(DATA_AREAS, deployment);
     const apis = expectedStatuses(APIS, deployment);
-    assert.deepStrictEqual(run.data, data, `content areas differ from tests/harness/conformance.ts (report: ${run.resultsDir}):\n${differences(run.data, data)}`);
+    assert.deepStrictEqual(
+        run.data,
+        data,
+        `content areas differ from tests/harness/conformance.ts (report: ${run.resultsDir}):\n${differences(run.data, data)}`,
+    );
     assert.deepStrictEqual(run.apis, apis, `endpoints differ from tests/harness/conformance.ts (report: ${run.resultsDir}):\n${differences(run.apis, apis)}`);
 }
 
@@ -61,7 +76,12 @@ describe("OCI distribution-spec conformance", function () {
     // hashes are costlier (the registry checks one per request) or the machine is busy.
     this.timeout(600_000);
     before(function () {
-        requireCapability(this, "the OCI conformance suite", fs.existsSync(conformanceBinary()), `${conformanceBinary()} is built by scripts/install-test-deps.sh`);
+        requireCapability(
+            this,
+            "the OCI conformance suite",
+            fs.existsSync(conformanceBinary()),
+            `${conformanceBinary()} is built by scripts/install-test-deps.sh`,
+        );
     });
 
     describe("docs/conformance.md", () => {
@@ -75,7 +95,12 @@ describe("OCI distribution-spec conformance", function () {
                 if (line.startsWith("### ") || line.startsWith("## ")) {
                     break;
                 }
-                const cells = line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
+                const cells = line
+                    .trim()
+                    .replace(/^\|/, "")
+                    .replace(/\|$/, "")
+                    .split("|")
+                    .map((c) => c.trim());
                 if (line.startsWith("|") && cells.length === 3 && !/^-+$/.test(cells[1]) && cells[0] !== "Area" && cells[0] !== "Endpoint") {
                     rows.set(cells[0], { result: cells[1], why: cells[2] });
                 }
@@ -101,7 +126,10 @@ describe("OCI distribution-spec conformance", function () {
 
         it("names the pinned suite", () => {
             const doc = fs.readFileSync(path.join(ROOT, "docs", "conformance.md"), "utf8");
-            assert.ok(doc.includes(`\`${CONFORMANCE.module}\` ${CONFORMANCE.version}`), `docs/conformance.md names ${CONFORMANCE.module} ${CONFORMANCE.version}`);
+            assert.ok(
+                doc.includes(`\`${CONFORMANCE.module}\` ${CONFORMANCE.version}`),
+                `docs/conformance.md names ${CONFORMANCE.module} ${CONFORMANCE.version}`,
+            );
         });
 
         it("states each content area's result, why and upstream issue, as this test expects them", () => check("Content areas", DATA_AREAS));
@@ -126,11 +154,15 @@ describe("OCI distribution-spec conformance", function () {
             assert.match(run.report, /^OCI Conformance Result: FAIL$/m);
         });
 
-        it("every content area and endpoint reports exactly its expected result", () => assertStatuses(run, { foreignLayersAllowed: false, perPodCaches: false }));
+        it("every content area and endpoint reports exactly its expected result", () =>
+            assertStatuses(run, { foreignLayersAllowed: false, perPodCaches: false }));
 
         it("refuses the manifest with foreign layers as distribution does by default: 500 `invalid URL on layer`", () => {
             assert.strictEqual(reg.pod.config.validation, undefined, "no validation section: distribution's default");
-            assert.match(run.report, /non-distributable-layers\/push\/manifest-by-digest: FAIL\n\s+- manifest put failed: unexpected status code, expected one of \[201\], received 500/);
+            assert.match(
+                run.report,
+                /non-distributable-layers\/push\/manifest-by-digest: FAIL\n\s+- manifest put failed: unexpected status code, expected one of \[201\], received 500/,
+            );
             assert.match(registryLog(reg), /invalid URL on layer/);
         });
     });
@@ -148,11 +180,15 @@ describe("OCI distribution-spec conformance", function () {
             assert.deepStrictEqual(reg.pod.config.validation, { manifests: { urls: { allow: [SUITE_LAYER_URLS] } } });
         });
 
-        it("Non-distributable Layers passes (and the endpoints it used); everything else as by default", () => assertStatuses(run, { foreignLayersAllowed: true, perPodCaches: false }));
+        it("Non-distributable Layers passes (and the endpoints it used); everything else as by default", () =>
+            assertStatuses(run, { foreignLayersAllowed: true, perPodCaches: false }));
 
         const REFUSED: { readonly name: string; readonly config: StackConfig }[] = [
             { name: "an allow list the suite's URLs do not match", config: { foreignLayerUrlsAllow: ["^https://mcr\\.microsoft\\.com/"] } },
-            { name: "a deny list matching them (beside an allow list of any HTTPS URL)", config: { foreignLayerUrlsAllow: ["^https://"], foreignLayerUrlsDeny: ["^https://store\\.example\\.com/"] } },
+            {
+                name: "a deny list matching them (beside an allow list of any HTTPS URL)",
+                config: { foreignLayerUrlsAllow: ["^https://"], foreignLayerUrlsDeny: ["^https://store\\.example\\.com/"] },
+            },
         ];
         for (const c of REFUSED) {
             it(`still refuses foreign layers with ${c.name}`, async () => {
@@ -172,7 +208,10 @@ describe("OCI distribution-spec conformance", function () {
         // One Swift, a bucket per registry below.
         let swift: SwiftPeer;
         before(async () => {
-            swift = await startSwift({ users: [{ account: "registry", user: "registry", key: crypto.randomBytes(16).toString("hex") }], containers: ["shipped", "redis"] });
+            swift = await startSwift({
+                users: [{ account: "registry", user: "registry", key: crypto.randomBytes(16).toString("hex") }],
+                containers: ["shipped", "redis"],
+            });
         });
         after(async () => swift?.stop());
 
@@ -206,7 +245,10 @@ describe("OCI distribution-spec conformance", function () {
                 const upstreams = new Set((reg.frontend?.upstreamLog() ?? []).map((l) => l.split(" -> ")[1]?.split(" ")[0]));
                 assert.strictEqual(upstreams.size, 2, `requests reached both replicas: ${[...upstreams].join(", ")}`);
                 const objects = await swift.listObjects("shipped");
-                assert.ok(objects.some((o) => o.name.startsWith("registry/docker/registry/v2/repositories/conformance/")), "the suite's repositories are in the bucket");
+                assert.ok(
+                    objects.some((o) => o.name.startsWith("registry/docker/registry/v2/repositories/conformance/")),
+                    "the suite's repositories are in the bucket",
+                );
             });
 
             it("every content area and endpoint reports exactly its expected result: deletes are not seen by the other replica", () => {

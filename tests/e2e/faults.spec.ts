@@ -84,7 +84,9 @@ describe("fault: kill -9 of the registry in the middle of a large push", () => {
         }
         assert.strictEqual(result.code, 0, result.stderr);
         assert.ok(atKill < big.bytes, "the kill happened before the upload finished");
-        console.log(`      killed at ${(atKill / MiB).toFixed(1)} MiB of ${(big.bytes / MiB).toFixed(1)} MiB; ready again after ${readyAfter} ms; push completed by ${retry} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        console.log(
+            `      killed at ${(atKill / MiB).toFixed(1)} MiB of ${(big.bytes / MiB).toFixed(1)} MiB; ready again after ${readyAfter} ms; push completed by ${retry} after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
         assert.deepStrictEqual(await pullAndCompare(big, `${reg.host}/team/big:v1`, reg.access()), []);
         assert.deepStrictEqual(await pullAndCompare(earlier, `${reg.host}/team/earlier:v1`, reg.access()), []);
     });
@@ -131,7 +133,11 @@ describe("fault: one of two replicas killed mid-push behind the round-robin prox
         assert.strictEqual(result.code, 0, result.stderr);
         console.log(`      the push in flight ${inFlight}; 5 pulls and a new push during the outage succeeded`);
         const survivor = reg.replicas[1];
-        for (const [img, ref] of [[big, "ha/big:v1"], [earlier, "ha/earlier:v1"], [small, "ha/small:v1"]] as const) {
+        for (const [img, ref] of [
+            [big, "ha/big:v1"],
+            [earlier, "ha/earlier:v1"],
+            [small, "ha/small:v1"],
+        ] as const) {
             assert.deepStrictEqual(await pullAndCompare(img, `127.0.0.1:${survivor.port}/${ref}`, reg.access()), [], ref);
         }
         // Brought back, the killed replica serves everything too.
@@ -179,7 +185,9 @@ describe("fault: the object store (Swift s3api) stopped mid-push, then restored"
         const pullStarted = Date.now();
         const pullDuring = await pullAndCompare(earlier, `${reg.host}/store/earlier:v1`, reg.access());
         const pullSeconds = (Date.now() - pullStarted) / 1000;
-        console.log(`      during the outage: push exit ${pushResult.code} after ${pushSeconds.toFixed(1)} s; pull ${pullDuring.length === 0 ? "succeeded" : "failed"} after ${pullSeconds.toFixed(1)} s`);
+        console.log(
+            `      during the outage: push exit ${pushResult.code} after ${pushSeconds.toFixed(1)} s; pull ${pullDuring.length === 0 ? "succeeded" : "failed"} after ${pullSeconds.toFixed(1)} s`,
+        );
         // An error, not a hang and not a corrupt blob.
         assert.ok(pushResult.code !== 0 || pushSeconds < 2, "the push should fail once the store is gone (or have finished before)");
         assert.ok(pushSeconds < 180 && pullSeconds < 180, "bounded");
@@ -189,7 +197,13 @@ describe("fault: the object store (Swift s3api) stopped mid-push, then restored"
             env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: swift.dir, LANG: "C.UTF-8" },
             logFile: proxy.logFile,
         });
-        await waitFor("swift proxy back", async () => (await request(`${swift.s3Endpoint}/healthcheck`, { timeoutMs: 2000 })).status === 200, 60000, 200, restored);
+        await waitFor(
+            "swift proxy back",
+            async () => (await request(`${swift.s3Endpoint}/healthcheck`, { timeoutMs: 2000 })).status === 200,
+            60000,
+            200,
+            restored,
+        );
         const again = await push(big, `${reg.host}/store/big:v1`, reg.access(), { retryTimes: 3, timeoutMs: 200000 });
         assert.strictEqual(again.code, 0, again.stderr);
         assert.deepStrictEqual(await pullAndCompare(big, `${reg.host}/store/big:v1`, reg.access()), []);

@@ -101,7 +101,9 @@ async function listObjects(door: FrontDoor, bucket: string, prefix: string): Pro
     const items: { name: string; size: string }[] = [];
     let pageToken = "";
     for (let i = 0; i < 100; i++) {
-        const r = await fetch(`${door.gcsUrl}/storage/v1/b/${bucket}/o?prefix=${encodeURIComponent(prefix)}${pageToken === "" ? "" : `&pageToken=${pageToken}`}`);
+        const r = await fetch(
+            `${door.gcsUrl}/storage/v1/b/${bucket}/o?prefix=${encodeURIComponent(prefix)}${pageToken === "" ? "" : `&pageToken=${pageToken}`}`,
+        );
         const body = (await r.json()) as { items?: { name: string; size: string }[]; nextPageToken?: string };
         items.push(...(body.items ?? []));
         if (body.nextPageToken === undefined || body.nextPageToken === "") {
@@ -114,7 +116,11 @@ async function listObjects(door: FrontDoor, bucket: string, prefix: string): Pro
 
 for (const mode of [
     { name: "Workload Identity, two replicas", config: { storageKind: "gcs", replicas: 2, gcsVersioning: true }, workloadIdentity: true },
-    { name: "service-account key file", config: { storageKind: "gcs", gcpWorkloadIdentity: false, gcsBucketName: "acme-registry-images" }, workloadIdentity: false },
+    {
+        name: "service-account key file",
+        config: { storageKind: "gcs", gcpWorkloadIdentity: false, gcsBucketName: "acme-registry-images" },
+        workloadIdentity: false,
+    },
 ]) {
     describe(`gcs end to end (distribution 3.1.2 against fake-gcs-server behind a Google front door): ${mode.name}`, () => {
         let door: FrontDoor;
@@ -160,22 +166,39 @@ for (const mode of [
 
         it("the registry talked only to Google's names, as the program's service account, with its own credentials", () => {
             const connects = door.seen.filter((s) => s.via === "connect");
-            assert.deepStrictEqual(connects.filter((s) => s.status !== 200), [], "refused CONNECTs");
+            assert.deepStrictEqual(
+                connects.filter((s) => s.status !== 200),
+                [],
+                "refused CONNECTs",
+            );
             const hosts = new Set(connects.map((s) => s.host));
             assert.ok(hosts.has("storage.googleapis.com") && hosts.has("www.googleapis.com"), [...hosts].join(", "));
             const api = door.seen.filter((s) => s.via === "google" && s.host !== "oauth2.googleapis.com");
             assert.ok(api.length > 0);
-            assert.deepStrictEqual(api.filter((s) => s.identity !== gsa || s.status === 401 || s.status === 403), [], "requests not made as the registry's account");
+            assert.deepStrictEqual(
+                api.filter((s) => s.identity !== gsa || s.status === 401 || s.status === 403),
+                [],
+                "requests not made as the registry's account",
+            );
             // The resumable upload sessions the driver opens itself, at its hard-coded URL.
-            assert.ok(api.some((s) => s.host === "www.googleapis.com" && s.method === "POST" && s.path.startsWith(`/upload/storage/v1/b/${bucket}/o?uploadType=resumable`)));
+            assert.ok(
+                api.some(
+                    (s) => s.host === "www.googleapis.com" && s.method === "POST" && s.path.startsWith(`/upload/storage/v1/b/${bucket}/o?uploadType=resumable`),
+                ),
+            );
             // The big layer went up in several chunks of one resumable session.
             const chunks = new Map<string, number>();
             for (const s of api.filter((x) => x.method === "PUT" && x.path.includes("upload_id="))) {
                 const id = /upload_id=([^&]+)/.exec(s.path)?.[1] ?? "";
                 chunks.set(id, (chunks.get(id) ?? 0) + 1);
             }
-            assert.ok([...chunks.values()].some((n) => n >= 2), `chunks per session: ${[...chunks.values()].join(",")}`);
-            const tokens = door.seen.filter((s) => (s.via === "metadata" && s.path.includes("/token")) || (s.via === "google" && s.host === "oauth2.googleapis.com"));
+            assert.ok(
+                [...chunks.values()].some((n) => n >= 2),
+                `chunks per session: ${[...chunks.values()].join(",")}`,
+            );
+            const tokens = door.seen.filter(
+                (s) => (s.via === "metadata" && s.path.includes("/token")) || (s.via === "google" && s.host === "oauth2.googleapis.com"),
+            );
             assert.ok(tokens.length > 0, "no token was fetched");
             for (const t of tokens) {
                 assert.strictEqual(t.via, mode.workloadIdentity ? "metadata" : "google", `${t.via} ${t.host}${t.path}`);
@@ -214,12 +237,21 @@ for (const mode of [
                 assert.notStrictEqual(pushed.code, 0);
                 const after = door.seen.slice(before);
                 if (mode.workloadIdentity) {
-                    assert.ok(after.some((x) => x.via === "metadata" && x.path.includes("/token") && x.status === 404), "the metadata server was not asked");
+                    assert.ok(
+                        after.some((x) => x.via === "metadata" && x.path.includes("/token") && x.status === 404),
+                        "the metadata server was not asked",
+                    );
                     assert.ok(!after.some((x) => x.via === "metadata" && x.status === 200 && x.path.includes("/token")));
                 } else {
-                    assert.ok(after.some((x) => x.via === "google" && ((x.host === "oauth2.googleapis.com" && x.status === 400) || x.status === 401)), "no refused grant");
+                    assert.ok(
+                        after.some((x) => x.via === "google" && ((x.host === "oauth2.googleapis.com" && x.status === 400) || x.status === 401)),
+                        "no refused grant",
+                    );
                 }
-                assert.ok(!after.some((x) => x.via === "google" && x.host !== "oauth2.googleapis.com" && x.status < 400 && x.method !== "GET"), "a write went through");
+                assert.ok(
+                    !after.some((x) => x.via === "google" && x.host !== "oauth2.googleapis.com" && x.status < 400 && x.method !== "GET"),
+                    "a write went through",
+                );
             },
         );
     });

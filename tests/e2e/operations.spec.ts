@@ -30,7 +30,10 @@ function blobData(claimDir: string, digest: string): string {
 async function pushGcImages(reg: RegistryDeployment): Promise<{ kept: OciImage; dropped: OciImage }> {
     const kept = buildImage([512 * 1024, 2 * MiB], "kept");
     const dropped = buildImage([256 * 1024, 3 * MiB], "dropped");
-    for (const [img, tag] of [[kept, "kept"], [dropped, "dropped"]] as const) {
+    for (const [img, tag] of [
+        [kept, "kept"],
+        [dropped, "dropped"],
+    ] as const) {
         const r = await push(img, `${reg.host}/team/app:${tag}`, reg.access());
         assert.strictEqual(r.code, 0, r.stderr);
     }
@@ -55,11 +58,16 @@ type KubectlAnswer = { out: string; code: number };
  * on PATH that posts its argv to `answer` (this test acting as API server and kubelet).
  * Returns gc.sh's exit code and output, and every kubectl call without `--namespace <ns>`.
  */
-async function runGcScript(reg: RegistryDeployment, answer: (args: string[], line: string) => Promise<KubectlAnswer>): Promise<{ code: number | null; output: string; calls: string[]; cronEnv: Record<string, string> }> {
+async function runGcScript(
+    reg: RegistryDeployment,
+    answer: (args: string[], line: string) => Promise<KubectlAnswer>,
+): Promise<{ code: number | null; output: string; calls: string[]; cronEnv: Record<string, string> }> {
     const cm = reg.run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === "registry-gc-script");
     assert.ok(cm !== undefined, "the program declares the GC script ConfigMap");
     const cron = reg.run.resources.find((r) => r.type === "kubernetes:batch/v1:CronJob");
-    const cronEnv = Object.fromEntries((cron?.inputs.spec.jobTemplate.spec.template.spec.containers[0].env as Record<string, any>[]).map((e) => [e.name, String(e.value)]));
+    const cronEnv = Object.fromEntries(
+        (cron?.inputs.spec.jobTemplate.spec.template.spec.containers[0].env as Record<string, any>[]).map((e) => [e.name, String(e.value)]),
+    );
     const dir = workDir("gc-shim");
     fs.writeFileSync(path.join(dir, "gc.sh"), cm.inputs.data["gc.sh"]);
     fs.writeFileSync(path.join(dir, "job.json"), cm.inputs.data["job.json"]);
@@ -191,7 +199,7 @@ describe("garbage collection under the maintenance procedure (gc.sh, real regist
                 return { out: "deployment.apps/registry env updated", code: 0 };
             }
             if (line.startsWith("rollout status")) {
-                return { out: "deployment \"registry\" successfully rolled out", code: 0 };
+                return { out: 'deployment "registry" successfully rolled out', code: 0 };
             }
             if (line.startsWith("create -f ")) {
                 // Maintenance is on: what clients see now.
@@ -246,7 +254,11 @@ describe("garbage collection on a ReadWriteOnce volume: scale to 0, GC Job, scal
         // The dev stack's storage: one PVC, ReadWriteOnce, one replica.
         reg = await startRegistry({ config: { gcSchedule: "@daily" } });
         ({ kept, dropped } = await pushGcImages(reg));
-        const del = await request(`${reg.url}/v2/team/app/manifests/${dropped.manifestDigest}`, { ca: reg.caPem, auth: { username: reg.username, password: reg.password }, method: "DELETE" });
+        const del = await request(`${reg.url}/v2/team/app/manifests/${dropped.manifestDigest}`, {
+            ca: reg.caPem,
+            auth: { username: reg.username, password: reg.password },
+            method: "DELETE",
+        });
         assert.strictEqual(del.status, 202);
     });
     after(async () => reg?.stop());
@@ -290,7 +302,7 @@ describe("garbage collection on a ReadWriteOnce volume: scale to 0, GC Job, scal
                 return replica.proc.running ? { out: "timed out waiting for the condition", code: 1 } : { out: "", code: 0 };
             }
             if (line.startsWith("rollout status")) {
-                return { out: "deployment \"registry\" successfully rolled out", code: 0 };
+                return { out: 'deployment "registry" successfully rolled out', code: 0 };
             }
             if (line.startsWith("create -f ")) {
                 seen.runningAtJob = replica.proc.running;
@@ -309,7 +321,12 @@ describe("garbage collection on a ReadWriteOnce volume: scale to 0, GC Job, scal
         assert.ok(at("scale deployment/registry --replicas=0") < at("wait --for=delete pod"), gc.calls.join("\n"));
         assert.ok(at("wait --for=delete pod") < at("create -f "), gc.calls.join("\n"));
         assert.ok(at("create -f ") < at("scale deployment/registry --replicas=1"), gc.calls.join("\n"));
-        assert.strictEqual(seen.selector, Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(","));
+        assert.strictEqual(
+            seen.selector,
+            Object.entries(matchLabels)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(","),
+        );
         assert.strictEqual(seen.runningAtJob, false, "no registry process may hold the volume while the GC Job runs");
         assert.strictEqual(seen.annotationDuring, "1", "the replica count to restore is recorded on the Deployment");
         assert.notStrictEqual(seen.pushDuring, 0, "with the registry scaled to 0, a push cannot succeed");
@@ -352,12 +369,19 @@ describe("Redis blob-descriptor cache (real redis-server from the program's redi
             logFile: path.join(dir, "redis.log"),
         });
         password = secretValue(secret, "password") ?? "";
-        await waitFor("redis", async () => execFileSync("redis-cli", ["-p", String(redisPort), "-a", password, "--no-auth-warning", "ping"], { encoding: "utf8" }).trim() === "PONG");
+        await waitFor(
+            "redis",
+            async () =>
+                execFileSync("redis-cli", ["-p", String(redisPort), "-a", password, "--no-auth-warning", "ping"], { encoding: "utf8" }).trim() === "PONG",
+        );
         // Same program, same Secret state: pin the generated password so the registry's secretKeyRef
         // resolves to the one redis-server has (what the Pulumi state does between runs).
         reg = await startRegistry({
             config,
-            mocks: { resourceState: (type, name) => (type === "random:index/randomPassword:RandomPassword" && name === "registry-cache-password" ? { result: password } : undefined) },
+            mocks: {
+                resourceState: (type, name) =>
+                    type === "random:index/randomPassword:RandomPassword" && name === "registry-cache-password" ? { result: password } : undefined,
+            },
             // The Service DNS name (registry-redis.registry.svc) is this machine's port.
             extraEnv: { REGISTRY_REDIS_ADDRS: `["127.0.0.1:${redisPort}"]` },
         });
@@ -376,9 +400,14 @@ describe("Redis blob-descriptor cache (real redis-server from the program's redi
         for (const rep of reg.replicas) {
             assert.deepStrictEqual(await pullAndCompare(image, `127.0.0.1:${rep.port}/cache/app:v1`, reg.access()), []);
         }
-        const keys = execFileSync("redis-cli", ["-p", String(redisPort), "-a", password, "--no-auth-warning", "--scan"], { encoding: "utf8" }).split("\n").filter(Boolean);
+        const keys = execFileSync("redis-cli", ["-p", String(redisPort), "-a", password, "--no-auth-warning", "--scan"], { encoding: "utf8" })
+            .split("\n")
+            .filter(Boolean);
         for (const l of image.layers) {
-            assert.ok(keys.some((k) => k.includes(l.digest)), `no cache key for ${l.digest}: ${keys.slice(0, 5).join(", ")}`);
+            assert.ok(
+                keys.some((k) => k.includes(l.digest)),
+                `no cache key for ${l.digest}: ${keys.slice(0, 5).join(", ")}`,
+            );
         }
         const metrics = await request(`${reg.replicas[0].debugUrl}/metrics`);
         assert.match(metrics.body, /^registry_storage_cache_requests_total\s+[1-9]/m);
@@ -399,9 +428,15 @@ describe("load: 20 concurrent pushes, then 50 concurrent pulls, across 2 replica
         const started = Date.now();
         const images = Array.from({ length: 20 }, (_, i) => buildImage([64 * 1024, 512 * 1024 + i], `v${i}`));
         const pushes = await Promise.all(images.map((img, i) => push(img, `${reg.host}/load/app${i}:v${i}`, reg.access(), { timeoutMs: 120000 })));
-        assert.deepStrictEqual(pushes.map((p) => p.code).filter((c) => c !== 0), [], pushes.map((p) => p.stderr).join("\n"));
+        assert.deepStrictEqual(
+            pushes.map((p) => p.code).filter((c) => c !== 0),
+            [],
+            pushes.map((p) => p.stderr).join("\n"),
+        );
         const pushSeconds = (Date.now() - started) / 1000;
-        const pulls = await Promise.all(Array.from({ length: 50 }, (_, j) => pullAndCompare(images[j % 20], `${reg.host}/load/app${j % 20}:v${j % 20}`, reg.access())));
+        const pulls = await Promise.all(
+            Array.from({ length: 50 }, (_, j) => pullAndCompare(images[j % 20], `${reg.host}/load/app${j % 20}:v${j % 20}`, reg.access())),
+        );
         assert.deepStrictEqual(pulls.flat(), []);
         const total = (Date.now() - started) / 1000;
         const upstreams = new Set((reg.frontend?.upstreamLog() ?? []).map((l) => l.split(" -> ")[1]?.split(" ")[0]));

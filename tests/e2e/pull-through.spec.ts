@@ -107,7 +107,10 @@ describe("pull-through cache end to end: the mirror instance in front of a TLS, 
         image = buildImage([4096, 3 * MiB], "v1");
         uncached = buildImage([2048, 1 * MiB], "v1");
         const creds = { username: UPSTREAM_USER, password: upstream.password };
-        for (const [img, repo] of [[image, "team/app"], [uncached, "team/other"]] as const) {
+        for (const [img, repo] of [
+            [image, "team/app"],
+            [uncached, "team/other"],
+        ] as const) {
             const seeded = await push(img, `${upstream.host}/${repo}:v1`, { certDir: upstream.caDir, creds });
             assert.strictEqual(seeded.code, 0, seeded.stderr);
         }
@@ -151,42 +154,65 @@ describe("pull-through cache end to end: the mirror instance in front of a TLS, 
         const fetched = mirrorRequests(log);
         for (const digest of [image.configDigest, ...image.layers.map((l) => l.digest)]) {
             assert.ok(fetched.includes(`GET /v2/team/app/blobs/${digest} 200`), `the mirror fetched ${digest}: ${fetched.join(", ")}`);
-            assert.match(log, new RegExp(`level=info msg="response completed" auth\\.user\\.name=${UPSTREAM_USER} .*http\\.request\\.method=GET .*http\\.request\\.uri="/v2/team/app/blobs/${digest}"`));
+            assert.match(
+                log,
+                new RegExp(
+                    `level=info msg="response completed" auth\\.user\\.name=${UPSTREAM_USER} .*http\\.request\\.method=GET .*http\\.request\\.uri="/v2/team/app/blobs/${digest}"`,
+                ),
+            );
         }
         // The mirror logs a blob GET as completed only after it committed the blob to its cache.
-        await waitFor("the mirror's cache writes", async () => {
-            const done = new Set(
-                fs
-                    .readFileSync(mirror.replicas[0].proc.logFile, "utf8")
-                    .split("\n")
-                    .filter((l) => l.startsWith("{"))
-                    .map((l) => JSON.parse(l) as Record<string, string>)
-                    .filter((e) => e.msg === "response completed" && e["http.request.method"] === "GET")
-                    .map((e) => e["http.request.uri"]),
-            );
-            return [image.configDigest, ...image.layers.map((l) => l.digest)].every((d) => done.has(`/v2/team/app/blobs/${d}`));
-        }, 10000);
+        await waitFor(
+            "the mirror's cache writes",
+            async () => {
+                const done = new Set(
+                    fs
+                        .readFileSync(mirror.replicas[0].proc.logFile, "utf8")
+                        .split("\n")
+                        .filter((l) => l.startsWith("{"))
+                        .map((l) => JSON.parse(l) as Record<string, string>)
+                        .filter((e) => e.msg === "response completed" && e["http.request.method"] === "GET")
+                        .map((e) => e["http.request.uri"]),
+                );
+                return [image.configDigest, ...image.layers.map((l) => l.digest)].every((d) => done.has(`/v2/team/app/blobs/${d}`));
+            },
+            10000,
+        );
     });
 
     it("the mirror refuses a wrong password and no credentials (401), and skopeo with a wrong password cannot pull", async () => {
         const url = `https://${mirrorHost}/v2/team/app/manifests/v1`;
-        const ok = await request(url, { ca: mirror.caPem, auth: { username: mirror.username, password: mirror.password }, headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+        const ok = await request(url, {
+            ca: mirror.caPem,
+            auth: { username: mirror.username, password: mirror.password },
+            headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+        });
         assert.strictEqual(ok.status, 200);
         const wrong = await request(url, { ca: mirror.caPem, auth: { username: mirror.username, password: `${mirror.password}x` } });
         assert.strictEqual(wrong.status, 401);
         const none = await request(url, { ca: mirror.caPem });
         assert.strictEqual(none.status, 401);
-        const { result } = await pull(`${mirrorHost}/team/app:v1`, { certDir: mirror.certDir, creds: { username: mirror.username, password: `${mirror.password}x` } });
+        const { result } = await pull(`${mirrorHost}/team/app:v1`, {
+            certDir: mirror.certDir,
+            creds: { username: mirror.username, password: `${mirror.password}x` },
+        });
         assert.notStrictEqual(result.code, 0);
         assert.match(result.stderr, /unauthorized|authentication required|401/i);
     });
 
     it("the mirror's pods have the registry's gate: the pull-only user pulls through it, and its writes are refused (401)", async () => {
-        assert.deepStrictEqual((mirror.pod.podSpec.containers as { name: string }[]).map((c) => c.name), ["registry", "gate"]);
+        assert.deepStrictEqual(
+            (mirror.pod.podSpec.containers as { name: string }[]).map((c) => c.name),
+            ["registry", "gate"],
+        );
         const { dir, result } = await pull(`${mirrorHost}/team/app:v1`, mirror.access("puller"));
         assert.strictEqual(result.code, 0, result.stderr);
         assert.deepStrictEqual(compareImage(image, dir), []);
-        const write = await request(`https://${mirrorHost}/v2/team/app/blobs/uploads/`, { ca: mirror.caPem, auth: { username: "puller", password: mirror.users.puller }, method: "POST" });
+        const write = await request(`https://${mirrorHost}/v2/team/app/blobs/uploads/`, {
+            ca: mirror.caPem,
+            auth: { username: "puller", password: mirror.users.puller },
+            method: "POST",
+        });
         assert.strictEqual(write.status, 401);
     });
 

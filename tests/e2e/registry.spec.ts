@@ -42,7 +42,10 @@ for (const line of LINES) {
                 assert.match(status, /^Groups:\s+1000\s*$/m);
                 assert.match(status, /^NoNewPrivs:\s+1$/m);
                 assert.match(status, /^CapBnd:\s+0+$/m);
-                const root = fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n").find((l) => l.split(" ")[4] === "/");
+                const root = fs
+                    .readFileSync(`/proc/${pid}/mountinfo`, "utf8")
+                    .split("\n")
+                    .find((l) => l.split(" ")[4] === "/");
                 assert.match(root ?? "", /\sro[,\s]/, `root mount: ${root}`);
             }
         });
@@ -100,7 +103,14 @@ for (const line of LINES) {
             const untrusted = await skopeo(["inspect", "--creds", `${reg.username}:${reg.password}`, `docker://${reg.host}/team/app:v1`]);
             assert.notStrictEqual(untrusted.code, 0);
             assert.match(untrusted.stderr, /x509|certificate signed by unknown authority/);
-            const trusted = await skopeo(["inspect", "--cert-dir", reg.certDir, "--creds", `${reg.username}:${reg.password}`, `docker://${reg.host}/team/app:v1`]);
+            const trusted = await skopeo([
+                "inspect",
+                "--cert-dir",
+                reg.certDir,
+                "--creds",
+                `${reg.username}:${reg.password}`,
+                `docker://${reg.host}/team/app:v1`,
+            ]);
             assert.strictEqual(trusted.code, 0, trusted.stderr);
         });
 

@@ -78,13 +78,24 @@ describe("roles end to end: push users and pull-only users, enforced by the gate
             assert.deepStrictEqual(JSON.parse(catalog.body).repositories, ["team/app0", "team/app1"]);
             assert.strictEqual((await request(v2("team/app0/tags/list"), { ca: reg.caPem, auth: as(user) })).status, 200);
             const accept = { accept: "application/vnd.oci.image.manifest.v1+json" };
-            assert.strictEqual((await request(v2(`team/app0/manifests/${images[0].manifestDigest}`), { ca: reg.caPem, auth: as(user), method: "HEAD", headers: accept })).status, 200);
-            assert.strictEqual((await request(v2(`team/app0/blobs/${images[0].layers[0].digest}`), { ca: reg.caPem, auth: as(user), method: "HEAD" })).status, 200);
+            assert.strictEqual(
+                (await request(v2(`team/app0/manifests/${images[0].manifestDigest}`), { ca: reg.caPem, auth: as(user), method: "HEAD", headers: accept }))
+                    .status,
+                200,
+            );
+            assert.strictEqual(
+                (await request(v2(`team/app0/blobs/${images[0].layers[0].digest}`), { ca: reg.caPem, auth: as(user), method: "HEAD" })).status,
+                200,
+            );
         }
     });
 
     it("every write a pull-only user tries is refused with 401, and the storage is byte for byte unchanged", async () => {
-        const manifest = await request(v2("team/app0/manifests/v1"), { ca: reg.caPem, auth: as("admin"), headers: { accept: "application/vnd.oci.image.manifest.v1+json" } });
+        const manifest = await request(v2("team/app0/manifests/v1"), {
+            ca: reg.caPem,
+            auth: as("admin"),
+            headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+        });
         assert.strictEqual(manifest.status, 200);
         // An upload session a push user opened: a pull user may not write into it either.
         const session = await request(v2("team/app0/blobs/uploads/"), { ca: reg.caPem, auth: as("admin"), method: "POST" });
@@ -115,7 +126,11 @@ describe("roles end to end: push users and pull-only users, enforced by the gate
                 const r = await request(url, { ca: reg.caPem, auth: as(user), method, headers, body });
                 got.push(`${method} ${url.replace(reg.url, "")}: ${r.status}`);
             }
-            assert.deepStrictEqual(got, writes.map(([method, url]) => `${method} ${url.replace(reg.url, "")}: 401`), user);
+            assert.deepStrictEqual(
+                got,
+                writes.map(([method, url]) => `${method} ${url.replace(reg.url, "")}: 401`),
+                user,
+            );
             // And a whole push with skopeo.
             const image = buildImage([2048], `by-${user}`);
             scratch.push(image.dir);
@@ -158,7 +173,11 @@ describe("roles end to end: push users and pull-only users, enforced by the gate
         ];
         for (const [username, password] of cases) {
             assert.strictEqual((await request(v2("_catalog"), { ca: reg.caPem, auth: { username, password } })).status, 401, username);
-            assert.strictEqual((await request(v2("team/x/blobs/uploads/"), { ca: reg.caPem, auth: { username, password }, method: "POST" })).status, 401, username);
+            assert.strictEqual(
+                (await request(v2("team/x/blobs/uploads/"), { ca: reg.caPem, auth: { username, password }, method: "POST" })).status,
+                401,
+                username,
+            );
         }
         // A successful answer carries the registry's own header once.
         const ok = await request(v2(""), { ca: reg.caPem, auth: as("reader") });
@@ -186,7 +205,15 @@ describe("roles end to end: push users and pull-only users, enforced by the gate
     });
 
     it("no spelling of a path gets an anonymous request to the API: nginx normalises it first, and anything it maps to `/` reaches the registry as `/`", async () => {
-        const paths = ["/v2/_catalog", "//v2/_catalog", "/v2/../v2/_catalog", "/./v2/_catalog", "/%76%32/_catalog", "/v2/%2e%2e/v2/_catalog", "/v2/team/app0/tags/list"];
+        const paths = [
+            "/v2/_catalog",
+            "//v2/_catalog",
+            "/v2/../v2/_catalog",
+            "/./v2/_catalog",
+            "/%76%32/_catalog",
+            "/v2/%2e%2e/v2/_catalog",
+            "/v2/team/app0/tags/list",
+        ];
         for (const p of paths) {
             const r = await request(`${reg.url}${p}`, { ca: reg.caPem });
             assert.strictEqual(r.status, 401, p);
@@ -223,7 +250,9 @@ describe("roles end to end: two replicas on shared storage, each pod with its ga
     let reg: RegistryDeployment;
     let image: OciImage;
     before(async () => {
-        reg = await startRegistry({ config: { storageAccessMode: "ReadWriteMany", replicas: 2, blobDescriptorCache: "inmemory", storageDeleteEnabled: false } });
+        reg = await startRegistry({
+            config: { storageAccessMode: "ReadWriteMany", replicas: 2, blobDescriptorCache: "inmemory", storageDeleteEnabled: false },
+        });
         image = buildImage([4096, 2 * MiB], "ha");
     });
     after(async () => {
@@ -239,7 +268,11 @@ describe("roles end to end: two replicas on shared storage, each pod with its ga
         assert.strictEqual(pushed.code, 0, pushed.stderr);
         for (const r of reg.replicas) {
             assert.deepStrictEqual(await pullAndCompare(image, `127.0.0.1:${r.port}/ha/app:v1`, reg.access("puller")), [], `pod ${r.index}`);
-            const write = await request(`${r.url}/v2/ha/app/blobs/uploads/`, { ca: reg.caPem, auth: { username: "puller", password: reg.users.puller }, method: "POST" });
+            const write = await request(`${r.url}/v2/ha/app/blobs/uploads/`, {
+                ca: reg.caPem,
+                auth: { username: "puller", password: reg.users.puller },
+                method: "POST",
+            });
             assert.strictEqual(write.status, 401, `pod ${r.index}`);
         }
     });

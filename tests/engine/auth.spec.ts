@@ -48,10 +48,19 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         const o = await project.outputs(STACK);
         for (const [username, password] of Object.entries(o.passwords as Record<string, string>)) {
             let status = 0;
-            await waitFor(`${username} logs in at ${String(o.registryUrl)}`, async () => {
-                status = (await request(`${String(o.registryUrl)}/v2/`, { ca: String(o.caCertificate), auth: { username, password }, timeoutMs: 2000 }).catch(() => ({ status: 0 }))).status;
-                return status === 200;
-            }, 60_000, 250);
+            await waitFor(
+                `${username} logs in at ${String(o.registryUrl)}`,
+                async () => {
+                    status = (
+                        await request(`${String(o.registryUrl)}/v2/`, { ca: String(o.caCertificate), auth: { username, password }, timeoutMs: 2000 }).catch(
+                            () => ({ status: 0 }),
+                        )
+                    ).status;
+                    return status === 200;
+                },
+                60_000,
+                250,
+            );
         }
     };
     const salt = (hash: string): string => hash.slice(7, 29);
@@ -62,15 +71,18 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         await project.cliOk(["stack", "select", STACK, "--create"]);
     });
 
-    for (const bad of [
+    const refusals: { readonly set: Record<string, string>; readonly message: string }[] = [
         { set: { "registry:htpasswdBcryptCost": "3" }, message: "`htpasswdBcryptCost` must be a whole number between 4 and 31; got 3" },
         {
             set: { "registry:passwordLength": "16" },
             message:
                 "`htpasswdBcryptCost` below 10 needs `passwordLength` of at least 22 (22 letters and digits carry 131 bits, beyond guessing at any cost); got `htpasswdBcryptCost` 5 with `passwordLength` 16. Raise `passwordLength`, or set `htpasswdBcryptCost` to 10 or more",
         },
-    ]) {
-        it(`\`pulumi up\` refuses ${Object.entries(bad.set).map(([k, v]) => `${k.split(":")[1]} ${v}`).join(", ")} with the program's message, and creates nothing`, async () => {
+    ];
+    for (const bad of refusals) {
+        it(`\`pulumi up\` refuses ${Object.entries(bad.set)
+            .map(([k, v]) => `${k.split(":")[1]} ${v}`)
+            .join(", ")} with the program's message, and creates nothing`, async () => {
             for (const [k, v] of Object.entries(bad.set)) {
                 await project.setConfig(STACK, k, v);
             }
@@ -78,7 +90,10 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
             assert.ok(!r.ok, "up must fail");
             assert.ok(`${r.stdout}${r.stderr}${r.error ?? ""}`.includes(bad.message), `${r.stdout}${r.stderr}`.slice(-3000));
             const state = JSON.parse(await project.cliOk(["stack", "export", "--stack", STACK])) as { deployment: { resources?: { type: string }[] } };
-            assert.deepStrictEqual((state.deployment.resources ?? []).map((res) => res.type).filter((t) => t !== "pulumi:pulumi:Stack"), []);
+            assert.deepStrictEqual(
+                (state.deployment.resources ?? []).map((res) => res.type).filter((t) => t !== "pulumi:pulumi:Stack"),
+                [],
+            );
             await assert.rejects(core.readNamespace("registry"), (e: { statusCode?: number }) => e.statusCode === 404);
             for (const k of Object.keys(bad.set)) {
                 await project.cliOk(["config", "rm", "--stack", STACK, k]);
@@ -93,7 +108,10 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         await project.opOk("up", STACK);
         first = await mounted();
         const pw = await passwords();
-        assert.deepStrictEqual(first.lines.map(([u]) => u), ["admin", "ci", "puller"]);
+        assert.deepStrictEqual(
+            first.lines.map(([u]) => u),
+            ["admin", "ci", "puller"],
+        );
         for (const [user, hash] of first.lines) {
             assert.match(hash, /^\$2a\$05\$[./A-Za-z0-9]{53}$/);
             assert.ok(bcrypt.compareSync(pw[user], hash), `${user}'s hash does not verify with the password output`);
@@ -132,10 +150,15 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         assert.notStrictEqual(after.ci, before.ci);
         assert.notStrictEqual(salt(rotated.lines[1][1]), salt(first.lines[1][1]), "the new password brings a new salt");
         assert.ok(bcrypt.compareSync(after.ci, rotated.lines[1][1]));
-        await waitFor("the pod to roll", async () => {
-            const pods = await registryPods();
-            return pods.length === 1 && !firstPods.includes(pods[0]);
-        }, 120_000, 500);
+        await waitFor(
+            "the pod to roll",
+            async () => {
+                const pods = await registryPods();
+                return pods.length === 1 && !firstPods.includes(pods[0]);
+            },
+            120_000,
+            500,
+        );
         await everyUserLogsIn();
     });
 
@@ -146,16 +169,24 @@ describe("htpasswd under the real engine: the configured bcrypt cost, stable acr
         await project.opOk("up", STACK);
         const now = await mounted();
         assert.deepStrictEqual(await passwords(), before);
-        assert.deepStrictEqual(now.lines.map(([u]) => u), ["admin", "ci", "puller"]);
+        assert.deepStrictEqual(
+            now.lines.map(([u]) => u),
+            ["admin", "ci", "puller"],
+        );
         for (const [i, [user, hash]] of now.lines.entries()) {
             assert.match(hash, /^\$2a\$04\$/);
             assert.strictEqual(salt(hash), salt(rotated.lines[i][1]), `${user}: same salt`);
             assert.ok(bcrypt.compareSync(before[user], hash));
         }
-        await waitFor("the pod to roll", async () => {
-            const pods = await registryPods();
-            return pods.length === 1 && !podsBefore.includes(pods[0]);
-        }, 120_000, 500);
+        await waitFor(
+            "the pod to roll",
+            async () => {
+                const pods = await registryPods();
+                return pods.length === 1 && !podsBefore.includes(pods[0]);
+            },
+            120_000,
+            500,
+        );
         await everyUserLogsIn();
         const rolled = await registryPods();
         await project.opOk("preview", STACK, { expectNoChanges: true });

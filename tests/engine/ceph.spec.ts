@@ -33,9 +33,22 @@ interface StateResource {
     readonly urn: string;
     readonly type: string;
     readonly id?: string;
-    readonly inputs?: Record<string, any>;
-    readonly outputs?: Record<string, any>;
+    readonly inputs?: Record<string, unknown>;
+    readonly outputs?: Record<string, unknown>;
 }
+
+/** The outputs of the RGW credentials resource that these tests read, secrets revealed. */
+interface CredsState {
+    readonly fullSubuser: string;
+    readonly keyType: string;
+    readonly accessKey: string;
+    readonly secretKey: string;
+    readonly userCreated: boolean;
+    readonly purgeUserOnDelete: boolean;
+}
+
+/** The signature a state value carries when it is a secret (undefined for a plain value). */
+const secretSig = (v: unknown): unknown => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[SECRET_SIG] : undefined);
 
 interface RgwUserInfo {
     readonly subusers: { id: string; permissions: string }[];
@@ -78,7 +91,10 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
     };
     const bucketObjects = async (): Promise<number | undefined> => {
         try {
-            const stats = JSON.parse(await ceph.radosgwAdmin(["bucket", "stats", `--bucket=${UID}`])) as { owner: string; usage: Record<string, { num_objects: number }> };
+            const stats = JSON.parse(await ceph.radosgwAdmin(["bucket", "stats", `--bucket=${UID}`])) as {
+                owner: string;
+                usage: Record<string, { num_objects: number }>;
+            };
             assert.strictEqual(stats.owner, UID);
             return stats.usage["rgw.main"]?.num_objects ?? 0;
         } catch {
@@ -87,20 +103,28 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
     };
     /** The stack's state as `pulumi stack export` gives it. */
     const stateResources = async (showSecrets = false): Promise<StateResource[]> => {
-        const state = JSON.parse(await project.cliOk(["stack", "export", "--stack", STACK, ...(showSecrets ? ["--show-secrets"] : [])])) as { deployment: { resources?: StateResource[] } };
+        const state = JSON.parse(await project.cliOk(["stack", "export", "--stack", STACK, ...(showSecrets ? ["--show-secrets"] : [])])) as {
+            deployment: { resources?: StateResource[] };
+        };
         return state.deployment.resources ?? [];
     };
     /** The credentials' outputs, secrets revealed (`--show-secrets` keeps them marked, with the plaintext as JSON). */
-    const credsState = async (): Promise<Record<string, any>> => {
+    const credsState = async (): Promise<CredsState> => {
         const creds = (await stateResources(true)).filter((r) => r.type === CREDS);
         assert.strictEqual(creds.length, 1, creds.map((c) => c.urn).join(", "));
         return Object.fromEntries(
-            Object.entries(creds[0].outputs ?? {}).map(([k, v]) => [k, typeof v === "object" && v !== null && SECRET_SIG in v ? JSON.parse(String(v.plaintext)) : v]),
-        );
+            Object.entries(creds[0].outputs ?? {}).map(([k, v]) => [
+                k,
+                secretSig(v) !== undefined ? (JSON.parse(String((v as { plaintext?: unknown }).plaintext)) as unknown) : v,
+            ]),
+        ) as unknown as CredsState;
     };
     const registryPods = async (): Promise<k8s.V1Pod[]> =>
         (await core.listNamespacedPod("registry", undefined, undefined, undefined, undefined, "app.kubernetes.io/name=registry")).body.items;
-    const registryContainers = () => cluster.kubelet.containers().filter((c) => c.namespace === "registry" && c.container === "registry" && c.real && c.pod.startsWith("registry-") && c.proc?.running === true);
+    const registryContainers = () =>
+        cluster.kubelet
+            .containers()
+            .filter((c) => c.namespace === "registry" && c.container === "registry" && c.real && c.pod.startsWith("registry-") && c.proc?.running === true);
     const readOutputs = async (): Promise<void> => {
         const o = (await project.outputs(STACK)) as { caCertificate: string; loadBalancerAddress: string; passwords: Record<string, string> };
         certDir = workDir("engine-ceph-certs");
@@ -163,12 +187,19 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         cluster = await startTestCluster({ serviceProxy: true });
         core = cluster.controlPlane.kc.makeApiClient(k8s.CoreV1Api);
         // Two gateway hosts outside the cluster in front of the one radosgw.
-        gateways = [await startRelay(outsideHostIp(1), rgwPort(), { host: "127.0.0.1", port: rgwPort() }), await startRelay(outsideHostIp(2), rgwPort(), { host: "127.0.0.1", port: rgwPort() })];
+        gateways = [
+            await startRelay(outsideHostIp(1), rgwPort(), { host: "127.0.0.1", port: rgwPort() }),
+            await startRelay(outsideHostIp(2), rgwPort(), { host: "127.0.0.1", port: rgwPort() }),
+        ];
         project = await EngineProject.create({ kubeconfig: cluster.kubeconfig });
         await project.cliOk(["login", "--local"]);
         await project.cliOk(["stack", "select", STACK, "--create"]);
         // Pulumi.ceph.yaml as it is, but for where its gateways and Admin Ops are, and the admin keys.
-        await project.setConfig(STACK, "registry:cephGatewayAddresses", gateways.map((g) => g.ip));
+        await project.setConfig(
+            STACK,
+            "registry:cephGatewayAddresses",
+            gateways.map((g) => g.ip),
+        );
         await project.setConfig(STACK, "registry:cephGatewayPort", String(rgwPort()));
         await project.setConfig(STACK, "registry:cephAdminUrl", ceph.rgwUrl);
         await project.setConfig(STACK, "registry:cephAdminAccessKey", ceph.adminAccessKey, true);
@@ -195,20 +226,33 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         assert.deepStrictEqual([creds.fullSubuser, creds.keyType, creds.userCreated, creds.purgeUserOnDelete], [`${UID}:registry`, "swift", true, false]);
         const user = await rgwUser();
         assert.deepStrictEqual(user?.subusers, [{ id: `${UID}:registry`, permissions: "full-control" }]);
-        assert.deepStrictEqual(user?.swift_keys.map((k) => [k.user, k.secret_key]), [[`${UID}:registry`, creds.secretKey]]);
+        assert.deepStrictEqual(
+            user?.swift_keys.map((k) => [k.user, k.secret_key]),
+            [[`${UID}:registry`, creds.secretKey]],
+        );
         assert.deepStrictEqual(user?.keys, [], "the user has no key of its own; only the subuser authenticates");
         assert.strictEqual(await bucketObjects(), 0, "the container exists, owned by the registry's user, empty");
 
         const svc = (await core.readNamespacedService("registry-rgw", "registry")).body;
         assert.strictEqual(svc.spec?.selector, undefined);
-        const slices = (await cluster.controlPlane.kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice("registry", undefined, undefined, undefined, undefined, "kubernetes.io/service-name=registry-rgw")).body.items;
-        assert.deepStrictEqual(slices.flatMap((s) => s.endpoints.map((e) => e.addresses[0])), gateways.map((g) => g.ip));
+        const slices = (
+            await cluster.controlPlane.kc
+                .makeApiClient(k8s.DiscoveryV1Api)
+                .listNamespacedEndpointSlice("registry", undefined, undefined, undefined, undefined, "kubernetes.io/service-name=registry-rgw")
+        ).body.items;
+        assert.deepStrictEqual(
+            slices.flatMap((s) => s.endpoints.map((e) => e.addresses[0])),
+            gateways.map((g) => g.ip),
+        );
         const hosts = fs.readFileSync(cluster.serviceProxy?.hostsFile ?? "", "utf8");
         assert.match(hosts, new RegExp(`^127\\.${(svc.spec?.clusterIP ?? "").slice(3).replace(/\./g, "\\.")} registry-rgw\\.registry\\.svc `, "m"));
 
         assert.strictEqual(registryContainers().length, 2, "two registry processes");
         await readOutputs();
-        for (const [image, repo] of [[imageA, "team/app"], [imageLoop, "team/loop"]] as const) {
+        for (const [image, repo] of [
+            [imageA, "team/app"],
+            [imageLoop, "team/loop"],
+        ] as const) {
             const pushed = await push(image, refOf(repo), access);
             assert.strictEqual(pushed.code, 0, pushed.stderr);
         }
@@ -221,7 +265,7 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
 
     it("the state: no secret in the dynamic providers' serialised code (`__provider`); admin keys and the RGW key are encrypted", async () => {
         const creds = await credsState();
-        const secrets = [ceph.adminAccessKey, ceph.adminSecretKey, creds.secretKey as string];
+        const secrets = [ceph.adminAccessKey, ceph.adminSecretKey, creds.secretKey];
         const plain = await stateResources(false);
         const dynamic = plain.filter((r) => r.type === CREDS || r.type === BUCKET);
         assert.strictEqual(dynamic.length, 2);
@@ -232,11 +276,11 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
                 assert.ok(!code.includes(s), `${r.urn}: __provider holds a secret`);
             }
             for (const k of ["adminAccessKey", "adminSecretKey", "secretKey"]) {
-                assert.strictEqual(r.outputs?.[k]?.[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: output ${k} is encrypted`);
+                assert.strictEqual(secretSig(r.outputs?.[k]), "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: output ${k} is encrypted`);
             }
             // The credentials take no key as input; the bucket takes the registry's.
             for (const k of ["adminAccessKey", "adminSecretKey", ...(r.type === BUCKET ? ["secretKey"] : [])]) {
-                assert.strictEqual(r.inputs?.[k]?.[SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: input ${k} is encrypted`);
+                assert.strictEqual(secretSig(r.inputs?.[k]), "1b47061264138c4ac30d75fd1eb44270", `${r.urn}: input ${k} is encrypted`);
             }
         }
         // The state file as the CLI keeps it under ~/.pulumi holds none of them in plain text.
@@ -283,12 +327,21 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         const firstRefused = samples.find((s) => !s.oldKeyOk);
         assert.ok(lastInService !== undefined && firstRefused !== undefined, JSON.stringify(samples));
         assert.ok(firstRefused.at > lastInService.at, "the old key was refused while an old pod was still in service");
-        assert.ok(samples.some((s) => s.oldKeyOk && !s.oldPodInService), "the old key outlived the old pods' service");
-        assert.ok(samples.every((s) => s.at < firstRefused.at || !s.oldKeyOk), "once refused, never accepted again");
+        assert.ok(
+            samples.some((s) => s.oldKeyOk && !s.oldPodInService),
+            "the old key outlived the old pods' service",
+        );
+        assert.ok(
+            samples.every((s) => s.at < firstRefused.at || !s.oldKeyOk),
+            "once refused, never accepted again",
+        );
 
         const now = await credsState();
         assert.strictEqual(now.fullSubuser, `${UID}:registry-g2`);
-        assert.deepStrictEqual((await rgwUser())?.subusers.map((s) => s.id), [`${UID}:registry-g2`]);
+        assert.deepStrictEqual(
+            (await rgwUser())?.subusers.map((s) => s.id),
+            [`${UID}:registry-g2`],
+        );
         assert.deepStrictEqual(await swiftAuth(ceph.rgwUrl, old.fullSubuser, old.secretKey), { ok: false, status: 403 }, "RGW no longer knows the old subuser");
         await waitFor("the old pods to go", async () => registryContainers().every((c) => !oldPods.has(c.pod)), 120_000, 500);
         await assertServes([[imageA, "team/app"]]);
@@ -307,8 +360,14 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         await upOk();
         const after = await credsState();
         assert.notStrictEqual(after.secretKey, "");
-        assert.deepStrictEqual((await rgwUser())?.swift_keys.map((k) => [k.user, k.secret_key]), [[before.fullSubuser, after.secretKey]]);
-        await assertServes([[imageA, "team/app"], [imageLoop, "team/loop"]]);
+        assert.deepStrictEqual(
+            (await rgwUser())?.swift_keys.map((k) => [k.user, k.secret_key]),
+            [[before.fullSubuser, after.secretKey]],
+        );
+        await assertServes([
+            [imageA, "team/app"],
+            [imageLoop, "team/loop"],
+        ]);
         await project.opOk("preview", STACK, { expectNoChanges: true });
     });
 
@@ -317,15 +376,24 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         await project.setConfig(STACK, "registry:storageKind", "cephS3");
         const changes = await upOk();
         assert.ok((changes.replace ?? 0) >= 1, JSON.stringify(changes));
-        await assertServes([[imageA, "team/app"], [imageLoop, "team/loop"]]);
+        await assertServes([
+            [imageA, "team/app"],
+            [imageLoop, "team/loop"],
+        ]);
         assert.ok(((await bucketObjects()) ?? 0) >= objects, "no object was deleted");
         const creds = await credsState();
         const list = await new RgwAdmin({ url: ceph.rgwUrl, accessKey: creds.accessKey, secretKey: creds.secretKey }).call("list", "GET", `/${UID}`, []);
         assert.strictEqual(list.status, 200, "the state's S3 key lists the bucket");
         assert.deepStrictEqual([creds.fullSubuser, creds.keyType], [`${UID}:registry-g2`, "s3"]);
         const user = await rgwUser();
-        assert.deepStrictEqual(user?.subusers.map((s) => s.id), [`${UID}:registry-g2`]);
-        assert.deepStrictEqual(user?.keys.map((k) => [k.user, k.access_key]), [[`${UID}:registry-g2`, creds.accessKey]]);
+        assert.deepStrictEqual(
+            user?.subusers.map((s) => s.id),
+            [`${UID}:registry-g2`],
+        );
+        assert.deepStrictEqual(
+            user?.keys.map((k) => [k.user, k.access_key]),
+            [[`${UID}:registry-g2`, creds.accessKey]],
+        );
         assert.deepStrictEqual(user?.swift_keys, []);
         const pushed = await push(imageB, refOf("team/b"), access);
         assert.strictEqual(pushed.code, 0, pushed.stderr);
@@ -353,7 +421,10 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         const creds = await credsState();
         assert.strictEqual(creds.userCreated, true, "the user this stack made before is still its own");
         await readOutputs();
-        await assertServes([[imageA, "team/app"], [imageB, "team/b"]]);
+        await assertServes([
+            [imageA, "team/app"],
+            [imageB, "team/b"],
+        ]);
         await project.opOk("preview", STACK, { expectNoChanges: true });
     });
 
@@ -368,11 +439,20 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         const user = await rgwUser();
         assert.ok(user !== undefined, "the user stays");
         assert.ok(((await bucketObjects()) ?? 0) >= objects, "the bucket and its objects stay");
-        await assertServes([[imageA, "team/app"], [imageB, "team/b"]]);
+        await assertServes([
+            [imageA, "team/app"],
+            [imageB, "team/b"],
+        ]);
         const creds = await credsState();
         assert.strictEqual(creds.fullSubuser, `${UID}:pusher-g2`);
-        assert.deepStrictEqual(user.subusers.map((s) => s.id), [`${UID}:pusher-g2`]);
-        assert.deepStrictEqual(user.keys.map((k) => k.access_key), [creds.accessKey]);
+        assert.deepStrictEqual(
+            user.subusers.map((s) => s.id),
+            [`${UID}:pusher-g2`],
+        );
+        assert.deepStrictEqual(
+            user.keys.map((k) => k.access_key),
+            [creds.accessKey],
+        );
     });
 
     it("`pulumi destroy` with deleteStorageOnDestroy removes the bucket with the images, and the user the stack made", async () => {

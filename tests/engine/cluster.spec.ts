@@ -25,7 +25,9 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
     before(async function () {
         cp = await startControlPlane();
         const ms = cp.startupMs;
-        console.log(`      control plane ready in ${ms.total} ms (etcd ${ms.etcd}, apiserver ${ms["kube-apiserver"]}, controller-manager ${ms["kube-controller-manager"]}, scheduler ${ms["kube-scheduler"]})`);
+        console.log(
+            `      control plane ready in ${ms.total} ms (etcd ${ms.etcd}, apiserver ${ms["kube-apiserver"]}, controller-manager ${ms["kube-controller-manager"]}, scheduler ${ms["kube-scheduler"]})`,
+        );
         console.log(`      RSS at start (MiB): ${JSON.stringify(cp.rssMiB())}`);
         core = cp.kc.makeApiClient(k8s.CoreV1Api);
         lb = await LoadBalancerController.start(cp.kc);
@@ -50,7 +52,9 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
         const version = await cp!.kc.makeApiClient(k8s.VersionApi).getCode();
         assert.strictEqual(version.body.gitVersion, "v1.34.4");
         // The kubeconfig file works on its own, as the Pulumi provider and kubectl will read it.
-        const kubectl = JSON.parse(execFileSync("kubectl", ["--kubeconfig", cp!.kubeconfig, "version", "-o", "json"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { serverVersion?: { gitVersion?: string } };
+        const kubectl = JSON.parse(
+            execFileSync("kubectl", ["--kubeconfig", cp!.kubeconfig, "version", "-o", "json"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+        ) as { serverVersion?: { gitVersion?: string } };
         assert.strictEqual(kubectl.serverVersion?.gitVersion, "v1.34.4");
 
         await namespace(core, "e2e-restricted", { "pod-security.kubernetes.io/enforce": "restricted" });
@@ -63,7 +67,10 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
             (e: unknown) => e as { statusCode?: number },
         );
         assert.strictEqual(err.statusCode, 403);
-        assert.match(errorMessage(err), /^pods "privileged" is forbidden: violates PodSecurity "restricted:latest": privileged \(container "c" must not set securityContext.privileged=true\)/);
+        assert.match(
+            errorMessage(err),
+            /^pods "privileged" is forbidden: violates PodSecurity "restricted:latest": privileged \(container "c" must not set securityContext.privileged=true\)/,
+        );
     });
 
     it("the controller-manager makes a Deployment's ReplicaSet and Pods, the scheduler binds them to the node", async () => {
@@ -95,7 +102,10 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
             ["Deployment/web"],
         );
         for (const pod of pods) {
-            assert.deepStrictEqual(pod.metadata?.ownerReferences?.map((o) => `${o.kind}/${o.name}`), [`ReplicaSet/${replicaSets[0].metadata?.name}`]);
+            assert.deepStrictEqual(
+                pod.metadata?.ownerReferences?.map((o) => `${o.kind}/${o.name}`),
+                [`ReplicaSet/${replicaSets[0].metadata?.name}`],
+            );
             assert.strictEqual(pod.status?.conditions?.find((c) => c.type === "PodScheduled")?.status, "True");
         }
     });
@@ -129,7 +139,16 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
         assert.strictEqual(claim?.status?.capacity?.storage, "1Gi");
 
         await core.deleteNamespacedPersistentVolumeClaim("data", "e2e-pvc");
-        await waitFor(`volume ${pvName} deleted`, async () => (await core.readPersistentVolume(pvName).then(() => false, (e: { statusCode?: number }) => e.statusCode === 404)), 60000, 250);
+        await waitFor(
+            `volume ${pvName} deleted`,
+            async () =>
+                await core.readPersistentVolume(pvName).then(
+                    () => false,
+                    (e: { statusCode?: number }) => e.statusCode === 404,
+                ),
+            60000,
+            250,
+        );
         assert.ok(!fs.existsSync(dir), `${dir} is left`);
     });
 
@@ -144,7 +163,10 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
             for (const [name, pod] of Object.entries(pods)) {
                 await core.createNamespacedPod("e2e-lb", {
                     metadata: { name, labels },
-                    spec: { nodeName: NODE, containers: [{ name: "echo", image: "registry.test/none:1", ports: [{ name: "https", containerPort: pod.port }] }] },
+                    spec: {
+                        nodeName: NODE,
+                        containers: [{ name: "echo", image: "registry.test/none:1", ports: [{ name: "https", containerPort: pod.port }] }],
+                    },
                 });
             }
             const spec: k8s.V1ServiceSpec = { type: "LoadBalancer", selector: labels, ports: [{ name: "https", port: 443, targetPort: "https" }] };
@@ -170,7 +192,12 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
             await setPodStatus(core, "e2e-lb", "a", podIp, false);
             await setPodStatus(core, "e2e-lb", "b", podIp, false);
             const notReady = [`${podIp}:${pods.a.port} ready=false`, `${podIp}:${pods.b.port} ready=false`].sort();
-            await waitFor("two not-ready endpoints in the Service's slices", async () => JSON.stringify((await endpoints(cp!.kc, "e2e-lb", "echo")).sort()) === JSON.stringify(notReady), 30000, 100);
+            await waitFor(
+                "two not-ready endpoints in the Service's slices",
+                async () => JSON.stringify((await endpoints(cp!.kc, "e2e-lb", "echo")).sort()) === JSON.stringify(notReady),
+                30000,
+                100,
+            );
             assert.deepStrictEqual(await exchange(ip, 443), closed);
 
             await setPodStatus(core, "e2e-lb", "a", podIp, true);
@@ -186,7 +213,12 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
             for (let i = 0; i < 4; i++) {
                 turns.push((await exchange(ip, 443)).data);
             }
-            assert.deepStrictEqual(turns, turns[0] === pods.a.greeting ? [pods.a, pods.b, pods.a, pods.b].map((p) => p.greeting) : [pods.b, pods.a, pods.b, pods.a].map((p) => p.greeting));
+            assert.deepStrictEqual(
+                turns,
+                turns[0] === pods.a.greeting
+                    ? [pods.a, pods.b, pods.a, pods.b].map((p) => p.greeting)
+                    : [pods.b, pods.a, pods.b, pods.a].map((p) => p.greeting),
+            );
 
             // A second Service gets another address; made a ClusterIP, it gives it up (not to be reused).
             await core.createNamespacedService("e2e-lb", { metadata: { name: "second" }, spec });
@@ -198,7 +230,12 @@ describe("engine cluster: a real control plane with its stand-ins", function () 
             await core.patchNamespacedService("second", "e2e-lb", { spec: { type: "ClusterIP" } }, undefined, undefined, undefined, undefined, undefined, {
                 headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
             });
-            await waitFor("Service e2e-lb/second's address cleared", async () => (await core.readNamespacedServiceStatus("second", "e2e-lb")).body.status?.loadBalancer?.ingress === undefined, 30000, 100);
+            await waitFor(
+                "Service e2e-lb/second's address cleared",
+                async () => (await core.readNamespacedServiceStatus("second", "e2e-lb")).body.status?.loadBalancer?.ingress === undefined,
+                30000,
+                100,
+            );
             assert.deepStrictEqual(await exchange(second, 443), { connected: false, data: "" });
 
             // No ready pod again: closed again.
@@ -247,9 +284,19 @@ async function registerNode(kc: k8s.KubeConfig, name: string): Promise<FakeNode>
     // client-node 0.22 writes a Date with milliseconds, and the apiserver wants MicroTime's six
     // digits ("cannot parse .889Z as .000000"): the renewal is a merge patch of a string.
     const renew = () =>
-        coordination.patchNamespacedLease(name, "kube-node-lease", { spec: { renewTime: new Date().toISOString().replace(/Z$/, "000Z") } }, undefined, undefined, undefined, undefined, undefined, {
-            headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
-        });
+        coordination.patchNamespacedLease(
+            name,
+            "kube-node-lease",
+            { spec: { renewTime: new Date().toISOString().replace(/Z$/, "000Z") } },
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            {
+                headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
+            },
+        );
     await renew();
     // A kubelet renews every 10 s (a quarter of the 40 s lease).
     const timer = setInterval(() => void renew().catch(() => undefined), 10_000);
@@ -259,7 +306,12 @@ async function registerNode(kc: k8s.KubeConfig, name: string): Promise<FakeNode>
 async function namespace(core: k8s.CoreV1Api, name: string, labels: Record<string, string> = {}): Promise<void> {
     await core.createNamespace({ metadata: { name, labels } });
     // Pods are refused until the namespace's default ServiceAccount exists.
-    await waitFor(`ServiceAccount ${name}/default`, async () => (await core.readNamespacedServiceAccount("default", name)).body.metadata?.name === "default", 30000, 100);
+    await waitFor(
+        `ServiceAccount ${name}/default`,
+        async () => (await core.readNamespacedServiceAccount("default", name)).body.metadata?.name === "default",
+        30000,
+        100,
+    );
 }
 
 /** What the node agent does for a pod: an IP, Running, and Ready or not. */
@@ -294,7 +346,11 @@ async function setPodStatus(core: k8s.CoreV1Api, ns: string, name: string, ip: s
 
 /** The Service's endpoints as "ip:port ready=bool", from its EndpointSlices. */
 async function endpoints(kc: k8s.KubeConfig, ns: string, service: string): Promise<string[]> {
-    const slices = (await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice(ns, undefined, undefined, undefined, undefined, `kubernetes.io/service-name=${service}`)).body.items;
+    const slices = (
+        await kc
+            .makeApiClient(k8s.DiscoveryV1Api)
+            .listNamespacedEndpointSlice(ns, undefined, undefined, undefined, undefined, `kubernetes.io/service-name=${service}`)
+    ).body.items;
     return slices.flatMap((s) => (s.endpoints ?? []).flatMap((e) => (s.ports ?? []).map((p) => `${e.addresses[0]}:${p.port} ready=${e.conditions?.ready}`)));
 }
 

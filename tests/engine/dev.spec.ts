@@ -82,11 +82,16 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         certDir = mark(workDir("engine-certs"));
         fs.writeFileSync(path.join(certDir, "ca.crt"), o.caCertificate);
         let answered = 0;
-        await waitFor(`${o.registryUrl}/v2/ through the load balancer`, async () => {
-            const r = await request(`${o.registryUrl}/v2/`, { ca: o.caCertificate, timeoutMs: 2000 }).catch(() => undefined);
-            answered = r?.status === 401 ? answered + 1 : 0;
-            return answered >= 3;
-        }, 60_000, 250);
+        await waitFor(
+            `${o.registryUrl}/v2/ through the load balancer`,
+            async () => {
+                const r = await request(`${o.registryUrl}/v2/`, { ca: o.caCertificate, timeoutMs: 2000 }).catch(() => undefined);
+                answered = r?.status === 401 ? answered + 1 : 0;
+                return answered >= 3;
+            },
+            60_000,
+            250,
+        );
         return o;
     };
     /** The workstation of the login script's tests, with the CLI and the project's state. */
@@ -128,7 +133,10 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
 
     it("the README's deploy commands, as written (`pulumi up` through the Automation API)", async () => {
         const [commands] = readmeBlocks("## Deploy");
-        assert.deepStrictEqual(commands.map((c) => c.split(" ").slice(0, 2).join(" ")), ["npm ci", "pulumi login", "pulumi stack", "pulumi up"]);
+        assert.deepStrictEqual(
+            commands.map((c) => c.split(" ").slice(0, 2).join(" ")),
+            ["npm ci", "pulumi login", "pulumi stack", "pulumi up"],
+        );
         // `npm ci` is how this test run began.
         const results = await runReadme(commands.slice(1));
         assert.ok(fs.existsSync(path.join(project.home, ".pulumi", "stacks", "registry", `${STACK}.json`)), "the stack is in ~/.pulumi");
@@ -161,9 +169,21 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         assert.strictEqual(pods.length, 1);
         const pod = pods[0];
         assert.strictEqual(pod.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
-        assert.deepStrictEqual(pod.status?.containerStatuses?.map((c) => [c.name, c.ready]), [["registry", true], ["gate", true]]);
+        assert.deepStrictEqual(
+            pod.status?.containerStatuses?.map((c) => [c.name, c.ready]),
+            [
+                ["registry", true],
+                ["gate", true],
+            ],
+        );
         const running = cluster.kubelet.containers().filter((c) => c.pod === pod.metadata?.name);
-        assert.deepStrictEqual(running.map((c) => [c.container, c.real && c.proc?.running]), [["registry", true], ["gate", true]]);
+        assert.deepStrictEqual(
+            running.map((c) => [c.container, c.real && c.proc?.running]),
+            [
+                ["registry", true],
+                ["gate", true],
+            ],
+        );
         assert.strictEqual(running[0].ip, pod.status?.podIP);
         // The registry's API on the pod's socket only; the pod's HTTPS port is the gate's.
         const twin = loopbackTwin(running[0].ip);
@@ -225,8 +245,18 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
             assert.strictEqual((await request(`${outputs.registryUrl}/v2/team/app/blobs/uploads/`, { ...pullOnly, method })).status, 401, method);
         }
         const discovery = cluster.controlPlane.kc.makeApiClient(k8s.DiscoveryV1Api);
-        const slices = await discovery.listNamespacedEndpointSlice("registry", undefined, undefined, undefined, undefined, "kubernetes.io/service-name=registry");
-        assert.deepStrictEqual(slices.body.items.flatMap((sl) => (sl.ports ?? []).map((p) => [p.name, p.port])), [["https", 5000]]);
+        const slices = await discovery.listNamespacedEndpointSlice(
+            "registry",
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            "kubernetes.io/service-name=registry",
+        );
+        assert.deepStrictEqual(
+            slices.body.items.flatMap((sl) => (sl.ports ?? []).map((p) => [p.name, p.port])),
+            [["https", 5000]],
+        );
         const [pod] = await registryPods();
         const registry = cluster.kubelet.containers().find((c) => c.pod === pod.metadata?.name && c.container === "registry");
         assert.deepStrictEqual(listeners(registry?.proc?.pid ?? -1), { tcp: [5001], unix: ["/run/registry/registry.sock"] });
@@ -300,15 +330,19 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         const block = readmeBlocks("## Teardown")[2];
         assert.deepStrictEqual(block, ["pulumi config set deleteStorageOnDestroy true", "pulumi up", "pulumi destroy"]);
         await runReadme(block);
-        await waitFor("namespace registry to go", async () => {
-            try {
-                await core.readNamespace("registry");
-                return false;
-            } catch (e) {
-                return (e as { statusCode?: number }).statusCode === 404;
-            }
-        }, 120_000, 1000);
+        await waitFor(
+            "namespace registry to go",
+            async () => {
+                try {
+                    await core.readNamespace("registry");
+                    return false;
+                } catch (e) {
+                    return (e as { statusCode?: number }).statusCode === 404;
+                }
+            },
+            120_000,
+            1000,
+        );
         await waitFor("the volume's directory to go", async () => !fs.existsSync(volumeDir), 60_000, 500);
     });
 });
-

@@ -64,7 +64,14 @@ describe("garbage collection under the real engine: gc.sh's kubectl calls agains
     it("runs the procedure: maintenance (scaled to 0), the GC Job, restored; only unreferenced blobs are swept", async () => {
         assert.strictEqual((await push(kept, `${host}/team/kept:v1`, access)).code, 0);
         assert.strictEqual((await push(dropped, `${host}/team/dropped:v1`, access)).code, 0);
-        const del = await skopeo(["delete", "--cert-dir", access.certDir ?? "", "--creds", `${access.creds?.username}:${access.creds?.password}`, `docker://${host}/team/dropped@${dropped.manifestDigest}`]);
+        const del = await skopeo([
+            "delete",
+            "--cert-dir",
+            access.certDir ?? "",
+            "--creds",
+            `${access.creds?.username}:${access.creds?.password}`,
+            `docker://${host}/team/dropped@${dropped.manifestDigest}`,
+        ]);
         assert.strictEqual(del.code, 0, del.stderr);
         const before = blobs(volume);
         const droppedLayers = dropped.layers.map((l) => l.digest.slice("sha256:".length));
@@ -111,7 +118,12 @@ describe("garbage collection under the real engine: gc.sh's kubectl calls agains
         const dep = (await apps.readNamespacedDeployment("registry", NS)).body;
         assert.strictEqual(dep.spec?.replicas, 1, "scaled back");
         assert.strictEqual(dep.metadata?.annotations?.["registry.day2/replicas-before-gc"], undefined, "the maintenance mark is gone");
-        await waitFor("the registry to be available again", async () => (await apps.readNamespacedDeployment("registry", NS)).body.status?.availableReplicas === 1, 120_000, 1000);
+        await waitFor(
+            "the registry to be available again",
+            async () => (await apps.readNamespacedDeployment("registry", NS)).body.status?.availableReplicas === 1,
+            120_000,
+            1000,
+        );
 
         const after = blobs(volume);
         for (const hex of droppedLayers) {

@@ -323,9 +323,18 @@ export class Kubelet {
                 { headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH } },
             );
             const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
-            await core.patchNodeStatus(this.nodeName, { status: { conditions: this.nodeStatus(now).conditions } }, undefined, undefined, "e2e-kubelet", undefined, undefined, {
-                headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_STRATEGIC_MERGE_PATCH },
-            });
+            await core.patchNodeStatus(
+                this.nodeName,
+                { status: { conditions: this.nodeStatus(now).conditions } },
+                undefined,
+                undefined,
+                "e2e-kubelet",
+                undefined,
+                undefined,
+                {
+                    headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_STRATEGIC_MERGE_PATCH },
+                },
+            );
         } catch (err) {
             this.log(`heartbeat failed: ${errorMessage(err)}`);
         }
@@ -489,8 +498,8 @@ export class Kubelet {
         }
         return {
             namespace: ns,
-            podSpec: pod.spec as Record<string, any>,
-            container: container as Record<string, any>,
+            podSpec: pod.spec as PodSource["podSpec"],
+            container: container as PodSource["container"],
             secretData: (name) => secrets.get(name),
             configMapData: (name) => configMaps.get(name),
             projectedFiles: (name) => projected.get(name),
@@ -683,7 +692,7 @@ export class Kubelet {
         const portOf = (p: number | string | undefined) => (typeof p === "number" ? p : c.spec.ports?.find((x) => x.name === p)?.containerPort);
         const t = probe.tcpSocket;
         if (t !== undefined) {
-            const port = portOf(t.port as number | string);
+            const port = portOf(t.port);
             if (port === undefined) {
                 return Promise.resolve(false);
             }
@@ -700,7 +709,7 @@ export class Kubelet {
         if (g === undefined) {
             return Promise.resolve(false);
         }
-        const port = portOf(g.port as number | string);
+        const port = portOf(g.port);
         if (port === undefined) {
             return Promise.resolve(false);
         }
@@ -749,7 +758,7 @@ export class Kubelet {
     private async kill(state: PodState, graceMs = 5000): Promise<void> {
         state.stopping = true;
         this.stopProbes(state);
-        await Promise.all(state.containers.map((c) => c.proc?.stop(graceMs, stopSignal(c.spec))));
+        await Promise.all(state.containers.flatMap((c) => (c.proc === undefined ? [] : [c.proc.stop(graceMs, stopSignal(c.spec))])));
     }
 
     private forget(state: PodState): void {
@@ -779,9 +788,19 @@ export class Kubelet {
             }
             const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
             try {
-                await core.patchNamespacedPodStatus(state.name, state.namespace, { status: this.podStatus(state) }, undefined, undefined, "e2e-kubelet", undefined, undefined, {
-                    headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
-                });
+                await core.patchNamespacedPodStatus(
+                    state.name,
+                    state.namespace,
+                    { status: this.podStatus(state) },
+                    undefined,
+                    undefined,
+                    "e2e-kubelet",
+                    undefined,
+                    undefined,
+                    {
+                        headers: { "Content-Type": k8s.PatchUtils.PATCH_FORMAT_JSON_MERGE_PATCH },
+                    },
+                );
             } catch (err) {
                 if ((err as { statusCode?: number }).statusCode !== 404) {
                     this.log(`status of ${state.namespace}/${state.name}: ${errorMessage(err)}`);

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
         const pulumiCommand = await PulumiCommand.get({ root: req.cliRoot, skipVersionCheck: true });
         const entry = path.join(req.root, "index.ts");
         const stack = await LocalWorkspace.selectStack(
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program is loaded by path at run time
             { stackName: req.stack, projectName: "registry", program: async () => require(entry) as Record<string, unknown> },
             { workDir: req.workDir, envVars: req.envVars, pulumiHome: req.pulumiHome, pulumiCommand },
         );
@@ -64,22 +65,22 @@ async function main(): Promise<void> {
         switch (req.op) {
             case "up": {
                 const up = await stack.up({ onOutput, onError, target: req.targets ? [...req.targets] : undefined });
-                r = result({ ok: true, outputs: up.outputs, changes: up.summary.resourceChanges as Record<string, number> });
+                r = result({ ok: true, outputs: up.outputs, changes: up.summary.resourceChanges });
                 break;
             }
             case "preview": {
                 const p = await stack.preview({ onOutput, onError, expectNoChanges: req.expectNoChanges });
-                r = result({ ok: true, changes: p.changeSummary as Record<string, number> });
+                r = result({ ok: true, changes: p.changeSummary });
                 break;
             }
             case "refresh": {
                 const p = await stack.refresh({ onOutput, onError });
-                r = result({ ok: true, changes: p.summary.resourceChanges as Record<string, number> });
+                r = result({ ok: true, changes: p.summary.resourceChanges });
                 break;
             }
             case "destroy": {
                 const d = await stack.destroy({ onOutput, onError, target: req.targets ? [...req.targets] : undefined });
-                r = result({ ok: true, changes: d.summary.resourceChanges as Record<string, number> });
+                r = result({ ok: true, changes: d.summary.resourceChanges });
                 break;
             }
         }

@@ -259,7 +259,10 @@ describe("stand-in tls and random providers", function () {
             assert.deepStrictEqual(await diff(SELF_SIGNED, ca.state, { ...caArgs(), allowedUses: ["cert_signing"] }), replaces("allowedUses"));
             assert.deepStrictEqual(await diff(SELF_SIGNED, ca.state, { ...caArgs(), subject: { commonName: "other CA" } }), replaces("subject"));
             assert.deepStrictEqual(await diff(SELF_SIGNED, ca.state, { ...caArgs(), privateKeyPem: serverKey.privateKeyPem }), replaces("privateKeyPem"));
-            assert.deepStrictEqual(await diff(LOCALLY_SIGNED, cert.state, { ...certInputs, caCertPem: `${String(ca.state.certPem)}\n` }), replaces("caCertPem"));
+            assert.deepStrictEqual(
+                await diff(LOCALLY_SIGNED, cert.state, { ...certInputs, caCertPem: `${String(ca.state.certPem)}\n` }),
+                replaces("caCertPem"),
+            );
             assert.deepStrictEqual(await diff(LOCALLY_SIGNED, cert.state, { ...certInputs, setSubjectKeyId: false }), replaces("setSubjectKeyId"));
         });
 
@@ -282,7 +285,10 @@ describe("stand-in tls and random providers", function () {
             const past = new Date(Date.now() - 1000).toISOString();
             assert.deepStrictEqual(await diff(LOCALLY_SIGNED, { ...cert.state, validityEndTime: soon }, certInputs), replaces("readyForRenewal"));
             // Expired: replaced even with no early renewal, and with an in-place change alongside.
-            assert.deepStrictEqual(await diff(LOCALLY_SIGNED, { ...cert.state, validityEndTime: past }, { ...certInputs, earlyRenewalHours: 0 }), replaces("readyForRenewal"));
+            assert.deepStrictEqual(
+                await diff(LOCALLY_SIGNED, { ...cert.state, validityEndTime: past }, { ...certInputs, earlyRenewalHours: 0 }),
+                replaces("readyForRenewal"),
+            );
             // Raising earlyRenewalHours past the remaining time makes it ready now.
             assert.deepStrictEqual(await diff(LOCALLY_SIGNED, cert.state, { ...certInputs, earlyRenewalHours: 30 }), replaces("readyForRenewal"));
             assert.deepStrictEqual(await diff(SELF_SIGNED, { ...ca.state, validityEndTime: past }, caArgs()), replaces("readyForRenewal"));
@@ -300,7 +306,10 @@ describe("stand-in tls and random providers", function () {
         it("update (earlyRenewalHours) keeps the certificate and recomputes the planned readyForRenewal", async () => {
             const { inputs } = await check(LOCALLY_SIGNED, { ...certInputs, earlyRenewalHours: 24 });
             const outs = ((await tlsProvider.update?.(cert.id, urn(LOCALLY_SIGNED), cert.state, inputs))?.outs ?? {}) as Props;
-            assert.deepStrictEqual([outs.certPem, outs.validityEndTime, outs.earlyRenewalHours, outs.readyForRenewal], [cert.state.certPem, cert.state.validityEndTime, 24, true]);
+            assert.deepStrictEqual(
+                [outs.certPem, outs.validityEndTime, outs.earlyRenewalHours, outs.readyForRenewal],
+                [cert.state.certPem, cert.state.validityEndTime, 24, true],
+            );
             assert.ok(isSecret(outs.caPrivateKeyPem));
         });
     });
@@ -368,7 +377,7 @@ describe("stand-in tls and random providers", function () {
             assert.deepStrictEqual(await diff(PASSWORD, state, { ...args, keepers: { rotation: "1" }, number: false }), replaces("number", "numeric"));
         });
 
-        it("diff: overrideSpecial from \"\" to unset updates in place; any other change replaces", async () => {
+        it('diff: overrideSpecial from "" to unset updates in place; any other change replaces', async () => {
             const { state } = await create(PASSWORD, { ...args, overrideSpecial: "" });
             assert.deepStrictEqual(await diff(PASSWORD, state, args), UPDATE);
             assert.deepStrictEqual(await diff(PASSWORD, state, { ...args, overrideSpecial: "!" }), replaces("overrideSpecial"));
@@ -417,7 +426,9 @@ async function pluginVersion(file: string): Promise<string> {
         });
         const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         try {
-            return await new Promise<string>((resolve, reject) => client.getPluginInfo(new Empty(), (err, info) => (err !== null ? reject(err) : resolve(info.getVersion()))));
+            return await new Promise<string>((resolve, reject) =>
+                client.getPluginInfo(new Empty(), (err, info) => (err !== null ? reject(err) : resolve(info.getVersion()))),
+            );
         } finally {
             client.close();
         }
@@ -534,10 +545,7 @@ describe("stand-in tls and random providers under the real Pulumi CLI (Automatio
 
     it("keeps the private keys, the password and its hash secret: in the outputs and, encrypted, in the state", async () => {
         const secret = (k: string): boolean | undefined => first.outputs[k]?.secret;
-        assert.deepStrictEqual(
-            ["serverKeyPem", "password", "bcryptHash", "caCertPem", "certPem"].map(secret),
-            [true, true, true, false, false],
-        );
+        assert.deepStrictEqual(["serverKeyPem", "password", "bcryptHash", "caCertPem", "certPem"].map(secret), [true, true, true, false, false]);
         // The state at rest (the file backend's checkpoint): secrets are ciphertext there.
         const checkpoint = fs.readFileSync(path.join(backendDir, ".pulumi", "stacks", "standins", "standins.json"), "utf8");
         const resources = (JSON.parse(checkpoint) as { checkpoint: { latest: { resources: StoredResource[] } } }).checkpoint.latest.resources;

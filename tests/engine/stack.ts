@@ -105,7 +105,11 @@ export class EngineProject {
         writeCliWrapper(env.pulumiCommand.command, home);
         const project = new EngineProject(dir, env, { KUBECONFIG: opts.kubeconfig, HOME: home, ...opts.env }, home);
         // Run without the home mount: the provider's build is under the user's home (~/.cache).
-        const install = await project.cli(["plugin", "install", "resource", "kubernetes", tools.kubernetesProvider.registerAs, "--file", kubernetesProviderBinary()], 300_000, pulumiCliPath());
+        const install = await project.cli(
+            ["plugin", "install", "resource", "kubernetes", tools.kubernetesProvider.registerAs, "--file", kubernetesProviderBinary()],
+            300_000,
+            pulumiCliPath(),
+        );
         if (install.code !== 0) {
             throw new Error(`registering the kubernetes provider failed:\n${install.stderr}`);
         }
@@ -178,8 +182,19 @@ export class EngineProject {
         const log = fs.openSync(path.join(io, "op.log"), "w");
         const child = spawn(
             process.execPath,
-            ["-r", path.join(ROOT, "node_modules", "ts-node", "register", "transpile-only"), path.join(__dirname, "op.ts"), path.join(io, "request.json"), path.join(io, "result.json")],
-            { cwd: this.dir, env: { ...process.env, ...this.envVars, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") }, stdio: ["ignore", log, log], detached: true },
+            [
+                "-r",
+                path.join(ROOT, "node_modules", "ts-node", "register", "transpile-only"),
+                path.join(__dirname, "op.ts"),
+                path.join(io, "request.json"),
+                path.join(io, "result.json"),
+            ],
+            {
+                cwd: this.dir,
+                env: { ...process.env, ...this.envVars, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+                stdio: ["ignore", log, log],
+                detached: true,
+            },
         );
         fs.closeSync(log);
         const timeoutMs = opts.timeoutMs ?? 900_000;
@@ -198,7 +213,9 @@ export class EngineProject {
         });
         const resultFile = path.join(io, "result.json");
         if (!fs.existsSync(resultFile)) {
-            throw new Error(`pulumi ${op} (${stack}) ended with ${String(code)} and no result:\n${fs.readFileSync(path.join(io, "op.log"), "utf8").slice(-4000)}`);
+            throw new Error(
+                `pulumi ${op} (${stack}) ended with ${String(code)} and no result:\n${fs.readFileSync(path.join(io, "op.log"), "utf8").slice(-4000)}`,
+            );
         }
         const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as OpResult;
         fs.writeFileSync(path.join(io, "stdout.log"), result.stdout + result.stderr);

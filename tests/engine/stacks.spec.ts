@@ -130,7 +130,7 @@ describe("the shipped stacks and bad configuration through the real Pulumi CLI",
             );
             assert.strictEqual(preview.changes?.create, 1, JSON.stringify(preview.changes));
             const up = await project.opOk("up", "dev");
-            assert.deepStrictEqual(up.changes, { create: 1, same: (first.changes?.create ?? 0) }, JSON.stringify(up.changes));
+            assert.deepStrictEqual(up.changes, { create: 1, same: first.changes?.create ?? 0 }, JSON.stringify(up.changes));
             await project.opOk("preview", "dev", { expectNoChanges: true });
             await project.opOk("destroy", "dev");
         });

@@ -50,11 +50,19 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         const loadBalancers = await LoadBalancerController.start(controlPlane.kc, { log, dial: dialAddress });
         started.push(loadBalancers);
         const serviceProxy =
-            opts.serviceProxy === true ? await ServiceProxy.start(controlPlane.kc, { hostsFile: path.join(controlPlane.workDir, "hosts"), dial: dialAddress, log }) : undefined;
+            opts.serviceProxy === true
+                ? await ServiceProxy.start(controlPlane.kc, { hostsFile: path.join(controlPlane.workDir, "hosts"), dial: dialAddress, log })
+                : undefined;
         if (serviceProxy !== undefined) {
             started.push(serviceProxy);
         }
-        const kubelet = await Kubelet.start({ kc: controlPlane.kc, server: controlPlane.server, workDir: path.join(controlPlane.workDir, "kubelet"), log, hostsFile: serviceProxy?.hostsFile });
+        const kubelet = await Kubelet.start({
+            kc: controlPlane.kc,
+            server: controlPlane.server,
+            workDir: path.join(controlPlane.workDir, "kubelet"),
+            log,
+            hostsFile: serviceProxy?.hostsFile,
+        });
         started.push(kubelet);
         return {
             controlPlane,

@@ -109,4 +109,3 @@ export async function destroy(p: Provisioned): Promise<void> {
 export function startOn(p: Provisioned): Promise<RegistryDeployment> {
     return startRegistry({ config: p.config, mocks: mocksFor(p.state, p.stack) });
 }
-

@@ -87,7 +87,7 @@ export function parseSummary(stdout: string): { apis: Record<string, Status>; da
         }
         const out: Record<string, Status> = {};
         for (const line of lines.slice(start + 1)) {
-            const m = /^  (.+?)\.*: +(\S+)$/.exec(line);
+            const m = /^ {2}(.+?)\.*: +(\S+)$/.exec(line);
             if (m === null) {
                 break;
             }
@@ -95,7 +95,7 @@ export function parseSummary(stdout: string): { apis: Record<string, Status>; da
         }
         return out;
     };
-    const commit = /^Configuration:\n(?:  .*\n)*?  commit: (\S+)$/m.exec(stdout)?.[1] ?? "";
+    const commit = /^Configuration:\n(?: {2}.*\n)*? {2}commit: (\S+)$/m.exec(stdout)?.[1] ?? "";
     return { apis: section("API conformance:"), data: section("Data conformance:"), commit };
 }
 
@@ -118,16 +118,22 @@ const FOREIGN_500 = ["https://github.com/distribution/distribution/issues/2795"]
 
 const pass: Expected = { status: "Pass", why: "" };
 /** A pass whose checks after a delete fail when each of several replicas has its own descriptor cache. */
-const passOnOneCache: Expected = { status: "Pass", withPerPodCaches: "FAIL", why: "on several replicas with in-memory caches, the checks after a delete fail: see Several replicas" };
+const passOnOneCache: Expected = {
+    status: "Pass",
+    withPerPodCaches: "FAIL",
+    why: "on several replicas with in-memory caches, the checks after a delete fail: see Several replicas",
+};
 const SUBJECT_WHY =
     "distribution has no referrers API: a manifest with a `subject` is stored, but the push is answered without the `OCI-Subject` header and the referrers endpoint is 404; clients fall back to the referrers tag schema, as the spec tells them to";
-const SHA512_WHY = "distribution digests with sha256 only: a sha512 blob upload is answered with its sha256 digest, and a manifest pushed by a sha512 digest is refused (400)";
-const FOREIGN_WHY = "refused, by default (see Foreign layers): `foreignLayerUrlsAllow` is empty. The refusal is a 500 \"invalid URL on layer\" instead of a 4xx, which is distribution's";
+const SHA512_WHY =
+    "distribution digests with sha256 only: a sha512 blob upload is answered with its sha256 digest, and a manifest pushed by a sha512 digest is refused (400)";
+const FOREIGN_WHY =
+    'refused, by default (see Foreign layers): `foreignLayerUrlsAllow` is empty. The refusal is a 500 "invalid URL on layer" instead of a 4xx, which is distribution\'s';
 const DISABLED_WHY = "off in the suite's distribution-spec 1.1 profile; not run";
 
 /** The suite's content areas ("Data conformance"), on distribution 3.1.2, any storage. */
 export const DATA_AREAS: Readonly<Record<string, Expected>> = {
-    "Artifact": passOnOneCache,
+    Artifact: passOnOneCache,
     "Artifact Index": passOnOneCache,
     "Artifact without Layers": passOnOneCache,
     "Artifacts with Subject": { status: "FAIL", why: SUBJECT_WHY, upstream: REFERRERS },
@@ -138,10 +144,10 @@ export const DATA_AREAS: Readonly<Record<string, Expected>> = {
     "Data Field": passOnOneCache,
     "Digest Algorithm sha512": { status: "FAIL", why: SHA512_WHY, upstream: SHA512 },
     "Empty Index": passOnOneCache,
-    "Image": passOnOneCache,
+    Image: passOnOneCache,
     "Image Uncompressed": passOnOneCache,
     "Image with Large Manifest": passOnOneCache,
-    "Index": passOnOneCache,
+    Index: passOnOneCache,
     "Index with Subject": { status: "FAIL", why: SUBJECT_WHY, upstream: REFERRERS },
     "Invalid Manifest Digest": passOnOneCache,
     "Missing Subject": { status: "FAIL", why: SUBJECT_WHY, upstream: REFERRERS },
@@ -156,9 +162,12 @@ export const DATA_AREAS: Readonly<Record<string, Expected>> = {
 const SHA512_API_WHY = "fails for the sha512 content only";
 /** The suite's endpoints ("API conformance"), on distribution 3.1.2, any storage. */
 export const APIS: Readonly<Record<string, Expected>> = {
-    "Ping": pass,
+    Ping: pass,
     "Blob push": pass,
-    "Blob post only": { status: "Skip", why: "a blob in a single POST is optional; distribution ignores the content and opens an upload session, so the suite falls back to POST then PUT" },
+    "Blob post only": {
+        status: "Skip",
+        why: "a blob in a single POST is optional; distribution ignores the content and opens an upload session, so the suite falls back to POST then PUT",
+    },
     "Blob post put": { status: "FAIL", why: SHA512_API_WHY, upstream: SHA512 },
     "Blob chunked": { status: "FAIL", why: SHA512_API_WHY, upstream: SHA512 },
     "Blob streaming": { status: "FAIL", why: SHA512_API_WHY, upstream: SHA512 },
@@ -174,20 +183,40 @@ export const APIS: Readonly<Record<string, Expected>> = {
     "Blob delete": pass,
     "Blob delete atomic": passOnOneCache,
     "Blob upload cancel": { status: "Disabled", why: DISABLED_WHY },
-    "Manifest put by digest": { status: "FAIL", why: "the pushes with a `subject` (no `OCI-Subject` header), the sha512 digest and, by default, the foreign layers", upstream: [...REFERRERS, ...SHA512] },
-    "Manifest put by tag": { status: "FAIL", why: "the pushes with a `subject` (no `OCI-Subject` header), the sha512 digest and, by default, the foreign layers", upstream: [...REFERRERS, ...SHA512] },
+    "Manifest put by digest": {
+        status: "FAIL",
+        why: "the pushes with a `subject` (no `OCI-Subject` header), the sha512 digest and, by default, the foreign layers",
+        upstream: [...REFERRERS, ...SHA512],
+    },
+    "Manifest put by tag": {
+        status: "FAIL",
+        why: "the pushes with a `subject` (no `OCI-Subject` header), the sha512 digest and, by default, the foreign layers",
+        upstream: [...REFERRERS, ...SHA512],
+    },
     "Manifest put with subject": { status: "FAIL", why: "no `OCI-Subject` header: distribution has no referrers API", upstream: REFERRERS },
     "Manifest put with tag params": { status: "Disabled", why: DISABLED_WHY },
-    "Manifest get by digest": { status: "FAIL", why: "the sha512 manifest (refused on push) and, by default, the refused foreign-layer image", upstream: SHA512 },
+    "Manifest get by digest": {
+        status: "FAIL",
+        why: "the sha512 manifest (refused on push) and, by default, the refused foreign-layer image",
+        upstream: SHA512,
+    },
     "Manifest get by tag": { status: "FAIL", withForeignLayers: "Pass", why: "only the refused foreign-layer image, by default; passes with it allowed" },
-    "Manifest head by digest": { status: "FAIL", why: "the sha512 manifest (refused on push) and, by default, the refused foreign-layer image", upstream: SHA512 },
+    "Manifest head by digest": {
+        status: "FAIL",
+        why: "the sha512 manifest (refused on push) and, by default, the refused foreign-layer image",
+        upstream: SHA512,
+    },
     "Manifest head by tag": { status: "FAIL", withForeignLayers: "Pass", why: "only the refused foreign-layer image, by default; passes with it allowed" },
     "Manifest delete": pass,
     "Manifest delete atomic": passOnOneCache,
-    "Tag listing": { status: "FAIL", withForeignLayers: "Pass", why: "only the refused foreign-layer image's tag is missing, by default; passes with it allowed" },
+    "Tag listing": {
+        status: "FAIL",
+        withForeignLayers: "Pass",
+        why: "only the refused foreign-layer image's tag is missing, by default; passes with it allowed",
+    },
     "Tag delete": pass,
     "Tag delete atomic": pass,
-    "Referrers": { status: "FAIL", why: "`GET /v2/<name>/referrers/<digest>` is 404: distribution has no referrers API", upstream: REFERRERS },
+    Referrers: { status: "FAIL", why: "`GET /v2/<name>/referrers/<digest>` is 404: distribution has no referrers API", upstream: REFERRERS },
 };
 
 /** What about the deployment changes the results. */

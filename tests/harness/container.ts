@@ -112,7 +112,8 @@ export function materialiseVolumes(pod: PodSource, root: string, claimDirs: Reco
             if (data === undefined) {
                 throw new Error(`volume ${name} references ${isSecret ? "Secret" : "ConfigMap"} ${ref}, which does not exist`);
             }
-            const items: { key: string; path: string; mode?: number }[] = (isSecret ? v.secret.items : v.configMap.items) ?? Object.keys(data).map((k) => ({ key: k, path: k }));
+            const items: { key: string; path: string; mode?: number }[] =
+                (isSecret ? v.secret.items : v.configMap.items) ?? Object.keys(data).map((k) => ({ key: k, path: k }));
             const mode: number = (isSecret ? v.secret.defaultMode : v.configMap.defaultMode) ?? 0o644;
             for (const item of items) {
                 if (!(item.key in data)) {
@@ -274,7 +275,6 @@ export function containerCommand(pod: PodSource, binary: string | undefined, mou
     script.push(`exec ${[...setpriv, binary === undefined ? program : `${STAGE}/registry`].map(q).join(" ")} "$@"`);
     return { cmd: "unshare", args: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.join("\n"), "registry", ...args] };
 }
-
 
 /** The nginx images whose containers run this machine's nginx (Debian's, built on the same libxcrypt as the Debian-based images). */
 export function isNginxContainer(container: Record<string, any>): boolean {

@@ -153,7 +153,22 @@ export async function startFrontDoor(opts: { project: string }): Promise<FrontDo
     const gcs: Proc = startProc(
         "fake-gcs-server",
         path.join(CACHE_BIN, peers.go.fakeGcs.binary),
-        ["-scheme", "http", "-host", "127.0.0.1", "-port", String(gcsPort), "-backend", "memory", "-public-host", "storage.googleapis.com", "-external-url", "https://storage.googleapis.com", "-log-level", "warn"],
+        [
+            "-scheme",
+            "http",
+            "-host",
+            "127.0.0.1",
+            "-port",
+            String(gcsPort),
+            "-backend",
+            "memory",
+            "-public-host",
+            "storage.googleapis.com",
+            "-external-url",
+            "https://storage.googleapis.com",
+            "-log-level",
+            "warn",
+        ],
         { env: { PATH: "/usr/bin:/bin" }, logFile: path.join(root, "fake-gcs-server.log") },
     );
     const gcsUrl = `http://127.0.0.1:${gcsPort}`;
@@ -165,7 +180,11 @@ export async function startFrontDoor(opts: { project: string }): Promise<FrontDo
     }
     const buckets: Promise<void>[] = [];
     const createBucket = async (name: string) => {
-        const r = await fetch(`${gcsUrl}/storage/v1/b?project=${opts.project}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+        const r = await fetch(`${gcsUrl}/storage/v1/b?project=${opts.project}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ name }),
+        });
         if (!r.ok) {
             throw new Error(`creating bucket ${name}: HTTP ${r.status} ${await r.text()}`);
         }
@@ -179,7 +198,11 @@ export async function startFrontDoor(opts: { project: string }): Promise<FrontDo
                 buckets.push(createBucket(String(state.name)));
                 break;
             case "gcp:serviceaccount/key:Key":
-                add(iam.keys, emailOf(String(inputs.serviceAccountId)), crypto.createPublicKey(Buffer.from(String(state.publicKey), "base64").toString("utf8")));
+                add(
+                    iam.keys,
+                    emailOf(String(inputs.serviceAccountId)),
+                    crypto.createPublicKey(Buffer.from(String(state.publicKey), "base64").toString("utf8")),
+                );
                 break;
             case "gcp:serviceaccount/iAMMember:IAMMember": {
                 const ksa = /^serviceAccount:[^.]+\.svc\.id\.goog\[([^/]+\/[^\]]+)\]$/.exec(String(inputs.member))?.[1];
@@ -247,11 +270,13 @@ export async function startFrontDoor(opts: { project: string }): Promise<FrontDo
 
     const google = http.createServer((req, res) => {
         const host = (req.headers.host ?? "").replace(/:443$/, "");
-        const record = (identity: string, status: number) => seen.push({ via: "google", host, method: req.method ?? "", path: req.url ?? "", identity, status });
+        const record = (identity: string, status: number) =>
+            seen.push({ via: "google", host, method: req.method ?? "", path: req.url ?? "", identity, status });
         if (host === "oauth2.googleapis.com") {
             void readBody(req).then((body) => {
                 const form = new URLSearchParams(body.toString("utf8"));
-                const claims = form.get("grant_type") === "urn:ietf:params:oauth:grant-type:jwt-bearer" ? verifyJwt(form.get("assertion") ?? "", door.iam) : undefined;
+                const claims =
+                    form.get("grant_type") === "urn:ietf:params:oauth:grant-type:jwt-bearer" ? verifyJwt(form.get("assertion") ?? "", door.iam) : undefined;
                 if (req.method !== "POST" || req.url !== "/token" || claims === undefined || claims.aud !== TOKEN_URI) {
                     record("", json(res, 400, { error: "invalid_grant", error_description: "Invalid JWT Signature." }));
                     return;
@@ -270,25 +295,30 @@ export async function startFrontDoor(opts: { project: string }): Promise<FrontDo
         const bucket = bucketOf(host, req.url ?? "");
         if (bucket === undefined || !door.iam.bucketAccess.has(`${bucket} ${identity}`)) {
             req.resume();
-            record(identity, json(res, 403, { error: { code: 403, message: `${identity} does not have storage.objects access to the Google Cloud Storage bucket ${bucket ?? "?"}.` } }));
+            record(
+                identity,
+                json(res, 403, {
+                    error: { code: 403, message: `${identity} does not have storage.objects access to the Google Cloud Storage bucket ${bucket ?? "?"}.` },
+                }),
+            );
             return;
         }
         void Promise.all(buckets).then(() => {
-        const upstream = http.request({ host: "127.0.0.1", port: gcsPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
-            record(identity, up.statusCode ?? 0);
-            // fake-gcs-server builds upload session URLs from the request's Host with its own
-            // (plain HTTP) scheme; Google's are https, so the session comes back through here.
-            const headers = { ...up.headers };
-            if (typeof headers.location === "string") {
-                headers.location = headers.location.replace(/^http:\/\//, "https://");
-            }
-            res.writeHead(up.statusCode ?? 502, headers);
-            up.pipe(res);
-        });
-        upstream.on("error", (e) => {
-            record(identity, json(res, 502, { error: { code: 502, message: String(e) } }));
-        });
-        req.pipe(upstream);
+            const upstream = http.request({ host: "127.0.0.1", port: gcsPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
+                record(identity, up.statusCode ?? 0);
+                // fake-gcs-server builds upload session URLs from the request's Host with its own
+                // (plain HTTP) scheme; Google's are https, so the session comes back through here.
+                const headers = { ...up.headers };
+                if (typeof headers.location === "string") {
+                    headers.location = headers.location.replace(/^http:\/\//, "https://");
+                }
+                res.writeHead(up.statusCode ?? 502, headers);
+                up.pipe(res);
+            });
+            upstream.on("error", (e) => {
+                record(identity, json(res, 502, { error: { code: 502, message: String(e) } }));
+            });
+            req.pipe(upstream);
         });
     });
 
@@ -316,7 +346,8 @@ export async function startFrontDoor(opts: { project: string }): Promise<FrontDo
     });
 
     const metadata = http.createServer((req, res) => {
-        const record = (identity: string, status: number) => seen.push({ via: "metadata", host: req.headers.host ?? "", method: req.method ?? "", path: req.url ?? "", identity, status });
+        const record = (identity: string, status: number) =>
+            seen.push({ via: "metadata", host: req.headers.host ?? "", method: req.method ?? "", path: req.url ?? "", identity, status });
         const url = new URL(req.url ?? "/", "http://metadata");
         if (req.headers["metadata-flavor"] !== "Google") {
             record("", json(res, 403, { error: "Missing Metadata-Flavor:Google header." }));

@@ -25,7 +25,18 @@ import { ProgramRun, runProgramOrThrow, RunOptions, StackConfig } from "../suppo
 import { request } from "./http";
 import { startRoundRobin, RoundRobin } from "./nginx";
 import type { RegistryAccess } from "./oci";
-import { containerCommand, containerLogFile, containerMounts, isNginxContainer, materialise, materialiseVolumes, nginxListenMount, PodSource, registryBinary, resolveEnv } from "./container";
+import {
+    containerCommand,
+    containerLogFile,
+    containerMounts,
+    isNginxContainer,
+    materialise,
+    materialiseVolumes,
+    nginxListenMount,
+    PodSource,
+    registryBinary,
+    resolveEnv,
+} from "./container";
 import { freePort, Proc, startProc, waitFor, workDir } from "./procs";
 
 export { DEBIAN_REGISTRY, mountNamespaces, registryBinary } from "./container";
@@ -135,7 +146,10 @@ function probeUrl(pod: RegistryPod, probe: Record<string, any>, replica: { port:
 /** The httpGet readiness probes of the containers that run (the registry's, and the gate's unless registry-only), with their processes. */
 function readinessUrls(pod: RegistryPod, replica: Replica): [string, Proc][] {
     const gate = gateContainerOf(pod);
-    const containers: [Record<string, any> | undefined, Proc | undefined][] = [[pod.container, replica.proc], [gate, replica.gate]];
+    const containers: [Record<string, any> | undefined, Proc | undefined][] = [
+        [pod.container, replica.proc],
+        [gate, replica.gate],
+    ];
     return containers
         .filter(([c, proc]) => proc !== undefined && c?.readinessProbe?.httpGet !== undefined)
         .map(([c, proc]) => [probeUrl(pod, c?.readinessProbe, replica), proc as Proc]);
@@ -144,10 +158,16 @@ function readinessUrls(pod: RegistryPod, replica: Replica): [string, Proc][] {
 /** Waits until every readiness probe of a replica succeeds (HTTP 200..399 with any certificate, as the kubelet counts). */
 export async function waitReady(pod: RegistryPod, replica: Replica, timeoutMs = 30000): Promise<void> {
     for (const [url, proc] of readinessUrls(pod, replica)) {
-        await waitFor(`${url} ready`, async () => {
-            const r = await request(url, { timeoutMs: 2000, insecure: true });
-            return r.status >= 200 && r.status < 400;
-        }, timeoutMs, 100, proc);
+        await waitFor(
+            `${url} ready`,
+            async () => {
+                const r = await request(url, { timeoutMs: 2000, insecure: true });
+                return r.status >= 200 && r.status < 400;
+            },
+            timeoutMs,
+            100,
+            proc,
+        );
     }
 }
 
@@ -216,10 +236,12 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
         replicas.push(replica);
     }
     const stopAllReplicas = async () => {
-        await Promise.all(replicas.map(async (r) => {
-            await r.gate?.stop();
-            await r.proc.stop();
-        }));
+        await Promise.all(
+            replicas.map(async (r) => {
+                await r.gate?.stop();
+                await r.proc.stop();
+            }),
+        );
     };
     try {
         await Promise.all(replicas.map((r) => waitReady(pod, r)));
@@ -287,7 +309,15 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
  * Starts a pod's gate: this machine's nginx with the container's command, its mounts from the
  * pod's volumes, and its nginx.conf listening on 127.0.0.1:`port` instead of the container port.
  */
-function startGate(pod: RegistryPod, spec: Record<string, any>, volumes: ReadonlyMap<string, string>, podRoot: string, podName: string, port: number, transform?: (conf: string) => string): Proc {
+function startGate(
+    pod: RegistryPod,
+    spec: Record<string, any>,
+    volumes: ReadonlyMap<string, string>,
+    podRoot: string,
+    podName: string,
+    port: number,
+    transform?: (conf: string) => string,
+): Proc {
     const source: PodSource = { ...pod, container: spec };
     const mounts = containerMounts(spec, volumes);
     mounts.push(nginxListenMount(spec, mounts, podRoot, "127.0.0.1", () => port, transform));

@@ -67,4 +67,3 @@ export async function startRoundRobin(args: RoundRobinArgs): Promise<RoundRobin>
         stop: () => proc.stop(),
     };
 }
-

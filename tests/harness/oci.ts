@@ -133,13 +133,25 @@ const skopeoHome = (() => {
 
 /** Runs skopeo with a private HOME and a bounded time; resolves with its exit code and output. */
 export function skopeo(args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<SkopeoResult> {
-    return runCommand("skopeo", args, { timeoutMs: opts.timeoutMs ?? 180000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: skopeoHome(), ...opts.env } });
+    return runCommand("skopeo", args, {
+        timeoutMs: opts.timeoutMs ?? 180000,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: skopeoHome(), ...opts.env },
+    });
 }
 
 /** `skopeo copy` an image layout to `ref` (host/repo:tag). */
 export function push(image: OciImage, ref: string, access: RegistryAccess, opts: { retryTimes?: number; timeoutMs?: number } = {}): Promise<SkopeoResult> {
     return skopeo(
-        ["copy", "-q", "--preserve-digests", "--retry-times", String(opts.retryTimes ?? 0), ...accessFlags("dest", access), `oci:${image.dir}:${image.tag}`, `docker://${ref}`],
+        [
+            "copy",
+            "-q",
+            "--preserve-digests",
+            "--retry-times",
+            String(opts.retryTimes ?? 0),
+            ...accessFlags("dest", access),
+            `oci:${image.dir}:${image.tag}`,
+            `docker://${ref}`,
+        ],
         { timeoutMs: opts.timeoutMs },
     );
 }
@@ -155,7 +167,16 @@ export async function pull(
 ): Promise<{ dir: string; result: SkopeoResult }> {
     const dir = workDir("pull", opts.parentDir);
     const result = await skopeo(
-        ["copy", "-q", "--preserve-digests", "--retry-times", String(opts.retryTimes ?? 0), ...accessFlags("src", access), `docker://${ref}`, `oci:${dir}:pulled`],
+        [
+            "copy",
+            "-q",
+            "--preserve-digests",
+            "--retry-times",
+            String(opts.retryTimes ?? 0),
+            ...accessFlags("src", access),
+            `docker://${ref}`,
+            `oci:${dir}:pulled`,
+        ],
         { timeoutMs: opts.timeoutMs },
     );
     return { dir, result };

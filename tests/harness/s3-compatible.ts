@@ -34,7 +34,10 @@ export function s3CompatibleStorage(s3: S3CompatibleStore): StackConfig {
 export function withoutAwsOnlyKeys(config: StackConfig): StackConfig {
     const out: StackConfig = { ...config, dnsProvider: "none" };
     for (const key of Object.keys(out)) {
-        if (["eksOidcProviderArn", "s3Encryption", "s3Versioning", "s3NoncurrentVersionDays", "s3AbortIncompleteMultipartDays"].includes(key) || key.startsWith("route53")) {
+        if (
+            ["eksOidcProviderArn", "s3Encryption", "s3Versioning", "s3NoncurrentVersionDays", "s3AbortIncompleteMultipartDays"].includes(key) ||
+            key.startsWith("route53")
+        ) {
             delete out[key];
         }
     }

@@ -45,7 +45,10 @@ export function workstation(binDir?: string): Workstation {
         etcDocker,
         env,
         exec: (cmd, args) =>
-            run("unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", 'mount --bind "$0" /etc/containers && exec "$@"', etcContainers, cmd, ...args], env),
+            run(
+                "unshare",
+                ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", 'mount --bind "$0" /etc/containers && exec "$@"', etcContainers, cmd, ...args],
+                env,
+            ),
     };
 }
-

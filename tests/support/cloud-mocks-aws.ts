@@ -36,7 +36,10 @@ function suffix(s: string, n = 8): string {
 
 /** Whether a Service asks AWS for a load balancer through its annotations. */
 function isAwsLoadBalancer(inputs: Record<string, any>): boolean {
-    return inputs.spec?.type === "LoadBalancer" && Object.keys(inputs.metadata?.annotations ?? {}).some((k) => k.startsWith("service.beta.kubernetes.io/aws-load-balancer-"));
+    return (
+        inputs.spec?.type === "LoadBalancer" &&
+        Object.keys(inputs.metadata?.annotations ?? {}).some((k) => k.startsWith("service.beta.kubernetes.io/aws-load-balancer-"))
+    );
 }
 
 /**
@@ -57,7 +60,12 @@ export function awsLoadBalancerHostname(name: string, inputs: Record<string, any
 
 export const awsMocks: CloudMocks = {
     calls: {
-        "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/ci`, id: MOCK_ACCOUNT, userId: "AIDAEXAMPLE" }),
+        "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+            accountId: MOCK_ACCOUNT,
+            arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/ci`,
+            id: MOCK_ACCOUNT,
+            userId: "AIDAEXAMPLE",
+        }),
         "aws:index/getRegion:getRegion": (inputs) => {
             const region = typeof inputs.region === "string" ? inputs.region : MOCK_REGION;
             return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: "Europe (Ireland)" };
@@ -98,11 +106,21 @@ export const awsMocks: CloudMocks = {
             }
             case "aws:iam/role:Role": {
                 const roleName = typeof inputs.name === "string" ? inputs.name : `${name}-${suffix(name, 7)}`;
-                return { id: roleName, name: roleName, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${roleName}`, uniqueId: `AROA${suffix(name, 16).toUpperCase()}` };
+                return {
+                    id: roleName,
+                    name: roleName,
+                    arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${roleName}`,
+                    uniqueId: `AROA${suffix(name, 16).toUpperCase()}`,
+                };
             }
             case "aws:iam/user:User": {
                 const userName = typeof inputs.name === "string" ? inputs.name : `${name}-${suffix(name, 7)}`;
-                return { id: userName, name: userName, arn: `arn:aws:iam::${MOCK_ACCOUNT}${String(inputs.path ?? "/")}${userName}`, uniqueId: `AIDA${suffix(name, 16).toUpperCase()}` };
+                return {
+                    id: userName,
+                    name: userName,
+                    arn: `arn:aws:iam::${MOCK_ACCOUNT}${String(inputs.path ?? "/")}${userName}`,
+                    uniqueId: `AIDA${suffix(name, 16).toUpperCase()}`,
+                };
             }
             case "aws:iam/accessKey:AccessKey": {
                 // A fresh key pair, shaped like IAM's (20-character id, 40-character secret).
@@ -119,4 +137,3 @@ export const awsMocks: CloudMocks = {
         }
     },
 };
-

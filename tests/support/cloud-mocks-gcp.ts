@@ -80,11 +80,23 @@ export const gcpMocks: CloudMocks = {
             case "gcp:compute/address:Address": {
                 const addressName = inputs.name ?? autoName(name);
                 const region = inputs.region ?? "us-central1";
-                return { id: `projects/${project}/regions/${region}/addresses/${addressName}`, name: addressName, project, region, address: inputs.address ?? "203.0.113.80" };
+                return {
+                    id: `projects/${project}/regions/${region}/addresses/${addressName}`,
+                    name: addressName,
+                    project,
+                    region,
+                    address: inputs.address ?? "203.0.113.80",
+                };
             }
             case "gcp:storage/bucket:Bucket": {
                 const bucketName = inputs.name ?? autoName(name);
-                return { id: bucketName, name: bucketName, project, url: `gs://${bucketName}`, selfLink: `https://www.googleapis.com/storage/v1/b/${bucketName}` };
+                return {
+                    id: bucketName,
+                    name: bucketName,
+                    project,
+                    url: `gs://${bucketName}`,
+                    selfLink: `https://www.googleapis.com/storage/v1/b/${bucketName}`,
+                };
             }
             case "gcp:serviceaccount/account:Account": {
                 const email = `${inputs.accountId}@${project}.iam.gserviceaccount.com`;

@@ -4,17 +4,7 @@
 // hashes), so the mocks do the same work (crypto.ts, shared with the stand-in provider plugins
 // of tests/engine/) instead of returning placeholders: the end-to-end tests start a real
 // registry with what comes out of here.
-import {
-    bcryptHash,
-    createCertRequest,
-    createLocallySignedCert,
-    createSelfSignedCert,
-    EcdsaCurve,
-    generatePrivateKey,
-    KeyAlgorithm,
-    randomString,
-    Subject,
-} from "./crypto";
+import { bcryptHash, createCertRequest, createLocallySignedCert, createSelfSignedCert, EcdsaCurve, generatePrivateKey, randomString, Subject } from "./crypto";
 
 type Inputs = Record<string, unknown>;
 type State = Record<string, unknown>;
@@ -25,11 +15,11 @@ const num = (v: unknown): number | undefined => (typeof v === "number" ? v : und
 
 /** tls_private_key: ECDSA keys in SEC1 PEM ("EC PRIVATE KEY"), RSA in PKCS#1, like the provider. */
 export function mockPrivateKey(inputs: Inputs): State {
-    const algorithm = String(inputs.algorithm ?? "RSA");
+    const algorithm = inputs.algorithm ?? "RSA";
     if (algorithm !== "RSA" && algorithm !== "ECDSA" && algorithm !== "ED25519") {
-        throw new Error(`mock tls.PrivateKey: unsupported algorithm ${algorithm}`);
+        throw new Error(`mock tls.PrivateKey: unsupported algorithm ${JSON.stringify(algorithm)}`);
     }
-    const { publicKeyDer: _der, ...key } = generatePrivateKey(algorithm as KeyAlgorithm, {
+    const { publicKeyDer: _der, ...key } = generatePrivateKey(algorithm, {
         rsaBits: num(inputs.rsaBits),
         ecdsaCurve: inputs.ecdsaCurve as EcdsaCurve | undefined,
     });

@@ -206,15 +206,7 @@ export function generatePrivateKey(algorithm: KeyAlgorithm, options: KeyOptions 
         publicKeyPem: pem("PUBLIC KEY", publicKeyDer),
         publicKeyDer,
         publicKeyOpenssh: ssh === undefined ? "" : `${ssh.type} ${ssh.blob.toString("base64")}\n`,
-        publicKeyFingerprintMd5:
-            ssh === undefined
-                ? ""
-                : crypto
-                      .createHash("md5")
-                      .update(ssh.blob)
-                      .digest("hex")
-                      .match(/../g)
-                      ?.join(":") ?? "",
+        publicKeyFingerprintMd5: ssh === undefined ? "" : (crypto.createHash("md5").update(ssh.blob).digest("hex").match(/../g)?.join(":") ?? ""),
         publicKeyFingerprintSha256: ssh === undefined ? "" : `SHA256:${crypto.createHash("sha256").update(ssh.blob).digest("base64").replace(/=+$/, "")}`,
     };
 }
@@ -249,7 +241,7 @@ async function signer(privateKeyPem: string): Promise<Signer> {
     let signingAlgorithm: crypto.webcrypto.Algorithm | crypto.webcrypto.EcdsaParams;
     switch (priv.asymmetricKeyType) {
         case "rsa":
-            alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as crypto.webcrypto.RsaHashedImportParams;
+            alg = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
             signingAlgorithm = alg;
             break;
         case "ec": {
@@ -257,8 +249,8 @@ async function signer(privateKeyPem: string): Promise<Signer> {
             if (curve === "P224") {
                 throw new Error("signing with an ECDSA P-224 key is not implemented here (WebCrypto has no P-224); use P256, P384 or P521");
             }
-            alg = { name: "ECDSA", namedCurve: `P-${curve.slice(1)}` } as crypto.webcrypto.EcKeyImportParams;
-            signingAlgorithm = { name: "ECDSA", hash: { P256: "SHA-256", P384: "SHA-384", P521: "SHA-512" }[curve] } as crypto.webcrypto.EcdsaParams;
+            alg = { name: "ECDSA", namedCurve: `P-${curve.slice(1)}` };
+            signingAlgorithm = { name: "ECDSA", hash: { P256: "SHA-256", P384: "SHA-384", P521: "SHA-512" }[curve] };
             break;
         }
         case "ed25519":
@@ -270,7 +262,7 @@ async function signer(privateKeyPem: string): Promise<Signer> {
     }
     const privateKey = await subtle.importKey("pkcs8", priv.export({ type: "pkcs8", format: "der" }), alg, true, ["sign"]);
     const publicKey = await subtle.importKey("spki", pub.export({ type: "spki", format: "der" }), alg, true, ["verify"]);
-    return { keys: { privateKey, publicKey } as crypto.webcrypto.CryptoKeyPair, signingAlgorithm };
+    return { keys: { privateKey, publicKey }, signingAlgorithm };
 }
 
 /** Subject key identifier as Go's provider computes it: SHA-1 of the public key's encoded bits. */
@@ -582,7 +574,10 @@ export function randomString(p: RandomStringParams): string {
         ...draw(classes.upper, p.minUpper),
         ...draw(classes.special, p.minSpecial),
     ];
-    const all = (["upper", "lower", "numeric", "special"] as const).filter((k) => p[k]).map((k) => classes[k]).join("");
+    const all = (["upper", "lower", "numeric", "special"] as const)
+        .filter((k) => p[k])
+        .map((k) => classes[k])
+        .join("");
     chars.push(...draw(all, p.length - chars.length));
     for (let i = chars.length - 1; i > 0; i--) {
         const j = crypto.randomInt(i + 1);

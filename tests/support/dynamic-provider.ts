@@ -35,7 +35,7 @@ export function inputsOf(resource: RecordedResource): Record<string, any> {
 /** check + create, as for a new resource; resolves with the id and outputs. */
 export async function engineCreate(resource: RecordedResource): Promise<{ id: string; outs: Record<string, any> }> {
     const provider = providerOf(resource);
-    const news = provider.check === undefined ? inputsOf(resource) : (await provider.check({}, inputsOf(resource))).inputs ?? inputsOf(resource);
+    const news = provider.check === undefined ? inputsOf(resource) : ((await provider.check({}, inputsOf(resource))).inputs ?? inputsOf(resource));
     const r = await provider.create(news);
     return { id: r.id, outs: { ...r.outs } };
 }
@@ -57,7 +57,7 @@ export interface EngineStep {
  */
 export async function engineUp(resource: RecordedResource, id: string, olds: Record<string, any>): Promise<EngineStep> {
     const provider = providerOf(resource);
-    const news = provider.check === undefined ? inputsOf(resource) : (await provider.check(olds, inputsOf(resource))).inputs ?? inputsOf(resource);
+    const news = provider.check === undefined ? inputsOf(resource) : ((await provider.check(olds, inputsOf(resource))).inputs ?? inputsOf(resource));
     const diff = provider.diff === undefined ? { changes: true } : await provider.diff(id, olds, news);
     if (diff.changes !== true) {
         return { diff, id, outs: olds };

@@ -15,7 +15,9 @@ const PRIMITIVES = new Set(["string", "number", "boolean", "Date", "object", "an
 
 function modelClass(type: string): ModelClass | undefined {
     const c = (k8sClient as unknown as Record<string, unknown>)[type];
-    return typeof c === "function" && typeof (c as unknown as Partial<ModelClass>).getAttributeTypeMap === "function" ? (c as unknown as ModelClass) : undefined;
+    return typeof c === "function" && typeof (c as unknown as Partial<ModelClass>).getAttributeTypeMap === "function"
+        ? (c as unknown as ModelClass)
+        : undefined;
 }
 
 /** Unknown fields in `value` of client-node model `type`, as JSON paths. */
@@ -29,14 +31,14 @@ export function unknownFields(value: unknown, type: string, path = ""): string[]
     }
     const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
     if (map !== null) {
-        return typeof value === "object" ? Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1], `${path}.${k}`)) : [];
+        return typeof value === "object" ? Object.entries(value).flatMap(([k, v]) => unknownFields(v, map[1], `${path}.${k}`)) : [];
     }
     const cls = modelClass(type);
     if (cls === undefined || typeof value !== "object") {
         return [];
     }
     const attrs = cls.getAttributeTypeMap();
-    return Object.entries(value as object).flatMap(([k, v]) => {
+    return Object.entries(value).flatMap(([k, v]) => {
         const attr = attrs.find((a) => a.baseName === k);
         return attr === undefined ? [`${path}.${k}`] : unknownFields(v, attr.type, `${path}.${k}`);
     });

@@ -100,9 +100,27 @@ export function containsUnknown(value: unknown): boolean {
 }
 
 const NAMESPACED_KINDS = new Set([
-    "ConfigMap", "Secret", "Service", "ServiceAccount", "PersistentVolumeClaim", "Deployment", "StatefulSet", "DaemonSet",
-    "Job", "CronJob", "PodDisruptionBudget", "Role", "RoleBinding", "Ingress", "HorizontalPodAutoscaler", "EndpointSlice",
-    "Endpoints", "NetworkPolicy", "ServiceMonitor", "PrometheusRule", "Pod",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "PodDisruptionBudget",
+    "Role",
+    "RoleBinding",
+    "Ingress",
+    "HorizontalPodAutoscaler",
+    "EndpointSlice",
+    "Endpoints",
+    "NetworkPolicy",
+    "ServiceMonitor",
+    "PrometheusRule",
+    "Pod",
 ]);
 
 function kubernetesState(type: string, name: string, inputs: Record<string, any>, env: MockEnvironment): { id: string; state: Record<string, any> } {
@@ -119,7 +137,9 @@ function kubernetesState(type: string, name: string, inputs: Record<string, any>
     if (kind === "Service" && state.spec?.type === "LoadBalancer") {
         // A requested (reserved) address is the one the cloud gives, as GKE and others do.
         const requested: unknown = state.spec.loadBalancerIP;
-        state.status = { loadBalancer: { ingress: [typeof requested === "string" && requested !== "" ? { ip: requested } : (env.loadBalancer ?? { ip: "203.0.113.10" })] } };
+        state.status = {
+            loadBalancer: { ingress: [typeof requested === "string" && requested !== "" ? { ip: requested } : (env.loadBalancer ?? { ip: "203.0.113.10" })] },
+        };
     }
     const id = state.metadata.namespace === undefined ? state.metadata.name : `${state.metadata.namespace}/${state.metadata.name}`;
     return { id, state };
@@ -262,7 +282,9 @@ export async function installMocks(project: string, stack: string, env: MockEnvi
                     customTimeouts: customTimeoutsOf(req),
                     aliases: (req?.getAliasesList() ?? []).flatMap((a) => {
                         const spec = a.getSpec();
-                        return spec === undefined ? [] : [{ name: spec.getName(), type: spec.getType(), parentUrn: spec.getParenturn(), noParent: spec.getNoparent() }];
+                        return spec === undefined
+                            ? []
+                            : [{ name: spec.getName(), type: spec.getType(), parentUrn: spec.getParenturn(), noParent: spec.getNoparent() }];
                     }),
                 },
             });

@@ -72,7 +72,9 @@ export function registryPod(run: ProgramRun, deploymentName = "registry"): Regis
             const obj = secrets.get(name);
             return obj === undefined
                 ? undefined
-                : Object.fromEntries([...Object.keys(obj.inputs.stringData ?? {}), ...Object.keys(obj.inputs.data ?? {})].map((k) => [k, secretValue(obj, k) ?? ""]));
+                : Object.fromEntries(
+                      [...Object.keys(obj.inputs.stringData ?? {}), ...Object.keys(obj.inputs.data ?? {})].map((k) => [k, secretValue(obj, k) ?? ""]),
+                  );
         },
         configMapData(name) {
             const obj = configMaps.get(name);

@@ -57,7 +57,7 @@ export function loadStackFile(file: string): StackConfig {
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
     const config = doc?.config ?? {};
     for (const [k, v] of Object.entries(config)) {
-        if (v !== null && typeof v === "object" && "secure" in (v as object)) {
+        if (v !== null && typeof v === "object" && "secure" in v) {
             throw new Error(`${path.basename(file)}: ${k} is encrypted; example stacks must not hold secrets`);
         }
     }
@@ -114,6 +114,7 @@ export async function runProgram(config: StackConfig, opts: RunOptions = {}): Pr
         delete require.cache[entry];
         let mod: Record<string, unknown>;
         try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded afresh after clearing the require cache
             mod = require(entry) as Record<string, unknown>;
         } catch (e) {
             await recorder.settle();

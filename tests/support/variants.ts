@@ -23,7 +23,14 @@ export const VARIANTS: Record<string, StackConfig> = {
     adoptKeptClaim: { createNamespace: false, storageExistingClaim: "registry-data" },
     // GCP: a GCS bucket through Workload Identity with several replicas, and with a key file.
     gcsWorkloadIdentity: { storageKind: "gcs", replicas: 3, gcsVersioning: true, gcsKmsKeyName: "projects/p/locations/us/keyRings/registry/cryptoKeys/images" },
-    gcsKeyFile: { storageKind: "gcs", gcpWorkloadIdentity: false, gcsBucketName: "acme-registry-images", gcsLocation: "EU", dnsProvider: "cloudDns", cloudDnsManagedZone: "example-com" },
+    gcsKeyFile: {
+        storageKind: "gcs",
+        gcpWorkloadIdentity: false,
+        gcsBucketName: "acme-registry-images",
+        gcsLocation: "EU",
+        dnsProvider: "cloudDns",
+        cloudDnsManagedZone: "example-com",
+    },
     gceDiskNoDns: { storageKind: "gcePersistentDisk", gceDiskZone: "us-central1-a", storageSize: "20Gi", deleteStorageOnDestroy: true },
     // Access: every way in at once, and the Ingress passing TLS through.
     accessAll: {
@@ -37,7 +44,13 @@ export const VARIANTS: Record<string, StackConfig> = {
         ingressAnnotations: ["example.com/owner=platform"],
         mirrorImages: ["docker.io/library/nginx:1.27.3", `registry.k8s.io/pause:3.10@sha256:${"b".repeat(64)}`],
     },
-    ingressPassthrough: { hostnames: ["registry.example.com"], ingressEnabled: true, ingressTls: "passthrough", ingressClassName: "public", nodeTrust: "false" },
+    ingressPassthrough: {
+        hostnames: ["registry.example.com"],
+        ingressEnabled: true,
+        ingressTls: "passthrough",
+        ingressClassName: "public",
+        nodeTrust: "false",
+    },
     // --- AWS; the aws stack itself is Pulumi.aws.yaml (IRSA, NLB, Route53 by zone name).
     // Configs with secret keys (accessKey identity) are checked in tests/aws.spec.ts.
     awsIamUserKms: {

@@ -207,7 +207,16 @@ export class RgwAdmin {
 
     /** The user, or undefined when RGW has no such user. */
     async getUser(uid: string): Promise<RgwUser | undefined> {
-        const res = await this.call(`read RGW user ${uid}`, "GET", "/admin/user", [["uid", uid], ["format", "json"]], [404]);
+        const res = await this.call(
+            `read RGW user ${uid}`,
+            "GET",
+            "/admin/user",
+            [
+                ["uid", uid],
+                ["format", "json"],
+            ],
+            [404],
+        );
         if (res.status === 404) {
             if (errorCode(res.body) !== "NoSuchUser") {
                 throw rgwError(describeRgwError(`read RGW user ${uid}`, 404, errorCode(res.body), this.endpoint.url), 404, errorCode(res.body));
@@ -233,7 +242,17 @@ export class RgwAdmin {
      * then, and the user stays.
      */
     async deleteUser(uid: string, purgeData: boolean): Promise<boolean> {
-        const res = await this.call(`delete RGW user ${uid}`, "DELETE", "/admin/user", [["uid", uid], ["purge-data", String(purgeData)], ["format", "json"]], [404, 409]);
+        const res = await this.call(
+            `delete RGW user ${uid}`,
+            "DELETE",
+            "/admin/user",
+            [
+                ["uid", uid],
+                ["purge-data", String(purgeData)],
+                ["format", "json"],
+            ],
+            [404, 409],
+        );
         return res.status !== 409;
     }
 
@@ -255,7 +274,18 @@ export class RgwAdmin {
 
     /** Removes a subuser and its keys; a missing one is not an error. */
     async deleteSubuser(uid: string, subuser: string): Promise<void> {
-        await this.call(`delete RGW subuser ${subuser}`, "DELETE", "/admin/user", [["uid", uid], ["subuser", subuser], ["purge-keys", "true"], ["format", "json"]], [404]);
+        await this.call(
+            `delete RGW subuser ${subuser}`,
+            "DELETE",
+            "/admin/user",
+            [
+                ["uid", uid],
+                ["subuser", subuser],
+                ["purge-keys", "true"],
+                ["format", "json"],
+            ],
+            [404],
+        );
     }
 
     /** Generates a new key for a subuser: replaces its Swift key, or adds an S3 key pair. */
@@ -272,29 +302,51 @@ export class RgwAdmin {
 
     /** Removes one S3 key pair. */
     async deleteS3Key(uid: string, accessKey: string): Promise<void> {
-        await this.call(`delete an S3 key of RGW user ${uid}`, "DELETE", "/admin/user", [
-            ["key", undefined],
-            ["uid", uid],
-            ["access-key", accessKey],
-            ["key-type", "s3"],
-            ["format", "json"],
-        ], [404]);
+        await this.call(
+            `delete an S3 key of RGW user ${uid}`,
+            "DELETE",
+            "/admin/user",
+            [
+                ["key", undefined],
+                ["uid", uid],
+                ["access-key", accessKey],
+                ["key-type", "s3"],
+                ["format", "json"],
+            ],
+            [404],
+        );
     }
 
     /** Removes a subuser's Swift key (RGW holds at most one per subuser); the subuser stays. */
     async deleteSwiftKey(uid: string, subuser: string): Promise<void> {
-        await this.call(`delete the Swift key of RGW subuser ${subuser}`, "DELETE", "/admin/user", [
-            ["key", undefined],
-            ["uid", uid],
-            ["subuser", subuser],
-            ["key-type", "swift"],
-            ["format", "json"],
-        ], [404]);
+        await this.call(
+            `delete the Swift key of RGW subuser ${subuser}`,
+            "DELETE",
+            "/admin/user",
+            [
+                ["key", undefined],
+                ["uid", uid],
+                ["subuser", subuser],
+                ["key-type", "swift"],
+                ["format", "json"],
+            ],
+            [404],
+        );
     }
 
     /** Deletes a bucket and every object in it; a missing one is not an error. */
     async purgeBucket(bucket: string): Promise<void> {
-        await this.call(`delete bucket ${bucket}`, "DELETE", "/admin/bucket", [["bucket", bucket], ["purge-objects", "true"], ["format", "json"]], [404]);
+        await this.call(
+            `delete bucket ${bucket}`,
+            "DELETE",
+            "/admin/bucket",
+            [
+                ["bucket", bucket],
+                ["purge-objects", "true"],
+                ["format", "json"],
+            ],
+            [404],
+        );
     }
 }
 

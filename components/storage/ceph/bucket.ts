@@ -26,7 +26,12 @@ export async function createBucket(i: RgwBucketInputs): Promise<void> {
     const what = `create ${i.api === "swift" ? "Swift container" : "S3 bucket"} ${i.bucket}`;
     if (i.api === "s3") {
         // RGW answers 200 when the caller already owns the bucket, 409 when another user does.
-        await new RgwAdmin({ url: i.adminUrl, accessKey: i.accessKey, secretKey: i.secretKey, caBundle: i.caBundle }).call(what, "PUT", `/${encodeURIComponent(i.bucket)}`, []);
+        await new RgwAdmin({ url: i.adminUrl, accessKey: i.accessKey, secretKey: i.secretKey, caBundle: i.caBundle }).call(
+            what,
+            "PUT",
+            `/${encodeURIComponent(i.bucket)}`,
+            [],
+        );
         return;
     }
     const auth = await swiftAuth(i.adminUrl, i.accessKey, i.secretKey, i.caBundle);
@@ -64,7 +69,9 @@ export const rgwBucketProvider: pulumi.dynamic.ResourceProvider = {
         // Only a new name is a new bucket. Switching the API on the same name must not
         // "replace" it: the replacement's delete would purge the very bucket just adopted.
         const replaces = (["bucket"] as const).filter((k) => olds[k] !== news[k]);
-        const updates = (["api", "adminUrl", "adminAccessKey", "adminSecretKey", "caBundle", "accessKey", "secretKey"] as const).filter((k) => olds[k] !== news[k]);
+        const updates = (["api", "adminUrl", "adminAccessKey", "adminSecretKey", "caBundle", "accessKey", "secretKey"] as const).filter(
+            (k) => olds[k] !== news[k],
+        );
         return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
     },
 
@@ -75,7 +82,9 @@ export const rgwBucketProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async delete(_id: string, props: RgwBucketInputs) {
-        await new RgwAdmin({ url: props.adminUrl, accessKey: props.adminAccessKey, secretKey: props.adminSecretKey, caBundle: props.caBundle }).purgeBucket(props.bucket);
+        await new RgwAdmin({ url: props.adminUrl, accessKey: props.adminAccessKey, secretKey: props.adminSecretKey, caBundle: props.caBundle }).purgeBucket(
+            props.bucket,
+        );
     },
 };
 
@@ -99,7 +108,7 @@ export interface RgwBucketArgs {
 
 /** A Swift container or S3 bucket owned by the registry's RGW user. */
 export class RgwBucket extends pulumi.dynamic.Resource {
-    public declare readonly bucket: pulumi.Output<string>;
+    declare public readonly bucket: pulumi.Output<string>;
 
     constructor(name: string, args: RgwBucketArgs, opts?: pulumi.CustomResourceOptions) {
         super(

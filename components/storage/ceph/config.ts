@@ -9,21 +9,70 @@ import type { StorageBackendSpec, StorageKey } from "../backend";
 
 /** Keys only the Ceph storage kinds read. */
 export const CEPH_KEYS = {
-    cephRgwUrl: { type: "string", default: "", description: "URL the registry reaches Ceph RGW at (http(s)://host:port), for storageKind cephSwift/cephS3. Empty with cephGatewayAddresses: the gateway Service's in-cluster URL." },
-    cephAdminUrl: { type: "string", default: "", description: "URL `pulumi up` reaches the RGW Admin Ops API at, to provision the registry's user, key and bucket. Empty: cephRgwUrl." },
-    cephAdminAccessKey: { type: "string", default: "", secret: true, description: "S3 access key of an RGW user with the caps `users=*` and `buckets=*` (set with --secret)." },
+    cephRgwUrl: {
+        type: "string",
+        default: "",
+        description:
+            "URL the registry reaches Ceph RGW at (http(s)://host:port), for storageKind cephSwift/cephS3. Empty with cephGatewayAddresses: the gateway Service's in-cluster URL.",
+    },
+    cephAdminUrl: {
+        type: "string",
+        default: "",
+        description: "URL `pulumi up` reaches the RGW Admin Ops API at, to provision the registry's user, key and bucket. Empty: cephRgwUrl.",
+    },
+    cephAdminAccessKey: {
+        type: "string",
+        default: "",
+        secret: true,
+        description: "S3 access key of an RGW user with the caps `users=*` and `buckets=*` (set with --secret).",
+    },
     cephAdminSecretKey: { type: "string", default: "", secret: true, description: "S3 secret key of that RGW admin user (set with --secret)." },
-    cephUser: { type: "string", default: "", description: "RGW user (uid) that owns the registry's bucket; created if missing. Empty: `<registryName>-<stack>`." },
-    cephSubuser: { type: "string", default: "registry", description: "Subuser the registry authenticates as (`<uid>:<subuser>`; `<uid>:<subuser>-g<N>` when cephKeyGeneration N is not 1), with full access and a generated key." },
-    cephBucket: { type: "string", default: "", description: "Swift container / S3 bucket of this registry, one per registry. Empty: `<registryName>-<stack>`." },
-    cephKeyGeneration: { type: "integer", default: 1, description: "Change (e.g. increment) to rotate the registry's RGW key on the next `pulumi up`: a new subuser and key; the old ones are deleted once the pods run on the new." },
+    cephUser: {
+        type: "string",
+        default: "",
+        description: "RGW user (uid) that owns the registry's bucket; created if missing. Empty: `<registryName>-<stack>`.",
+    },
+    cephSubuser: {
+        type: "string",
+        default: "registry",
+        description:
+            "Subuser the registry authenticates as (`<uid>:<subuser>`; `<uid>:<subuser>-g<N>` when cephKeyGeneration N is not 1), with full access and a generated key.",
+    },
+    cephBucket: {
+        type: "string",
+        default: "",
+        description: "Swift container / S3 bucket of this registry, one per registry. Empty: `<registryName>-<stack>`.",
+    },
+    cephKeyGeneration: {
+        type: "integer",
+        default: 1,
+        description:
+            "Change (e.g. increment) to rotate the registry's RGW key on the next `pulumi up`: a new subuser and key; the old ones are deleted once the pods run on the new.",
+    },
     cephChunkSize: { type: "integer", default: 10485760, description: "Upload chunk size in bytes (Swift segments / S3 multipart parts), at least 5 MiB." },
     cephS3Region: { type: "string", default: "us-east-1", description: "Region the S3 driver signs requests with (cephS3); a default RGW accepts us-east-1." },
-    cephRedirect: { type: "boolean", default: false, description: "Send clients to RGW for blob downloads (storage.redirect). Off: the registry serves blobs, as clients usually cannot reach RGW." },
-    cephGatewayAddresses: { type: "array", default: [], description: "IP addresses of RGW gateways outside the cluster: a selector-less Service with an EndpointSlice lists them and the registry uses that Service." },
+    cephRedirect: {
+        type: "boolean",
+        default: false,
+        description: "Send clients to RGW for blob downloads (storage.redirect). Off: the registry serves blobs, as clients usually cannot reach RGW.",
+    },
+    cephGatewayAddresses: {
+        type: "array",
+        default: [],
+        description:
+            "IP addresses of RGW gateways outside the cluster: a selector-less Service with an EndpointSlice lists them and the registry uses that Service.",
+    },
     cephGatewayPort: { type: "integer", default: 7480, description: "Port of the RGW gateways in cephGatewayAddresses." },
-    cephGatewayTls: { type: "boolean", default: false, description: "The gateways in cephGatewayAddresses speak HTTPS (their certificate must cover `<registryName>-rgw.<namespace>.svc`)." },
-    cephCaCertificate: { type: "string", default: "", description: "PEM CA bundle of RGW's TLS certificate (self-signed RGW): trusted by the registry (SSL_CERT_FILE) and by `pulumi up`." },
+    cephGatewayTls: {
+        type: "boolean",
+        default: false,
+        description: "The gateways in cephGatewayAddresses speak HTTPS (their certificate must cover `<registryName>-rgw.<namespace>.svc`).",
+    },
+    cephCaCertificate: {
+        type: "string",
+        default: "",
+        description: "PEM CA bundle of RGW's TLS certificate (self-signed RGW): trusted by the registry (SSL_CERT_FILE) and by `pulumi up`.",
+    },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type CephKey = keyof typeof CEPH_KEYS;
@@ -76,7 +125,14 @@ function parseRgwUrl(r: Reader<CephKey>, key: CephKey): string | undefined {
     } catch {
         u = undefined;
     }
-    if (u === undefined || (u.protocol !== "http:" && u.protocol !== "https:") || (u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.username !== "" || v.endsWith("/")) {
+    if (
+        u === undefined ||
+        (u.protocol !== "http:" && u.protocol !== "https:") ||
+        (u.pathname !== "/" && u.pathname !== "") ||
+        u.search !== "" ||
+        u.username !== "" ||
+        v.endsWith("/")
+    ) {
         r.problem(`\`${key}\` must be an RGW base URL such as \`http://rgw.ceph.svc:7480\` (http or https, no path); got \`${v}\``);
         return undefined;
     }

@@ -300,12 +300,12 @@ export interface RgwCredentialsArgs {
 /** An RGW subuser with one generated key; `secretKey` (and the admin keys) are secrets. */
 export class RgwCredentials extends pulumi.dynamic.Resource {
     /** `<uid>:<subuser>` (the Swift username). */
-    public declare readonly fullSubuser: pulumi.Output<string>;
+    declare public readonly fullSubuser: pulumi.Output<string>;
     /** S3 access key id, or `<uid>:<subuser>` for Swift. */
-    public declare readonly accessKey: pulumi.Output<string>;
+    declare public readonly accessKey: pulumi.Output<string>;
     /** The generated key (secret). */
-    public declare readonly secretKey: pulumi.Output<string>;
-    public declare readonly userCreated: pulumi.Output<boolean>;
+    declare public readonly secretKey: pulumi.Output<string>;
+    declare public readonly userCreated: pulumi.Output<boolean>;
 
     constructor(name: string, args: RgwCredentialsArgs, opts?: pulumi.CustomResourceOptions) {
         super(

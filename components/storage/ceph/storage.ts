@@ -159,31 +159,30 @@ export class CephStorage extends pulumi.ComponentResource implements StorageBack
             env.push({ name: "SSL_CERT_FILE", value: `${RGW_CA_DIR}/ca.crt` });
         }
 
-        const driver: Record<string, Record<string, unknown>> =
-            keyType === "swift"
-                ? {
-                      swift: {
-                          authurl: `${rgwUrl}/auth/v1.0`,
-                          authversion: 1,
-                          username: this.subuser,
-                          container: this.bucketName,
-                          chunksize: cfg.chunkSize,
-                          insecureskipverify: false,
-                      },
-                  }
-                : {
-                      s3: {
-                          region: cfg.s3Region,
-                          regionendpoint: rgwUrl,
-                          bucket: this.bucketName,
-                          rootdirectory: S3_ROOT_DIRECTORY,
-                          forcepathstyle: true,
-                          v4auth: true,
-                          secure: rgwUrl.startsWith("https:"),
-                          skipverify: false,
-                          chunksize: cfg.chunkSize,
-                      },
-                  };
+        const driver: Record<string, Record<string, unknown>> = keyType === "swift"
+            ? {
+                  swift: {
+                      authurl: `${rgwUrl}/auth/v1.0`,
+                      authversion: 1,
+                      username: this.subuser,
+                      container: this.bucketName,
+                      chunksize: cfg.chunkSize,
+                      insecureskipverify: false,
+                  },
+              }
+            : {
+                  s3: {
+                      region: cfg.s3Region,
+                      regionendpoint: rgwUrl,
+                      bucket: this.bucketName,
+                      rootdirectory: S3_ROOT_DIRECTORY,
+                      forcepathstyle: true,
+                      v4auth: true,
+                      secure: rgwUrl.startsWith("https:"),
+                      skipverify: false,
+                      chunksize: cfg.chunkSize,
+                  },
+              };
         this.storage = {
             driver,
             redirectDisable: !cfg.redirect,

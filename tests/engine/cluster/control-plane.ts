@@ -67,7 +67,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const bin = (name: string): string => {
         const file = path.join(opts.binDir ?? CACHE_BIN, `${name}-${tools.kubernetes.version}`);
         if (!fs.existsSync(file)) {
-            throw new Error(`${file} is missing: run scripts/install-test-deps.sh (it builds ${tools.kubernetes.binaries.join(", ")} ${tools.kubernetes.version})`);
+            throw new Error(
+                `${file} is missing: run scripts/install-test-deps.sh (it builds ${tools.kubernetes.binaries.join(", ")} ${tools.kubernetes.version})`,
+            );
         }
         return file;
     };
@@ -134,7 +136,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         fs.writeFileSync(file("tokens.csv"), tokenFile(Object.values(tokens)), { mode: 0o600 });
         const kubeconfig = file("admin.kubeconfig");
         fs.writeFileSync(kubeconfig, kubeconfigYaml(server, pki.caPem, tokens.admin.user, tokens.admin.token), { mode: 0o600 });
-        fs.writeFileSync(file("controller-manager.kubeconfig"), kubeconfigYaml(server, pki.caPem, tokens.controllerManager.user, tokens.controllerManager.token), { mode: 0o600 });
+        fs.writeFileSync(
+            file("controller-manager.kubeconfig"),
+            kubeconfigYaml(server, pki.caPem, tokens.controllerManager.user, tokens.controllerManager.token),
+            { mode: 0o600 },
+        );
         fs.writeFileSync(file("scheduler.kubeconfig"), kubeconfigYaml(server, pki.caPem, tokens.scheduler.user, tokens.scheduler.token), { mode: 0o600 });
 
         await waitFor("etcd /health", async () => (await get(`http://127.0.0.1:${etcdClient}/health`)).body.includes('"health":"true"'), timeoutMs, 100, etcd);
@@ -193,10 +199,22 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         const scheduler = start("kube-scheduler", binaries.scheduler, [...component(file("scheduler.kubeconfig"), schedPort)]);
         // They serve a certificate they make in memory at start: only liveness is checked here.
         await Promise.all([
-            waitFor("kube-controller-manager /healthz", async () => (await get(`https://127.0.0.1:${kcmPort}/healthz`)).status === 200, timeoutMs, 250, controllerManager).then(() => {
+            waitFor(
+                "kube-controller-manager /healthz",
+                async () => (await get(`https://127.0.0.1:${kcmPort}/healthz`)).status === 200,
+                timeoutMs,
+                250,
+                controllerManager,
+            ).then(() => {
                 startupMs["kube-controller-manager"] = Date.now() - t0;
             }),
-            waitFor("kube-scheduler /healthz", async () => (await get(`https://127.0.0.1:${schedPort}/healthz`)).status === 200, timeoutMs, 250, scheduler).then(() => {
+            waitFor(
+                "kube-scheduler /healthz",
+                async () => (await get(`https://127.0.0.1:${schedPort}/healthz`)).status === 200,
+                timeoutMs,
+                250,
+                scheduler,
+            ).then(() => {
                 startupMs["kube-scheduler"] = Date.now() - t0;
             }),
         ]);
@@ -205,7 +223,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         // admission), and the controller-manager makes it some time after it is healthy.
         const core = kc.makeApiClient(k8s.CoreV1Api);
         await waitFor("namespace default", async () => (await core.readNamespace("default")).body.metadata?.name === "default", timeoutMs, 250, apiserver);
-        await waitFor("ServiceAccount default/default", async () => (await core.readNamespacedServiceAccount("default", "default")).body.metadata?.name === "default", timeoutMs, 250, controllerManager);
+        await waitFor(
+            "ServiceAccount default/default",
+            async () => (await core.readNamespacedServiceAccount("default", "default")).body.metadata?.name === "default",
+            timeoutMs,
+            250,
+            controllerManager,
+        );
         startupMs.total = Date.now() - t0;
 
         return {

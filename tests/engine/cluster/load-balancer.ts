@@ -54,6 +54,7 @@ export class LoadBalancerController {
     /** Starts watching; resolves once Services and EndpointSlices are listed (synced in the background from then on). */
     static async start(kc: k8s.KubeConfig, opts: LoadBalancerOptions = {}): Promise<LoadBalancerController> {
         const log = opts.log ?? (() => undefined);
+        // eslint-disable-next-line prefer-const -- declared before the closure that reads it, assigned once that closure exists
         let self: LoadBalancerController | undefined;
         // The queue is paused until queue.start(), by which time `self` is set.
         const queue = new WorkQueue(
@@ -62,9 +63,19 @@ export class LoadBalancerController {
         );
         const core = kc.makeApiClient(k8s.CoreV1Api);
         const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-        const services = await watch<k8s.V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces(), (svc) => queue.add(keyOf(svc.metadata)));
+        const services = await watch<k8s.V1Service>(
+            kc,
+            "/api/v1/services",
+            () => core.listServiceForAllNamespaces(),
+            (svc) => queue.add(keyOf(svc.metadata)),
+        );
         // Backends are looked up in this cache at each connection, so endpoint changes need no sync.
-        const slices = await watch<k8s.V1EndpointSlice>(kc, "/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces(), () => undefined).catch(async (err: unknown) => {
+        const slices = await watch<k8s.V1EndpointSlice>(
+            kc,
+            "/apis/discovery.k8s.io/v1/endpointslices",
+            () => discovery.listEndpointSliceForAllNamespaces(),
+            () => undefined,
+        ).catch(async (err: unknown) => {
             await services.stop();
             throw err;
         });

@@ -90,6 +90,7 @@ export class HostPathProvisioner {
         const log = opts.log ?? (() => undefined);
         const root = path.resolve(opts.root);
         fs.mkdirSync(root, { recursive: true });
+        // eslint-disable-next-line prefer-const -- declared before the closure that reads it, assigned once that closure exists
         let self: HostPathProvisioner | undefined;
         // The queue is paused until queue.start(), by which time `self` is set.
         const queue = new WorkQueue(
@@ -103,12 +104,15 @@ export class HostPathProvisioner {
             () => core.listPersistentVolumeClaimForAllNamespaces(),
             (c) => queue.add(`claim:${c.metadata?.namespace}/${c.metadata?.name}`),
         );
-        const volumes = await watch<k8s.V1PersistentVolume>(kc, "/api/v1/persistentvolumes", () => core.listPersistentVolume(), (v) => queue.add(`volume:${v.metadata?.name}`)).catch(
-            async (err: unknown) => {
-                await claims.stop();
-                throw err;
-            },
-        );
+        const volumes = await watch<k8s.V1PersistentVolume>(
+            kc,
+            "/api/v1/persistentvolumes",
+            () => core.listPersistentVolume(),
+            (v) => queue.add(`volume:${v.metadata?.name}`),
+        ).catch(async (err: unknown) => {
+            await claims.stop();
+            throw err;
+        });
         self = new HostPathProvisioner(kc, root, claims, volumes, queue, log);
         queue.start();
         return self;

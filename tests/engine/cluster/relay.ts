@@ -46,6 +46,7 @@ export class TcpRelay {
 
     /** Listens on host:port; `onError` hears of errors after it listens. */
     static async listen(host: string, port: number, pick: () => { host: string; port: number } | undefined, onError: (err: Error) => void): Promise<TcpRelay> {
+        // eslint-disable-next-line prefer-const -- declared before the closure that reads it, assigned once that closure exists
         let relay: TcpRelay | undefined;
         const server = net.createServer((client) => relay?.forward(client, pick()));
         relay = new TcpRelay(server);
@@ -133,7 +134,12 @@ export class ServiceFrontend {
                 continue;
             }
             const round: Round = { servicePort, next: 0 };
-            const relay = await TcpRelay.listen(this.address, port, () => this.pick(round), (err) => this.opts.onError(port, err));
+            const relay = await TcpRelay.listen(
+                this.address,
+                port,
+                () => this.pick(round),
+                (err) => this.opts.onError(port, err),
+            );
             this.ports.set(port, { relay, round });
         }
     }

@@ -52,6 +52,7 @@ export class ServiceProxy {
 
     /** Starts watching; resolves once Services and EndpointSlices are listed. */
     static async start(kc: k8s.KubeConfig, opts: ServiceProxyOptions): Promise<ServiceProxy> {
+        // eslint-disable-next-line prefer-const -- declared before the closure that reads it, assigned once that closure exists
         let self: ServiceProxy | undefined;
         const queue = new WorkQueue(
             (key) => self!.sync(key),
@@ -59,9 +60,19 @@ export class ServiceProxy {
         );
         const core = kc.makeApiClient(k8s.CoreV1Api);
         const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-        const services = await watch<k8s.V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces(), (svc) => queue.add(`${svc.metadata?.namespace}/${svc.metadata?.name}`));
+        const services = await watch<k8s.V1Service>(
+            kc,
+            "/api/v1/services",
+            () => core.listServiceForAllNamespaces(),
+            (svc) => queue.add(`${svc.metadata?.namespace}/${svc.metadata?.name}`),
+        );
         // Backends are looked up in this cache at each connection, as in the load balancer.
-        const slices = await watch<k8s.V1EndpointSlice>(kc, "/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces(), () => undefined).catch(async (err: unknown) => {
+        const slices = await watch<k8s.V1EndpointSlice>(
+            kc,
+            "/apis/discovery.k8s.io/v1/endpointslices",
+            () => discovery.listEndpointSliceForAllNamespaces(),
+            () => undefined,
+        ).catch(async (err: unknown) => {
             await services.stop();
             throw err;
         });

@@ -47,7 +47,13 @@ const randomPasswordSpec: ResourceSpec = {
     },
     validate(values, skip) {
         const failures = [];
-        if (!skip.has("number") && !skip.has("numeric") && typeof values.number === "boolean" && typeof values.numeric === "boolean" && values.number !== values.numeric) {
+        if (
+            !skip.has("number") &&
+            !skip.has("numeric") &&
+            typeof values.number === "boolean" &&
+            typeof values.numeric === "boolean" &&
+            values.number !== values.numeric
+        ) {
             failures.push({ property: "numeric", reason: "`number` and `numeric` are both set, with different values; `number` is deprecated, use `numeric`" });
         }
         if (![...MINIMUMS, "length"].some((k) => skip.has(k))) {

@@ -42,9 +42,9 @@ import { ChangeRule, InputSpec, Kind, makeProvider, Props, ResourceImpl, Resourc
 // ---- Ids and times ---------------------------------------------------------------------------
 
 /** UTF-8 encodings of the white space Go's strings.TrimSpace removes, besides ASCII's. */
-const UNICODE_SPACES = [0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000].map(
-    (cp) => Buffer.from(String.fromCodePoint(cp), "utf8"),
-);
+const UNICODE_SPACES = [
+    0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+].map((cp) => Buffer.from(String.fromCodePoint(cp), "utf8"));
 const ASCII_SPACES = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]);
 
 function trimSpace(b: Buffer): Buffer {
@@ -55,7 +55,9 @@ function trimSpace(b: Buffer): Buffer {
         if (ASCII_SPACES.has(byte)) {
             return 1;
         }
-        const enc = UNICODE_SPACES.find((e) => (fromEnd ? i - e.length >= start && b.subarray(i - e.length, i).equals(e) : i + e.length <= end && b.subarray(i, i + e.length).equals(e)));
+        const enc = UNICODE_SPACES.find((e) =>
+            fromEnd ? i - e.length >= start && b.subarray(i - e.length, i).equals(e) : i + e.length <= end && b.subarray(i, i + e.length).equals(e),
+        );
         return enc?.length ?? 0;
     };
     for (let n = spaceAt(start, false); start < end && n > 0; n = spaceAt(start, false)) {

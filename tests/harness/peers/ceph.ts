@@ -151,8 +151,13 @@ export async function startCeph(opts: CephOptions = {}): Promise<CephPeer> {
         const adminSecretKey = crypto.randomBytes(24).toString("base64url");
         const radosgwAdmin = (args: string[]) => run("radosgw-admin", ["-c", conf, "-n", "client.admin", ...args], env);
         await radosgwAdmin([
-            "user", "create", "--uid=admin", "--display-name=admin",
-            `--access-key=${adminAccessKey}`, `--secret-key=${adminSecretKey}`, `--caps=${opts.adminCaps ?? "users=*;buckets=*"}`,
+            "user",
+            "create",
+            "--uid=admin",
+            "--display-name=admin",
+            `--access-key=${adminAccessKey}`,
+            `--secret-key=${adminSecretKey}`,
+            `--caps=${opts.adminCaps ?? "users=*;buckets=*"}`,
         ]);
         return { rgwUrl, adminAccessKey, adminSecretKey, confFile: conf, radosgwAdmin, stop };
     } catch (e) {

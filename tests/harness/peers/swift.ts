@@ -98,7 +98,9 @@ function renderIni(sections: IniSections): string {
 
 function run(cmd: string, args: string[], cwd: string): Promise<void> {
     return new Promise((resolve, reject) => {
-        execFile(cmd, args, { cwd, timeout: 60000 }, (err, _stdout, stderr) => (err === null ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: ${stderr}`))));
+        execFile(cmd, args, { cwd, timeout: 60000 }, (err, _stdout, stderr) =>
+            err === null ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: ${stderr}`)),
+        );
     });
 }
 
@@ -164,7 +166,8 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
             "pipeline:main": {
                 // keymaster + encryption: objects are encrypted at rest, and s3api accepts
                 // `x-amz-server-side-encryption: AES256` (SSE-S3) instead of answering 501.
-                pipeline: "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo keymaster encryption proxy-logging proxy-server",
+                pipeline:
+                    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo keymaster encryption proxy-logging proxy-server",
             },
             "app:proxy-server": { use: "egg:swift#proxy", account_autocreate: true },
             "filter:tempauth": { use: "egg:swift#tempauth", ...tempauthUsers },
@@ -208,7 +211,13 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
             );
         }
         const proxy = procs[procs.length - 1];
-        await waitFor("swift proxy /healthcheck", async () => (await request(`${proxyUrl}/healthcheck`, { timeoutMs: 2000 })).status === 200, timeoutMs, 200, proxy);
+        await waitFor(
+            "swift proxy /healthcheck",
+            async () => (await request(`${proxyUrl}/healthcheck`, { timeoutMs: 2000 })).status === 200,
+            timeoutMs,
+            200,
+            proxy,
+        );
         for (const p of procs) {
             if (!p.running) {
                 throw new Error(`${p.name} exited:\n${p.log()}`);
@@ -273,10 +282,15 @@ export async function startSwift(opts: SwiftOptions = {}): Promise<SwiftPeer> {
         // The account is created on first use; until the backends answer, auth or PUT may fail.
         await waitFor("swift tempauth", async () => (await auth()).token !== "", timeoutMs, 200, procs[procs.length - 1]);
         for (const c of opts.containers ?? []) {
-            await waitFor(`swift container ${c}`, async () => {
-                await createContainer(c);
-                return true;
-            }, timeoutMs, 200);
+            await waitFor(
+                `swift container ${c}`,
+                async () => {
+                    await createContainer(c);
+                    return true;
+                },
+                timeoutMs,
+                200,
+            );
         }
     } catch (e) {
         await stop();
