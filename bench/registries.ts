@@ -30,6 +30,11 @@ export interface BenchRegistry {
     pids(): number[];
 }
 
+/** A deployment reached as the program declares it: TLS with its CA, the first user's credentials. */
+export function authenticatedRegistry(label: string, d: RegistryDeployment, pids: () => number[]): BenchRegistry {
+    return { label, deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids };
+}
+
 /** The gate's nginx.conf with its one auth check switched off: TLS and the proxy hop stay. */
 export function gateWithoutAuth(conf: string): string {
     const off = conf.replace(/auth_basic "[^"]*";/, "auth_basic off;");
@@ -94,16 +99,7 @@ export async function startVariant(variant: Variant, config: StackConfig, extra:
             await d.stop();
             throw new Error(`the ${VARIANT_LABELS[variant]} registry does not ask for credentials: GET ${url}/v2/ -> ${probe.status} ${probe.body}`);
         }
-        return {
-            label: VARIANT_LABELS[variant],
-            deployment: d,
-            host: d.host,
-            access: d.access(),
-            url: d.url,
-            ca: d.caPem,
-            auth: { username: d.username, password: d.password },
-            pids,
-        };
+        return authenticatedRegistry(VARIANT_LABELS[variant], d, pids);
     }
     if (probe.status !== 200) {
         await d.stop();

@@ -16,7 +16,7 @@ import { freePort, Proc, startProc, waitFor, workDir } from "../tests/harness/pr
 import { secretValue } from "../tests/support/pod";
 import { runProgramOrThrow, StackConfig } from "../tests/support/program";
 import { AuthCost, Probe, probeAll, ProbeTarget, v2Target } from "./auth-cost";
-import { bcryptCost, BenchRegistry } from "./registries";
+import { authenticatedRegistry, bcryptCost, BenchRegistry } from "./registries";
 
 /** Something the section started, and how to stop it. */
 type Stop = () => Promise<void>;
@@ -92,16 +92,7 @@ async function startWithRedis(config: StackConfig, stops: Stop[]): Promise<Bench
         extraEnv: { REGISTRY_REDIS_ADDRS: `["127.0.0.1:${port}"]` },
     });
     stops.push(() => d.remove());
-    return {
-        label: "deployed, Redis cache",
-        deployment: d,
-        host: d.host,
-        access: d.access(),
-        url: d.url,
-        ca: d.caPem,
-        auth: { username: d.username, password: d.password },
-        pids: () => d.replicas.map((r) => r.proc.pid),
-    };
+    return authenticatedRegistry("deployed, Redis cache", d, () => d.replicas.map((r) => r.proc.pid));
 }
 
 /** `HEAD` of a blob of `image` in `repo`, with valid credentials. */

@@ -4,7 +4,8 @@ import * as assert from "assert";
 import * as TOML from "smol-toml";
 
 import { ConfigError, parseConfig } from "../config";
-import { containerdHostsToml, hostWithPort, localProxyConf, parseToleration, reachableHosts, renderNginx } from "../components/access";
+import { containerdHostsToml, localProxyConf, parseToleration, reachableHosts, renderNginx } from "../components/access";
+import { hostWithPort } from "../components/registry";
 import { makePki } from "./support/pki";
 import { registryPod, secretValue } from "./support/pod";
 import { loadStackFile, one, ofType, cachedRun, ProgramRun, runProgram, stackFiles } from "./support/program";

@@ -38,6 +38,20 @@ function run(config: StackConfig): Promise<ProgramRun> {
     return runProgramOrThrow({ ...BASE, ...config }, { secretKeys: SECRETS });
 }
 
+/** The credentials resource's inputs the pure-function tests start from. */
+const CREDENTIALS_INPUTS: RgwCredentialsInputs = {
+    adminUrl: "http://rgw",
+    adminAccessKey: "a",
+    adminSecretKey: "s",
+    caBundle: "",
+    uid: "u",
+    displayName: "u",
+    subuser: "registry",
+    keyType: "swift",
+    generation: 1,
+    purgeUserOnDelete: false,
+    retireAfterSeconds: 0,
+};
 describe("Ceph: config validation", () => {
     const cases: { name: string; config: Record<string, unknown>; problems: string[]; secret?: string[] }[] = [
         {
@@ -364,19 +378,7 @@ describe("Ceph: credential state logic", () => {
         assert.strictEqual(keyIsLive(undefined, state), false);
     });
     it("diff: a new uid, subuser, key type or key generation replaces; admin keys update", () => {
-        const base: RgwCredentialsInputs = {
-            adminUrl: "http://rgw",
-            adminAccessKey: "a",
-            adminSecretKey: "s",
-            caBundle: "",
-            uid: "u",
-            displayName: "u",
-            subuser: "registry",
-            keyType: "swift",
-            generation: 1,
-            purgeUserOnDelete: false,
-            retireAfterSeconds: 0,
-        };
+        const base: RgwCredentialsInputs = { ...CREDENTIALS_INPUTS, purgeUserOnDelete: false };
         assert.deepStrictEqual(diffInputs(base, base), { replaces: [], updates: [] });
         assert.deepStrictEqual(diffInputs(base, { ...base, generation: 2, adminSecretKey: "t" }), { replaces: ["generation"], updates: ["adminSecretKey"] });
         assert.deepStrictEqual(diffInputs(base, { ...base, uid: "v", keyType: "s3" }), { replaces: ["uid", "keyType"], updates: [] });
@@ -389,17 +391,8 @@ describe("Ceph: credential state logic", () => {
     });
     it("delete plan: only its own key; the subuser once empty; a created user only when opted in and nothing else is on it", () => {
         const props: RgwCredentialsOutputs = {
-            adminUrl: "http://rgw",
-            adminAccessKey: "a",
-            adminSecretKey: "s",
-            caBundle: "",
-            uid: "u",
-            displayName: "u",
-            subuser: "registry",
-            keyType: "swift",
-            generation: 1,
+            ...CREDENTIALS_INPUTS,
             purgeUserOnDelete: true,
-            retireAfterSeconds: 0,
             fullSubuser: "u:registry",
             accessKey: "u:registry",
             secretKey: "swiftsecret",

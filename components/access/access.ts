@@ -6,7 +6,8 @@ import type { AccessConfig } from "./config";
 import { RegistryIngress } from "./ingress";
 import { LocalhostProxy } from "./localhost-proxy";
 import { MirrorJob } from "./mirror";
-import { hostWithPort, NodeTrust } from "./node-trust";
+import { hostWithPort } from "../registry/endpoints";
+import { NodeTrust } from "./node-trust";
 import { PullSecrets } from "./pull-secrets";
 
 /** What the access components need from the rest of the program. */

@@ -4,7 +4,7 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { dockerConfigJsonForHosts } from "./pull-secrets";
+import { dockerConfigJsonForHosts } from "../registry/endpoints";
 import { restrictedContainerSecurityContext } from "../cluster";
 
 /** The script the mirroring Job runs (POSIX sh, skopeo); also run for real by the e2e tests. */

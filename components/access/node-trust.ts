@@ -7,8 +7,6 @@ import * as TOML from "smol-toml";
 import { hostWithPort } from "../registry/endpoints";
 import type { Toleration } from "./config";
 
-export { hostWithPort };
-
 /** Where containerd (config_path) and Docker look for per-registry CAs on a node. */
 export const CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d";
 export const DOCKER_CERTS_DIR = "/etc/docker/certs.d";

@@ -3,8 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { dockerConfigJsonForHosts } from "../registry/endpoints";
 
-export { dockerConfigJsonForHosts };
-
 export interface PullSecretsArgs {
     /** Namespaces that get the Secret; they must exist (no default). */
     readonly namespaces: readonly string[];

@@ -19,6 +19,7 @@ import { CephPeer, startCeph } from "../harness/peers/ceph";
 import { stopAll, waitFor, workDir } from "../harness/procs";
 import { outsideHostIp, Relay, startRelay } from "./cluster/outside-hosts";
 import { EngineProject } from "./stack";
+import { namespaceGone } from "./suite";
 import { startTestCluster, TestCluster } from "./test-cluster";
 
 const STACK = "ceph";
@@ -167,20 +168,7 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
         return tally;
     };
     const upOk = async (): Promise<Record<string, number>> => (await project.opOk("up", STACK)).changes ?? {};
-    const waitNamespaceGone = () =>
-        waitFor(
-            "namespace registry to go",
-            async () => {
-                try {
-                    await core.readNamespace("registry");
-                    return false;
-                } catch (e) {
-                    return (e as { statusCode?: number }).statusCode === 404;
-                }
-            },
-            180_000,
-            1000,
-        );
+    const waitNamespaceGone = (): Promise<void> => namespaceGone(core, "registry", 180_000);
 
     before(async () => {
         ceph = await startCeph();

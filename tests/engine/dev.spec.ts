@@ -16,7 +16,7 @@ import { Workstation, workstation } from "../harness/workstation";
 import { loopbackTwin } from "./pod-network";
 import type { OpRequest, OpResult } from "./op";
 import { EngineProject } from "./stack";
-import { useEngine } from "./suite";
+import { namespaceGone, useEngine } from "./suite";
 import type { TestCluster } from "./test-cluster";
 
 const STACK = "dev";
@@ -330,19 +330,7 @@ describe("the dev stack under the real engine (Pulumi CLI, kube-apiserver, the r
         const block = readmeBlocks("## Teardown")[2];
         assert.deepStrictEqual(block, ["pulumi config set deleteStorageOnDestroy true", "pulumi up", "pulumi destroy"]);
         await runReadme(block);
-        await waitFor(
-            "namespace registry to go",
-            async () => {
-                try {
-                    await core.readNamespace("registry");
-                    return false;
-                } catch (e) {
-                    return (e as { statusCode?: number }).statusCode === 404;
-                }
-            },
-            120_000,
-            1000,
-        );
+        await namespaceGone(core, "registry", 120_000);
         await waitFor("the volume's directory to go", async () => !fs.existsSync(volumeDir), 60_000, 500);
     });
 });

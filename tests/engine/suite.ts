@@ -5,7 +5,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 
-import { stopAll } from "../harness/procs";
+import { stopAll, waitFor } from "../harness/procs";
 import { EngineProject } from "./stack";
 import { startTestCluster, TestCluster, TestClusterOptions } from "./test-cluster";
 
@@ -58,4 +58,21 @@ export function useEngine(opts: EngineSuiteOptions = {}): EngineSuite {
         }
     });
     return suite;
+}
+
+/** Waits until the API server no longer has namespace `name` (its finalizers done). */
+export function namespaceGone(core: k8s.CoreV1Api, name: string, timeoutMs: number): Promise<void> {
+    return waitFor(
+        `namespace ${name} to go`,
+        async () => {
+            try {
+                await core.readNamespace(name);
+                return false;
+            } catch (e) {
+                return (e as { statusCode?: number }).statusCode === 404;
+            }
+        },
+        timeoutMs,
+        1000,
+    );
 }
