@@ -17,52 +17,25 @@ import { RgwAdmin, swiftAuth } from "../../components/storage/ceph/admin-ops";
 import { buildImage, compareImage, MiB, OciImage, pull, pullAndCompare, push, RegistryAccess } from "../harness/oci";
 import { CephPeer, startCeph } from "../harness/peers/ceph";
 import { stopAll, waitFor, workDir } from "../harness/procs";
+import {
+    BUCKET,
+    bucketObjectCount,
+    CREDS,
+    CredsState,
+    credsStateOf,
+    PullLoop,
+    RgwUserInfo,
+    rgwUserInfo,
+    secretSig,
+    stackResources,
+    STACK,
+    StateResource,
+    UID,
+} from "./ceph-state";
 import { outsideHostIp, Relay, startRelay } from "./cluster/outside-hosts";
 import { EngineProject } from "./stack";
 import { namespaceGone } from "./suite";
 import { startTestCluster, TestCluster } from "./test-cluster";
-
-const STACK = "ceph";
-/** The RGW user and bucket the program names `<registryName>-<stack>`. */
-const UID = "registry-ceph";
-const CREDS = "pulumi-nodejs:dynamic/ceph:RgwCredentials";
-const BUCKET = "pulumi-nodejs:dynamic/ceph:RgwBucket";
-/** How Pulumi marks an encrypted value in the state. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-interface StateResource {
-    readonly urn: string;
-    readonly type: string;
-    readonly id?: string;
-    readonly inputs?: Record<string, unknown>;
-    readonly outputs?: Record<string, unknown>;
-}
-
-/** The outputs of the RGW credentials resource that these tests read, secrets revealed. */
-interface CredsState {
-    readonly fullSubuser: string;
-    readonly keyType: string;
-    readonly accessKey: string;
-    readonly secretKey: string;
-    readonly userCreated: boolean;
-    readonly purgeUserOnDelete: boolean;
-}
-
-/** The signature a state value carries when it is a secret (undefined for a plain value). */
-const secretSig = (v: unknown): unknown => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[SECRET_SIG] : undefined);
-
-interface RgwUserInfo {
-    readonly subusers: { id: string; permissions: string }[];
-    readonly keys: { user: string; access_key: string; secret_key: string }[];
-    readonly swift_keys: { user: string; secret_key: string }[];
-}
-
-/** A pull loop's tally. */
-interface PullLoop {
-    ok: number;
-    readonly failures: string[];
-    stop(): Promise<void>;
-}
 
 describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW Admin Ops dynamic providers, a real single-node Ceph)", function () {
     let ceph: CephPeer;
@@ -83,43 +56,12 @@ describe("the ceph stack under the real engine (Pulumi CLI, kube-apiserver, RGW 
     const scratch: string[] = [];
 
     const rgwPort = (): number => Number(new URL(ceph.rgwUrl).port);
-    const rgwUser = async (): Promise<RgwUserInfo | undefined> => {
-        try {
-            return JSON.parse(await ceph.radosgwAdmin(["user", "info", `--uid=${UID}`])) as RgwUserInfo;
-        } catch {
-            return undefined;
-        }
-    };
-    const bucketObjects = async (): Promise<number | undefined> => {
-        try {
-            const stats = JSON.parse(await ceph.radosgwAdmin(["bucket", "stats", `--bucket=${UID}`])) as {
-                owner: string;
-                usage: Record<string, { num_objects: number }>;
-            };
-            assert.strictEqual(stats.owner, UID);
-            return stats.usage["rgw.main"]?.num_objects ?? 0;
-        } catch {
-            return undefined;
-        }
-    };
+    const rgwUser = (): Promise<RgwUserInfo | undefined> => rgwUserInfo(ceph);
+    const bucketObjects = (): Promise<number | undefined> => bucketObjectCount(ceph);
     /** The stack's state as `pulumi stack export` gives it. */
-    const stateResources = async (showSecrets = false): Promise<StateResource[]> => {
-        const state = JSON.parse(await project.cliOk(["stack", "export", "--stack", STACK, ...(showSecrets ? ["--show-secrets"] : [])])) as {
-            deployment: { resources?: StateResource[] };
-        };
-        return state.deployment.resources ?? [];
-    };
-    /** The credentials' outputs, secrets revealed (`--show-secrets` keeps them marked, with the plaintext as JSON). */
-    const credsState = async (): Promise<CredsState> => {
-        const creds = (await stateResources(true)).filter((r) => r.type === CREDS);
-        assert.strictEqual(creds.length, 1, creds.map((c) => c.urn).join(", "));
-        return Object.fromEntries(
-            Object.entries(creds[0].outputs ?? {}).map(([k, v]) => [
-                k,
-                secretSig(v) !== undefined ? (JSON.parse(String((v as { plaintext?: unknown }).plaintext)) as unknown) : v,
-            ]),
-        ) as unknown as CredsState;
-    };
+    const stateResources = (showSecrets = false): Promise<StateResource[]> => stackResources(project, showSecrets);
+    /** The credentials' outputs, secrets revealed. */
+    const credsState = async (): Promise<CredsState> => credsStateOf(await stateResources(true));
     const registryPods = async (): Promise<k8s.V1Pod[]> =>
         (await core.listNamespacedPod("registry", undefined, undefined, undefined, undefined, "app.kubernetes.io/name=registry")).body.items;
     const registryContainers = () =>

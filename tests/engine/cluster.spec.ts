@@ -9,7 +9,8 @@ import * as net from "net";
 import * as os from "os";
 
 import { waitFor } from "../harness/procs";
-import { ControlPlane, errorMessage, startControlPlane } from "./cluster/control-plane";
+import { ControlPlane, startControlPlane } from "./cluster/control-plane";
+import { errorMessage } from "./cluster/informers";
 import { LoadBalancerController } from "./cluster/load-balancer";
 import { HostPathProvisioner } from "./cluster/provisioner";
 

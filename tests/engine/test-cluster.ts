@@ -1,7 +1,7 @@
 // The test cluster: a real control plane (etcd, kube-apiserver with RBAC and PodSecurity
 // admission, kube-controller-manager, kube-scheduler; tests/engine/cluster/control-plane.ts) and
 // the stand-ins for what a cluster's nodes and cloud provide: one node's kubelet
-// (tests/engine/kubelet.ts), a load-balancer controller (cluster/load-balancer.ts) and a PV
+// (tests/engine/kubelet/), a load-balancer controller (cluster/load-balancer.ts) and a PV
 // provisioner for claims without a class (cluster/provisioner.ts), and on request kube-proxy and
 // cluster DNS (cluster/service-proxy.ts). Everything binds 127.0.0.1 (pods, load balancers and
 // ClusterIPs: other loopback addresses) and is stopped, and its files deleted, by `stop()`.

@@ -6,7 +6,7 @@
 // user, with a read-only root filesystem when the pod asks for one.
 //
 // The pod comes from a PodSource: the program's objects under mocks (tests/harness/harness.ts) or the
-// objects a real API server holds (tests/engine/kubelet.ts).
+// objects a real API server holds (tests/engine/kubelet/).
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";

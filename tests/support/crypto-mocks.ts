@@ -1,7 +1,7 @@
 // Real computations for the @pulumi/tls and @pulumi/random resources under mocks.
 //
 // The real providers compute these values locally too (keys, X.509 certificates, bcrypt
-// hashes), so the mocks do the same work (crypto.ts, shared with the stand-in provider plugins
+// hashes), so the mocks do the same work (crypto/, shared with the stand-in provider plugins
 // of tests/engine/) instead of returning placeholders: the end-to-end tests start a real
 // registry with what comes out of here.
 import { bcryptHash, createCertRequest, createLocallySignedCert, createSelfSignedCert, EcdsaCurve, generatePrivateKey, randomString, Subject } from "./crypto";

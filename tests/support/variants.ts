@@ -52,7 +52,7 @@ export const VARIANTS: Record<string, StackConfig> = {
         nodeTrust: "false",
     },
     // --- AWS; the aws stack itself is Pulumi.aws.yaml (IRSA, NLB, Route53 by zone name).
-    // Configs with secret keys (accessKey identity) are checked in tests/aws.spec.ts.
+    // Configs with secret keys (accessKey identity) are checked in tests/aws-options.spec.ts.
     awsIamUserKms: {
         storageKind: "s3",
         imageTag: "2.8.3",

@@ -12,7 +12,7 @@
 // twins of them (tests/engine/pod-network.ts); `dial` maps one to the other.
 import * as k8s from "@kubernetes/client-node";
 
-import { WorkQueue, Watched, errorMessage, watch } from "./control-plane";
+import { WorkQueue, Watched, errorMessage, watch } from "./informers";
 import { SERVICE_NAME_LABEL, ServiceFrontend } from "./relay";
 
 export { readyBackends } from "./relay";

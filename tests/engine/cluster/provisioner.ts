@@ -10,7 +10,7 @@ import * as k8s from "@kubernetes/client-node";
 import * as fs from "fs";
 import * as path from "path";
 
-import { WorkQueue, Watched, errorMessage, watch } from "./control-plane";
+import { WorkQueue, Watched, errorMessage, watch } from "./informers";
 
 /**
  * Marks the volumes it made. A provisioner name outside `kubernetes.io/` also tells the

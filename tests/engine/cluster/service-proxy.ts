@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as net from "net";
 
 import { loopbackTwin } from "../pod-network";
-import { WorkQueue, Watched, errorMessage, watch } from "./control-plane";
+import { WorkQueue, Watched, errorMessage, watch } from "./informers";
 import { SERVICE_NAME_LABEL, ServiceFrontend } from "./relay";
 
 export interface ServiceProxyOptions {

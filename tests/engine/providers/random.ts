@@ -4,7 +4,7 @@
 // hashicorp/terraform-provider-random) cannot be built on the test machines: neither Go module is
 // served by the module proxy there. This plugin implements, on @pulumi/pulumi/provider, exactly the
 // resource type the program uses (RandomPassword), registered under the version @pulumi/random asks
-// for, with a crypto-random password and a real bcrypt hash (tests/support/crypto.ts). It follows the
+// for, with a crypto-random password and a real bcrypt hash (tests/support/crypto/). It follows the
 // real provider where the engine can tell the difference: defaults, which changes replace, the id,
 // outputs and their secrecy. It is not the real provider.
 //

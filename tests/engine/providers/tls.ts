@@ -4,7 +4,7 @@
 // hashicorp/terraform-provider-tls) cannot be built on the test machines: neither Go module is
 // served by the module proxy there. This plugin implements, on @pulumi/pulumi/provider, exactly the
 // resource types and inputs the program uses, registered under the version @pulumi/tls asks for,
-// with real keys and certificates (tests/support/crypto.ts). It follows the real provider where the
+// with real keys and certificates (tests/support/crypto/). It follows the real provider where the
 // engine can tell the difference: input defaults, which input changes replace and which update in
 // place, early renewal, ids, outputs and their secrecy. It is not the real provider; tests that pass
 // against it say nothing about the real plugin's binary.
