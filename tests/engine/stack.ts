@@ -145,18 +145,19 @@ export class EngineProject {
     }
 
     /**
-     * `pulumi config set [--secret] <key> <value> --stack <stack>`; a list is written item by item
-     * with `--path <key>[i]`, after `pulumi config rm <key>`, as a user would.
+     * `pulumi config set [--secret] --stack <stack> -- <key> <value>`; a list is written item by
+     * item with `--path <key>[i]`, after `pulumi config rm <key>`, as a user would. The `--` keeps a
+     * value that starts with `-` (a generated key can) from being read as a flag.
      */
     async setConfig(stack: string, key: string, value: string | readonly string[], secret = false): Promise<void> {
         const flags = ["--stack", stack, ...(secret ? ["--secret"] : [])];
         if (typeof value === "string") {
-            await this.cliOk(["config", "set", ...flags, key, value]);
+            await this.cliOk(["config", "set", ...flags, "--", key, value]);
             return;
         }
         await this.cliOk(["config", "rm", "--stack", stack, key]);
         for (const [i, item] of value.entries()) {
-            await this.cliOk(["config", "set", ...flags, "--path", `${key}[${i}]`, item]);
+            await this.cliOk(["config", "set", ...flags, "--path", "--", `${key}[${i}]`, item]);
         }
     }
 
