@@ -19,7 +19,7 @@ import { DNS_KEYS, DnsConfig, parseDns } from "./components/dns/config";
 import { OPERATIONS_KEYS, OperationsConfig, parseOperations } from "./components/operations/config";
 import { REGISTRY_KEYS, ImageConfig, LogConfig, parseImage, parseLog, parseReplicas, parseResources, ResourcesConfig } from "./components/registry/config";
 import { ForeignLayersConfig, parseForeignLayers } from "./components/registry/foreign-layers";
-import { parseGateImage } from "./components/registry/gate";
+import { parseGateAuthCache, parseGateImage } from "./components/registry/gate";
 import { parseSecurity, SECURITY_KEYS, TlsConfig } from "./components/security/config";
 import { parseHtpasswdCost } from "./components/security/htpasswd";
 import { parseStorage, STORAGE_AREA_KEYS, StorageConfig, storageLineNeed, storageTraits } from "./components/storage/config";
@@ -90,6 +90,8 @@ export interface RegistryConfig {
     readonly pullUsers: readonly string[];
     /** The gate's nginx image. */
     readonly gateImage: string;
+    /** Seconds the gate remembers a passed check; 0: none. */
+    readonly gateAuthCacheSeconds: number;
     readonly passwordLength: number;
     /** bcrypt cost of the htpasswd hashes. */
     readonly htpasswdBcryptCost: number;
@@ -146,6 +148,7 @@ export function parseConfig(raw: RawConfig, isSecret: (key: ConfigKey) => boolea
         users,
         pullUsers,
         gateImage: parseGateImage(r, htpasswdBcryptCost),
+        gateAuthCacheSeconds: parseGateAuthCache(r),
         passwordLength: security.passwordLength,
         htpasswdBcryptCost,
         authRealm: security.authRealm,

@@ -101,9 +101,10 @@ export interface CostedRegistry {
 }
 
 /**
- * Valid credentials at each cost; on the registry at the default cost (both lines) also a wrong
- * password and an unknown user (401: the response time shows whether the user exists) and no
- * credentials (401 before any bcrypt); the baseline without auth.
+ * Valid credentials at each cost, every request checked; on the registry as deployed (both lines)
+ * valid credentials (the gate's remembered check), a wrong password and an unknown user (401,
+ * never remembered: the response time shows whether the user exists) and no credentials (401
+ * before any bcrypt); the baseline without auth.
  */
 export async function measureAuth(
     byCost: readonly CostedRegistry[],
@@ -112,7 +113,7 @@ export async function measureAuth(
     n: number,
 ): Promise<AuthCost[]> {
     const probes: Probe[] = byCost.map(({ cost, reg }) => ({
-        label: `3.x, valid credentials (one bcrypt check at cost ${cost})`,
+        label: `3.x, valid credentials, every request checked (one bcrypt check at cost ${cost})`,
         target: v2Target(reg, "valid"),
         bcryptCost: cost,
     }));
@@ -122,7 +123,7 @@ export async function measureAuth(
             if (c === "valid" && byCost.some((b) => b.reg === at.reg)) {
                 continue;
             }
-            const what = c === "none" ? "no credentials (401 before bcrypt)" : c === "valid" ? "valid credentials" : `${c} (401)`;
+            const what = c === "none" ? "no credentials (401 before bcrypt)" : c === "valid" ? "valid credentials, check remembered by the gate" : `${c} (401)`;
             probes.push({ label: `${line}, ${what}`, target: v2Target(at.reg, c), bcryptCost: at.cost });
         }
     }

@@ -4,7 +4,7 @@ import * as fs from "fs";
 
 import { compareImage, OciImage, pull, push } from "../tests/harness/oci";
 import { RssSampler } from "./machine";
-import { BenchRegistry, bcryptCost } from "./registries";
+import { BenchRegistry, bcryptCost, gateAuthCacheSeconds } from "./registries";
 import { mibPerSec, summarize, Summary } from "./stats";
 import { imageBytes } from "./datapath";
 
@@ -12,6 +12,8 @@ export interface ConcurrencyResult {
     readonly replicas: number;
     /** bcrypt cost of the registry's htpasswd hashes. */
     readonly bcryptCost?: number;
+    /** Seconds the gate remembers a passed check (0: every request checked). */
+    readonly authCacheSeconds?: number;
     readonly parallel: number;
     readonly bytes: number;
     /** From the first pull's start to the last one's end. */
@@ -64,6 +66,7 @@ export async function measureConcurrency(
         const res: ConcurrencyResult = {
             replicas,
             bcryptCost: bcryptCost(reg),
+            authCacheSeconds: gateAuthCacheSeconds(reg),
             parallel,
             bytes,
             wallMs,
@@ -74,7 +77,7 @@ export async function measureConcurrency(
         };
         out.push(res);
         log(
-            `  ${replicas} replica(s), cost ${res.bcryptCost}, ${parallel} parallel: ${res.aggregateMiBps.toFixed(1)} MiB/s, p50 ${res.pull.p50.toFixed(0)} ms, errors ${errors.length}`,
+            `  ${replicas} replica(s), cost ${res.bcryptCost}, auth cache ${res.authCacheSeconds} s, ${parallel} parallel: ${res.aggregateMiBps.toFixed(1)} MiB/s, p50 ${res.pull.p50.toFixed(0)} ms, errors ${errors.length}`,
         );
     }
     return out;

@@ -13,6 +13,7 @@ export type PathKind = Variant | "loopback-https" | "loopback-http" | "cp" | "cp
 
 export const PATH_LABELS: Readonly<Record<PathKind, string>> = {
     deployed: "deployed: TLS + auth",
+    "deployed-nocache": "deployed, no auth cache",
     "deployed-cost10": "deployed, bcrypt cost 10",
     "tls-noauth": "same binary, TLS, no auth",
     baseline: "same binary, no TLS/auth",

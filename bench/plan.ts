@@ -11,7 +11,7 @@ export type BackendName = (typeof BACKENDS)[number];
  * bcrypt cost 10 (the random provider's, what htpasswd had before its cost was configurable), and
  * the same binary without auth, then without TLS either.
  */
-export const VARIANTS = ["deployed", "deployed-cost10", "tls-noauth", "baseline"] as const;
+export const VARIANTS = ["deployed", "deployed-nocache", "deployed-cost10", "tls-noauth", "baseline"] as const;
 export type VariantName = (typeof VARIANTS)[number];
 
 export type Section = "program" | "auth" | "datapath" | "concurrency" | "chunks";

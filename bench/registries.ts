@@ -35,11 +35,16 @@ export function authenticatedRegistry(label: string, d: RegistryDeployment, pids
     return { label, deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids };
 }
 
-/** The gate's nginx.conf with its one auth check switched off: TLS and the proxy hop stay. */
+/**
+ * The gate's nginx.conf with the API's auth switched off (its `auth_request` to the remembered
+ * checks, or its `auth_basic` without the cache): TLS and the proxy hop stay.
+ */
 export function gateWithoutAuth(conf: string): string {
-    const off = conf.replace(/auth_basic "[^"]*";/, "auth_basic off;");
+    const off = conf.includes("auth_request ")
+        ? conf.replace(/auth_request [^;]+;/, "auth_request off;")
+        : conf.replace(/auth_basic "[^"]*";/, "auth_basic off;");
     if (off === conf) {
-        throw new Error("the gate's nginx.conf has no auth_basic line to switch off");
+        throw new Error("the gate's nginx.conf has no auth_request or auth_basic line to switch off");
     }
     return off;
 }
@@ -49,6 +54,7 @@ export type Variant = VariantName;
 
 export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
     deployed: "deployed (gate: TLS + auth)",
+    "deployed-nocache": "deployed, every request checked (gateAuthCacheSeconds 0)",
     "deployed-cost10": `deployed, bcrypt cost ${FULL_BCRYPT_COST}`,
     "tls-noauth": "same pod, gate without auth",
     baseline: "same binary, no gate (no TLS/auth)",
@@ -63,9 +69,14 @@ export type Extra = Omit<StartOptions, "config" | "registryOnly" | "gateConf">;
  * plain HTTP), so a comparison can never silently be against the deployed setup.
  */
 export async function startVariant(variant: Variant, config: StackConfig, extra: Extra = {}): Promise<BenchRegistry> {
-    const authenticated = variant === "deployed" || variant === "deployed-cost10";
+    const authenticated = variant === "deployed" || variant === "deployed-nocache" || variant === "deployed-cost10";
     // The random provider's cost: the htpasswd the program made before the cost was a key.
-    const stack = variant === "deployed-cost10" ? { ...config, htpasswdBcryptCost: FULL_BCRYPT_COST } : config;
+    const stack =
+        variant === "deployed-cost10"
+            ? { ...config, htpasswdBcryptCost: FULL_BCRYPT_COST }
+            : variant === "deployed-nocache"
+              ? { ...config, gateAuthCacheSeconds: 0 }
+              : config;
     const d = await startRegistry({
         config: stack,
         ...extra,
@@ -131,6 +142,21 @@ export function tlsFiles(reg: BenchRegistry): { cert: string; key: string; ca: s
     fs.writeFileSync(files.cert, secretValue(secret, "tls.crt") ?? "");
     fs.writeFileSync(files.key, secretValue(secret, "tls.key") ?? "", { mode: 0o600 });
     return files;
+}
+
+/**
+ * Seconds the registry's gate remembers a passed check, read from the gate's nginx.conf the
+ * program rendered (`proxy_cache_valid 200 Ns`): 0 when it checks every request.
+ */
+export function gateAuthCacheSeconds(reg: BenchRegistry): number {
+    for (const cm of reg.deployment.pod.configMaps.values()) {
+        const conf = (cm.inputs.data as Record<string, string> | undefined)?.["nginx.conf"];
+        if (conf?.includes("auth_basic_user_file") === true) {
+            const m = /proxy_cache_valid 200 (\d+)s;/.exec(conf);
+            return m === null ? 0 : Number(m[1]);
+        }
+    }
+    throw new Error("the registry pod has no gate nginx.conf");
 }
 
 /** The bcrypt cost of the htpasswd hashes the program generated (the `NN` of `$2a$NN$`). */

@@ -80,6 +80,7 @@ const SECTIONS: readonly Section[] = [
             "pullUsers",
             "passwordLength",
             "htpasswdBcryptCost",
+            "gateAuthCacheSeconds",
             "authRealm",
             "cpuRequest",
             "memoryRequest",

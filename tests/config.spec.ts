@@ -166,6 +166,16 @@ const BAD_CONFIGS: { name: string; config: Record<string, unknown>; problem: str
             "`htpasswdBcryptCost` 12 cannot be checked by an Alpine `gateImage` (`docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine`): musl's crypt(3) computes bcrypt only up to cost 11. Use a Debian-based image such as `docker.io/nginxinc/nginx-unprivileged:1.28.0`, or a cost of 11 or less",
     },
     {
+        name: "gate auth cache longer than an hour",
+        config: { gateAuthCacheSeconds: 3601 },
+        problem: "`gateAuthCacheSeconds` must be a whole number between 0 and 3600; got 3601",
+    },
+    {
+        name: "gate auth cache negative",
+        config: { gateAuthCacheSeconds: -1 },
+        problem: "`gateAuthCacheSeconds` must be a whole number between 0 and 3600; got -1",
+    },
+    {
         name: "auth realm with a variable",
         config: { authRealm: "reg$istry" },
         problem: "`authRealm` must be a non-empty string without quotes, backslashes, `$` or control characters",

@@ -128,7 +128,7 @@ describe("the Pulumi program", () => {
             const volumeOf = (name: string) => podSpec.volumes.find((v: { name: string }) => v.name === name);
             const cm = configMaps.get(volumeOf("gate-config").configMap.name);
             assert.ok(cm !== undefined && cm.inputs.metadata.name === undefined, "the gate's ConfigMap must be auto-named so a change rolls the pods");
-            assert.strictEqual(cm.inputs.data["nginx.conf"], gateConf({ listen: "5000", realm: "registry", accessLog: true }));
+            assert.strictEqual(cm.inputs.data["nginx.conf"], gateConf({ listen: "5000", realm: "registry", accessLog: true, authCacheSeconds: 60 }));
             const mounts = (c: Record<string, any>) =>
                 Object.fromEntries((c.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
             assert.deepStrictEqual(mounts(gate), {
@@ -137,24 +137,27 @@ describe("the Pulumi program", () => {
                 auth: "/etc/registry/auth",
                 sockets: "/run/registry",
                 "gate-tmp": "/tmp",
+                "gate-auth-cache": "/var/cache/registry-gate",
             });
             assert.deepStrictEqual(mounts(container), { config: "/etc/distribution", sockets: "/run/registry", tmp: "/tmp", data: "/var/lib/registry" });
             assert.deepStrictEqual(volumeOf("sockets"), { name: "sockets", emptyDir: { sizeLimit: "1Mi" } });
+            assert.deepStrictEqual(volumeOf("gate-auth-cache"), { name: "gate-auth-cache", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } });
             // Both keep serving through the preStop pause; nginx's image stops it with SIGQUIT.
             assert.deepStrictEqual(gate.lifecycle, container.lifecycle);
         });
 
         it("the gate's nginx.conf: TLS on 5000, the registry upstream on its socket, reads for everyone and writes for push users, nothing else served", () => {
-            const conf = gateConf({ listen: "5000", realm: "registry", accessLog: true });
+            const conf = gateConf({ listen: "5000", realm: "registry", accessLog: true, authCacheSeconds: 0 });
             assert.match(conf, /listen 5000 ssl;/);
             assert.match(
                 conf,
                 /ssl_certificate \/etc\/registry\/tls\/tls\.crt;\n\s+ssl_certificate_key \/etc\/registry\/tls\/tls\.key;\n\s+ssl_protocols TLSv1\.2 TLSv1\.3;/,
             );
             assert.match(conf, /server unix:\/run\/registry\/registry\.sock;/);
+            assert.match(conf, /map \$request_method \$gate_role \{\n\s+GET pull;\n\s+HEAD pull;\n\s+default push;\n\s+\}/);
             assert.match(
                 conf,
-                /map \$request_method \$gate_users \{\n\s+GET \/etc\/registry\/auth\/pull\.htpasswd;\n\s+HEAD \/etc\/registry\/auth\/pull\.htpasswd;\n\s+default \/etc\/registry\/auth\/push\.htpasswd;\n\s+\}/,
+                /map \$gate_role \$gate_users \{\n\s+pull \/etc\/registry\/auth\/pull\.htpasswd;\n\s+default \/etc\/registry\/auth\/push\.htpasswd;\n\s+\}/,
             );
             // Three locations: the API with auth, `/` (GET only, sent upstream as `/`), 404 for the rest.
             const locations = [...conf.matchAll(/location ([^{]+) \{/g)].map((m) => m[1]);
@@ -165,7 +168,10 @@ describe("the Pulumi program", () => {
             assert.match(conf, /location = \/ \{\n\s+limit_except GET \{\n\s+deny all;\n\s+\}\n\s+proxy_pass http:\/\/registry\/;/);
             assert.match(conf, /location \/ \{\n\s+return 404;\n\s+\}/);
             assert.strictEqual((conf.match(/auth_basic /g) ?? []).length, 1, "one place decides");
-            assert.match(gateConf({ listen: "5000", realm: "My registry", accessLog: false }), /access_log off;[\s\S]*auth_basic "My registry";/);
+            assert.match(
+                gateConf({ listen: "5000", realm: "My registry", accessLog: false, authCacheSeconds: 0 }),
+                /access_log off;[\s\S]*auth_basic "My registry";/,
+            );
         });
 
         it("recreates the pod on update, since a ReadWriteOnce volume cannot be mounted twice", () => {

@@ -28,6 +28,8 @@ export interface PullThroughCacheArgs {
     readonly image: ImageConfig;
     /** The gate's nginx image (no default). */
     readonly gateImage: string;
+    /** Seconds the gate remembers a passed check. Default: the registry's default. */
+    readonly gateAuthCacheSeconds?: number;
     /** Server certificate and key; the certificate must name the cache's Service (no default). */
     readonly tls: { readonly certificatePem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
     /** The gate's htpasswd files, the registry's: every user may pull through it (no default). */
@@ -91,6 +93,7 @@ export class PullThroughCache extends pulumi.ComponentResource {
                 selector: args.selector,
                 image: args.image,
                 gateImage: args.gateImage,
+                gateAuthCacheSeconds: args.gateAuthCacheSeconds,
                 replicas: 1,
                 storage,
                 tls: args.tls,

@@ -9,6 +9,12 @@
 // auth or TLS, listening only on a unix socket in an emptyDir the two containers share: the
 // Service, an Ingress, the probes and every other pod arrive at the gate's port, and there is no
 // other way in.
+//
+// A push is tens of requests, each with the same credentials. With `gateAuthCacheSeconds` above 0
+// the gate remembers a passed check: `/v2/` asks an internal `auth_request` location, which
+// proxies the check (credentials, role) to the gate's own port, where `auth_basic` runs against the
+// role's file, and caches the 200 for that many seconds keyed by role and credentials. Failures
+// are never cached. So a push pays one bcrypt check per role, not one per request.
 import type * as k8s from "@pulumi/kubernetes";
 
 import type { Reader } from "../config/reader";
@@ -17,6 +23,7 @@ import { NginxDirective, renderNginx } from "../cluster/nginx";
 import { restrictedContainerSecurityContext } from "../cluster/security-context";
 import {
     AUTH_DIR,
+    GATE_AUTH_CACHE_DIR,
     GATE_CONF_DIR,
     GATE_CONF_PATH,
     PULL_HTPASSWD,
@@ -43,7 +50,28 @@ export const GATE_TMP_DIR = "/tmp";
 export const MUSL_MAX_BCRYPT_COST = 11;
 
 /** Pod volumes the gate mounts, by name. */
-export const GATE_VOLUMES = { config: "gate-config", tmp: "gate-tmp", tls: "tls", auth: "auth", sockets: "sockets" } as const;
+export const GATE_VOLUMES = {
+    config: "gate-config",
+    tmp: "gate-tmp",
+    authCache: "gate-auth-cache",
+    tls: "tls",
+    auth: "auth",
+    sockets: "sockets",
+} as const;
+
+/** `gateAuthCacheSeconds` when not set. */
+export const GATE_AUTH_CACHE_DEFAULT_SECONDS = 60;
+
+/** The longest `gateAuthCacheSeconds`: an hour. */
+export const GATE_AUTH_CACHE_MAX_SECONDS = 3600;
+
+/** The role whose htpasswd file a method is checked against. */
+type Role = "pull" | "push";
+const ROLE_FILES: Readonly<Record<Role, string>> = { pull: `${AUTH_DIR}/${PULL_HTPASSWD}`, push: `${AUTH_DIR}/${PUSH_HTPASSWD}` };
+
+/** The internal location `/v2/` asks, and the per-role checks it proxies to on the gate's own port. */
+const AUTH_REQUEST_PATH = "/_gate/auth";
+const CHECK_PATH = "/_gate/check/";
 
 export interface GateConfArgs {
     /** `port` or `address:port` the gate listens on with TLS. */
@@ -52,16 +80,64 @@ export interface GateConfArgs {
     readonly realm: string;
     /** Write an access log line per request, naming the user. */
     readonly accessLog: boolean;
+    /** Seconds a passed check is remembered (`gateAuthCacheSeconds`); 0: `auth_basic` on every request. */
+    readonly authCacheSeconds: number;
 }
 
 /**
- * The gate's nginx.conf. Three locations: `/v2/` (the registry API, authenticated, the file of
- * allowed users chosen by method), `= /` (the registry's liveness answer, for the gate's
- * readiness probe; `GET`/`HEAD` only, and always sent upstream as `/`, so no path that nginx
- * normalises to `/` reaches the registry as something else), and 404 for everything else.
+ * The gate's nginx.conf. `/v2/` (the registry API, authenticated, the file of allowed users chosen
+ * by method), `= /` (the registry's liveness answer, for the gate's readiness probe; `GET`/`HEAD`
+ * only, and always sent upstream as `/`, so no path that nginx normalises to `/` reaches the
+ * registry as something else), 404 for everything else; with the cache, also the internal
+ * `auth_request` location and the two checks it proxies to, which answer only the pod's own
+ * loopback and never reach the registry.
  */
 export function gateConf(a: GateConfArgs): string {
     const t = GATE_TMP_DIR;
+    const cached = a.authCacheSeconds > 0;
+    const realm = { quoted: a.realm };
+    // With the cache, `/v2/` asks the internal location; without, it checks itself.
+    const authenticate: NginxDirective[] = cached
+        ? [{ name: "auth_request", args: [AUTH_REQUEST_PATH] }]
+        : [
+              { name: "auth_basic", args: [realm] },
+              { name: "auth_basic_user_file", args: ["$gate_users"] },
+          ];
+    const authLocations: NginxDirective[] = cached
+        ? [
+              {
+                  name: "location",
+                  args: ["=", AUTH_REQUEST_PATH],
+                  block: [
+                      { name: "internal" },
+                      // An address, not a name: no resolver needed; `$server_port` is the port the client came in on.
+                      { name: "proxy_pass", args: [`https://127.0.0.1:$server_port${CHECK_PATH}$gate_role`] },
+                      // The client's request line and headers, without its body: nginx would still
+                      // hold its Content-Length against this location's limit (1m by default).
+                      { name: "client_max_body_size", args: [0] },
+                      { name: "proxy_pass_request_body", args: ["off"] },
+                      { name: "proxy_set_header", args: ["Content-Length", ""] },
+                      { name: "proxy_cache", args: ["gate_auth"] },
+                      { name: "proxy_cache_key", args: ["$gate_role:$http_authorization"] },
+                      { name: "proxy_cache_valid", args: [200, `${a.authCacheSeconds}s`] },
+                      // Parallel first requests with the same credentials wait for one check.
+                      { name: "proxy_cache_lock", args: ["on"] },
+                  ],
+              },
+              ...(["pull", "push"] as const).map((role): NginxDirective => ({
+                  name: "location",
+                  args: ["=", `${CHECK_PATH}${role}`],
+                  block: [
+                      { name: "allow", args: ["127.0.0.1"] },
+                      { name: "deny", args: ["all"] },
+                      { name: "auth_basic", args: [realm] },
+                      { name: "auth_basic_user_file", args: [ROLE_FILES[role]] },
+                      // A 200 from the content phase, after the access checks (a `return` would skip them).
+                      { name: "empty_gif" },
+                  ],
+              })),
+          ]
+        : [];
     // One upstream connection pool over the socket, HTTP/1.1 without `Connection: close`.
     const upstream: NginxDirective[] = [
         { name: "proxy_http_version", args: ["1.1"] },
@@ -85,12 +161,36 @@ export function gateConf(a: GateConfArgs): string {
                 { name: "fastcgi_temp_path", args: [`${t}/fastcgi`] },
                 { name: "uwsgi_temp_path", args: [`${t}/uwsgi`] },
                 { name: "scgi_temp_path", args: [`${t}/scgi`] },
-                // Who may use a method: reads, everyone; anything else, push users only.
+                // Who may use a method: reads, everyone; anything else, push users only. In an
+                // `auth_request` subrequest, `$request_method` is still the client's request's.
                 {
                     name: "map",
-                    args: ["$request_method", "$gate_users"],
-                    entries: [...READ_METHODS.map((m): [string, string] => [m, `${AUTH_DIR}/${PULL_HTPASSWD}`]), ["default", `${AUTH_DIR}/${PUSH_HTPASSWD}`]],
+                    args: ["$request_method", "$gate_role"],
+                    entries: [...READ_METHODS.map((m): [string, string] => [m, "pull"]), ["default", "push"]],
                 },
+                {
+                    name: "map",
+                    args: ["$gate_role", "$gate_users"],
+                    entries: [
+                        ["pull", ROLE_FILES.pull],
+                        ["default", ROLE_FILES.push],
+                    ],
+                },
+                ...(cached
+                    ? [
+                          {
+                              name: "proxy_cache_path",
+                              args: [
+                                  GATE_AUTH_CACHE_DIR,
+                                  "levels=1",
+                                  "keys_zone=gate_auth:1m",
+                                  "max_size=8m",
+                                  `inactive=${a.authCacheSeconds}s`,
+                                  "use_temp_path=off",
+                              ],
+                          },
+                      ]
+                    : []),
                 // The registry writes absolute `Location` URLs with this scheme: https, unless a
                 // proxy in front (the localhost proxy speaks plain HTTP to its clients) says otherwise.
                 {
@@ -129,8 +229,7 @@ export function gateConf(a: GateConfArgs): string {
                             name: "location",
                             args: ["/v2/"],
                             block: [
-                                { name: "auth_basic", args: [{ quoted: a.realm }] },
-                                { name: "auth_basic_user_file", args: ["$gate_users"] },
+                                ...authenticate,
                                 { name: "add_header", args: ["Docker-Distribution-Api-Version", "$gate_api_version", "always"] },
                                 { name: "proxy_pass", args: ["http://registry"] },
                                 ...upstream,
@@ -160,12 +259,18 @@ export function gateConf(a: GateConfArgs): string {
                                 ...upstream,
                             ],
                         },
+                        ...authLocations,
                         { name: "location", args: ["/"], block: [{ name: "return", args: [404] }] },
                     ],
                 },
             ],
         },
     ]);
+}
+
+/** Reads `gateAuthCacheSeconds`. */
+export function parseGateAuthCache(r: Reader<"gateAuthCacheSeconds">): number {
+    return r.integer("gateAuthCacheSeconds", 0, GATE_AUTH_CACHE_MAX_SECONDS);
 }
 
 /**
@@ -218,6 +323,7 @@ export function gateContainer(a: GateContainerArgs): k8s.types.input.core.v1.Con
             { name: GATE_VOLUMES.auth, mountPath: AUTH_DIR, readOnly: true },
             { name: GATE_VOLUMES.sockets, mountPath: SOCKET_DIR },
             { name: GATE_VOLUMES.tmp, mountPath: GATE_TMP_DIR },
+            { name: GATE_VOLUMES.authCache, mountPath: GATE_AUTH_CACHE_DIR },
         ],
         securityContext: restrictedContainerSecurityContext(),
     };

@@ -42,5 +42,10 @@ export const TLS_KEY_PATH = `${TLS_DIR}/tls.key`;
 /** The gate's files: its nginx.conf, and the htpasswd of who may read (everyone) and who may write (push users). */
 export const GATE_CONF_DIR = "/etc/registry/gate";
 export const GATE_CONF_PATH = `${GATE_CONF_DIR}/nginx.conf`;
+/**
+ * Where the gate keeps the checks it remembers (`gateAuthCacheSeconds`): a memory-backed emptyDir
+ * only the gate mounts. Its entries are keyed by the request's credentials.
+ */
+export const GATE_AUTH_CACHE_DIR = "/var/cache/registry-gate";
 export const PULL_HTPASSWD = "pull.htpasswd";
 export const PUSH_HTPASSWD = "push.htpasswd";

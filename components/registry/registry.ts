@@ -5,7 +5,7 @@ import type { ImageConfig } from "./config";
 import type { ForeignLayersConfig } from "./foreign-layers";
 import type { RegistryStorage } from "../storage/types";
 import { buildRegistryConfig, renderRegistryConfig } from "./config-file";
-import { gateConf, gateContainer, GATE_VOLUMES } from "./gate";
+import { GATE_AUTH_CACHE_DEFAULT_SECONDS, gateConf, gateContainer, GATE_VOLUMES } from "./gate";
 import {
     DEBUG_PORT,
     PRE_STOP_SECONDS,
@@ -33,6 +33,8 @@ export interface RegistryArgs {
     readonly image: ImageConfig;
     /** The gate's nginx image (no default). */
     readonly gateImage: string;
+    /** Seconds the gate remembers a passed check (`gateAuthCacheSeconds`). Default GATE_AUTH_CACHE_DEFAULT_SECONDS; 0: none. */
+    readonly gateAuthCacheSeconds?: number;
     /** Number of pods. Default 1. */
     readonly replicas?: number;
     /** Where images are stored (no default). */
@@ -146,7 +148,14 @@ export class Registry extends pulumi.ComponentResource {
             `${name}-gate`,
             {
                 metadata: meta,
-                data: { "nginx.conf": gateConf({ listen: String(REGISTRY_PORT), realm: args.authRealm ?? "registry", accessLog: log.accessLog }) },
+                data: {
+                    "nginx.conf": gateConf({
+                        listen: String(REGISTRY_PORT),
+                        realm: args.authRealm ?? "registry",
+                        accessLog: log.accessLog,
+                        authCacheSeconds: args.gateAuthCacheSeconds ?? GATE_AUTH_CACHE_DEFAULT_SECONDS,
+                    }),
+                },
             },
             { parent: this },
         );
@@ -260,6 +269,8 @@ export class Registry extends pulumi.ComponentResource {
                 // The registry's socket: shared by the two containers, by nothing else.
                 { name: GATE_VOLUMES.sockets, emptyDir: { sizeLimit: "1Mi" } },
                 { name: GATE_VOLUMES.tmp, emptyDir: { sizeLimit: "64Mi" } },
+                // The gate's remembered checks, keyed by credentials: in memory, never on the node's disk.
+                { name: GATE_VOLUMES.authCache, emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
                 { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
                 ...storage.volumes,
             ],

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { ConfigKeySpec, Reader } from "../config/reader";
 import { DNS_NAME, duplicateIn, USERNAME } from "../config/validators";
+import { GATE_AUTH_CACHE_DEFAULT_SECONDS, GATE_AUTH_CACHE_MAX_SECONDS } from "../registry/gate";
 import { BCRYPT_MAX_COST, BCRYPT_MIN_COST, FULL_BCRYPT_COST, MIN_LENGTH_BELOW_FULL_COST } from "./htpasswd";
 
 export const SECURITY_KEYS = {
@@ -48,6 +49,11 @@ export const SECURITY_KEYS = {
         type: "integer",
         default: 5,
         description: `bcrypt cost (${BCRYPT_MIN_COST}-${BCRYPT_MAX_COST}) of the htpasswd hashes. The gate checks the hash on every request that carries credentials, and each step doubles that check. Below ${FULL_BCRYPT_COST} needs passwordLength ${MIN_LENGTH_BELOW_FULL_COST} or more.`,
+    },
+    gateAuthCacheSeconds: {
+        type: "integer",
+        default: GATE_AUTH_CACHE_DEFAULT_SECONDS,
+        description: `Seconds the gate remembers that a user's credentials passed its check for a role (pull or push), so a push's tens of requests cost one bcrypt check, not one each (0-${GATE_AUTH_CACHE_MAX_SECONDS}; 0: check every request). The cache lives in a memory-backed emptyDir of each pod and dies with it; new credentials roll the pods.`,
     },
     authRealm: { type: "string", default: "registry", description: "Basic auth realm." },
 } as const satisfies Record<string, ConfigKeySpec>;

@@ -45,7 +45,7 @@ describe("bench (smoke run, tiny sizes)", function () {
         assert.deepStrictEqual(failures(r), []);
     });
 
-    it("measured every path side by side: deployed, deployed at bcrypt cost 10, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies; on Swift deployed and baseline", () => {
+    it("measured every path side by side: deployed, deployed without the auth cache, deployed at bcrypt cost 10, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies; on Swift deployed and baseline", () => {
         const paths = (r.datapath ?? []).map((s) => `${s.backend} ${s.path}`).sort();
         assert.deepStrictEqual(paths, [
             "filesystem baseline",
@@ -53,6 +53,7 @@ describe("bench (smoke run, tiny sizes)", function () {
             "filesystem cp+fsync",
             "filesystem deployed",
             "filesystem deployed-cost10",
+            "filesystem deployed-nocache",
             "filesystem loopback-http",
             "filesystem loopback-https",
             "filesystem tls-noauth",
@@ -67,13 +68,15 @@ describe("bench (smoke run, tiny sizes)", function () {
         }
     });
 
-    it("the auth probes saw each registry at the cost asked, wrong and missing credentials refused on both lines, the baseline open", () => {
+    it("the auth probes saw each registry at the cost asked, the deployed one remembering passed checks, wrong and missing credentials refused on both lines, the baseline open", () => {
         assert.deepStrictEqual(
             r.auth?.probes.map((p) => [p.bcryptCost, p.status]),
             [
+                // Every request checked, at each cost asked.
                 [5, 200],
                 [10, 200],
-                // 3.x at the default cost: wrong password, unknown user, none.
+                // 3.x as deployed: valid (the gate's remembered check), wrong password, unknown user, none.
+                [5, 200],
                 [5, 401],
                 [5, 401],
                 [5, 401],
@@ -86,6 +89,10 @@ describe("bench (smoke run, tiny sizes)", function () {
             ],
         );
         assert.strictEqual(r.auth?.bcryptCost, 5);
+        assert.deepStrictEqual(
+            r.auth?.probes.filter((p) => p.status === 200 && p.bcryptCost !== undefined).map((p) => /every request checked/.test(p.label)),
+            [true, true, false, false],
+        );
     });
 
     it("measured the other per-request paths: straight, the localhost proxy with and without upstream keepalive, blob HEAD with each cache", () => {
@@ -110,6 +117,10 @@ describe("bench (smoke run, tiny sizes)", function () {
         assert.deepStrictEqual(
             (r.concurrency ?? []).map((c) => c.bcryptCost),
             [5, 5, 10, 10, 5, 5],
+        );
+        assert.deepStrictEqual(
+            (r.concurrency ?? []).map((c) => c.authCacheSeconds),
+            [60, 60, 0, 0, 60, 60],
         );
         assert.ok((r.concurrency ?? []).every((c) => c.peakRssBytes > 0));
     });

@@ -232,6 +232,32 @@ describe("roles end to end: push users and pull-only users, enforced by the gate
         }
     });
 
+    it("the gate remembers a passed check per role and credentials, in its memory emptyDir, and never a failed one; its check locations are not the API", async () => {
+        const cacheDir = reg.replicas[0].volumes.get("gate-auth-cache") ?? "";
+        const entries = () => fs.readdirSync(cacheDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+        const before = entries();
+        assert.ok(before > 0, "the requests so far left no remembered check");
+        // A new password of a known user: its failure is not remembered, and stays a failure.
+        for (let i = 0; i < 3; i++) {
+            assert.strictEqual((await request(v2(""), { ca: reg.caPem, auth: { username: "reader", password: `${reg.users.reader}y` } })).status, 401);
+        }
+        assert.strictEqual(entries(), before, "a failed check was remembered");
+        // A pull user's remembered read does not let it write, and a push user's write is remembered apart.
+        assert.strictEqual((await request(v2(""), { ca: reg.caPem, auth: as("reader") })).status, 200);
+        assert.strictEqual((await request(v2("team/x/blobs/uploads/"), { ca: reg.caPem, auth: as("reader"), method: "POST" })).status, 401);
+        const session = await request(v2("team/x/blobs/uploads/"), { ca: reg.caPem, auth: as("ci"), method: "POST" });
+        assert.strictEqual(session.status, 202);
+        assert.strictEqual(
+            (await request(new URL(String(session.headers.location), reg.url).toString(), { ca: reg.caPem, auth: as("ci"), method: "DELETE" })).status,
+            204,
+        );
+        // The internal location answers only subrequests; the checks proxy to nothing.
+        assert.strictEqual((await request(`${reg.url}/_gate/auth`, { ca: reg.caPem, auth: as("admin") })).status, 404);
+        const check = await request(`${reg.url}/_gate/check/push`, { ca: reg.caPem, auth: as("admin") });
+        assert.deepStrictEqual([check.status, check.headers["content-type"]], [200, "image/gif"]);
+        assert.strictEqual(check.headers["docker-distribution-api-version"], undefined, "a check reached the registry");
+    });
+
     it("`pullDockerConfigJson` pulls, and cannot push", async () => {
         const authFile = path.join(workDir("pull-auth"), "auth.json");
         scratch.push(path.dirname(authFile));
@@ -275,5 +301,40 @@ describe("roles end to end: two replicas on shared storage, each pod with its ga
             });
             assert.strictEqual(write.status, 401, `pod ${r.index}`);
         }
+    });
+});
+
+describe("roles end to end: `gateAuthCacheSeconds` 0, every request checked by `auth_basic` itself", () => {
+    let reg: RegistryDeployment;
+    let image: OciImage;
+    before(async () => {
+        reg = await startRegistry({ config: { gateAuthCacheSeconds: 0 } });
+        image = buildImage([4096, MiB], "nocache");
+    });
+    after(async () => {
+        await reg?.remove();
+        if (image !== undefined) {
+            fs.rmSync(image.dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the push user pushes, the pull user pulls and cannot write, wrong credentials get 401, and nothing is remembered", async () => {
+        const pushed = await push(image, `${reg.host}/nocache/app:v1`, reg.access("admin"));
+        assert.strictEqual(pushed.code, 0, pushed.stderr);
+        assert.deepStrictEqual(await pullAndCompare(image, `${reg.host}/nocache/app:v1`, reg.access("puller")), []);
+        const write = await request(`${reg.url}/v2/nocache/app/blobs/uploads/`, {
+            ca: reg.caPem,
+            auth: { username: "puller", password: reg.users.puller },
+            method: "POST",
+        });
+        assert.strictEqual(write.status, 401);
+        const wrong = await request(`${reg.url}/v2/`, { ca: reg.caPem, auth: { username: "admin", password: `${reg.users.admin}x` } });
+        assert.deepStrictEqual([wrong.status, wrong.headers["www-authenticate"]], [401, 'Basic realm="registry"']);
+        const cacheDir = reg.replicas[0].volumes.get("gate-auth-cache") ?? "";
+        assert.deepStrictEqual(fs.readdirSync(cacheDir), []);
+        assert.strictEqual(
+            (await request(`${reg.url}/_gate/check/push`, { ca: reg.caPem, auth: { username: "admin", password: reg.users.admin } })).status,
+            404,
+        );
     });
 });
