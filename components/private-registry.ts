@@ -46,7 +46,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
      * `name` names this component only.
      */
     constructor(name: string, cfg: RegistryConfig, opts?: pulumi.ComponentResourceOptions) {
-        super("registry:index:PrivateRegistry", name, {}, opts);
+        super("registry:index:PrivateRegistry", name, {}, withDependsOnForDescendants(opts));
         // The children kept the URNs they had when index.ts made them at the top level, so a
         // stack deployed before this component existed updates in place.
         const child: pulumi.ComponentResourceOptions = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
@@ -296,4 +296,19 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         this.mirrorDeploymentName = mirror?.deploymentName ?? pulumi.output("");
         this.registerOutputs({ registryHost: this.registryHost, registryUrl: this.registryUrl, deploymentName: this.deploymentName });
     }
+}
+
+/**
+ * A component's `dependsOn` holds back the component alone: Pulumi does not pass it to the
+ * resources inside. A transformation, which Pulumi applies to the component and every descendant,
+ * adds it to each of them, so `dependsOn: [namespace]` makes the whole registry wait (e.g. for the
+ * namespaces of `pullSecretNamespaces`).
+ */
+function withDependsOnForDescendants(opts: pulumi.ComponentResourceOptions | undefined): pulumi.ComponentResourceOptions | undefined {
+    if (opts?.dependsOn === undefined) {
+        return opts;
+    }
+    const dependsOn = opts.dependsOn;
+    const wait: pulumi.ResourceTransformation = (args) => ({ props: args.props, opts: pulumi.mergeOptions(args.opts, { dependsOn }) });
+    return { ...opts, transformations: [...(opts.transformations ?? []), wait] };
 }

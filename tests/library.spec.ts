@@ -13,7 +13,11 @@ describe("PrivateRegistry in a platform team's own program", () => {
 
     it("makes the registry under the team's component name, its resources named after registryName", () => {
         const top = run.resources.filter((r) => r.options.parent === "").map((r) => `${r.type}::${r.name}`);
-        assert.deepStrictEqual(top.sort(), ["kubernetes:core/v1:ConfigMap::registry-endpoint", "registry:index:PrivateRegistry::images"]);
+        assert.deepStrictEqual(top.sort(), [
+            "kubernetes:core/v1:ConfigMap::registry-endpoint",
+            "kubernetes:core/v1:Namespace::apps",
+            "registry:index:PrivateRegistry::images",
+        ]);
         const ns = ofType(run, "kubernetes:core/v1:Namespace").find((r) => r.name === "images-namespace");
         assert.strictEqual(ns?.inputs.metadata.name, "platform-images");
         assert.strictEqual(ofType(run, "kubernetes:apps/v1:Deployment")[0].inputs.metadata.namespace, "platform-images");
@@ -39,6 +43,18 @@ describe("PrivateRegistry in a platform team's own program", () => {
             (JSON.parse(run.outputs.pullConfig as string) as { auths: Record<string, { username: string }> }).auths["images.platform-images.svc.cluster.local"]
                 .username,
             "nodes",
+        );
+    });
+
+    it("`dependsOn` given to the component holds back every resource inside it, not only the component", () => {
+        const apps = run.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "apps");
+        assert.ok(apps !== undefined);
+        const inside = run.resources.filter((r) => r.name !== "apps" && r.name !== "registry-endpoint");
+        assert.ok(inside.length > 20, `only ${inside.length} resources inside`);
+        const waiting = (r: (typeof inside)[number]) => r.options.dependencies.some((d) => d.endsWith("::kubernetes:core/v1:Namespace::apps"));
+        assert.deepStrictEqual(
+            inside.filter((r) => !waiting(r)).map((r) => `${r.type}::${r.name}`),
+            [],
         );
     });
 });

@@ -113,14 +113,26 @@ describe("the shipped stacks and bad configuration through the real Pulumi CLI",
         let old: string;
         before(async () => {
             old = engine.mark(makeWorkDir("flat-program"));
-            const archive = await runCommand("bash", ["-c", `git -C '${ROOT}' archive ${FLAT_PROGRAM} index.ts config.ts components | tar -x -C '${old}'`]);
+            const archive = await runCommand("bash", [
+                "-c",
+                `git -C '${ROOT}' archive ${FLAT_PROGRAM} Pulumi.yaml index.ts config.ts components | tar -x -C '${old}'`,
+            ]);
             assert.strictEqual(archive.code, 0, `the flat program's commit must be in this clone's history: ${archive.stderr}`);
             fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(old, "node_modules"));
         });
 
         it("updates in place: the preview creates only the component, the up replaces and deletes nothing", async () => {
             await select("dev");
-            const first = await project.opOk("up", "dev", { root: old });
+            // A user on that version had its Pulumi.yaml too: the CLI hands the program every
+            // default declared there, and a key added since is unknown to the old program.
+            const projectFile = path.join(project.dir, "Pulumi.yaml");
+            fs.copyFileSync(path.join(old, "Pulumi.yaml"), projectFile);
+            let first;
+            try {
+                first = await project.opOk("up", "dev", { root: old });
+            } finally {
+                fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), projectFile);
+            }
             assert.ok((first.changes?.create ?? 0) > 20, JSON.stringify(first.changes));
             const preview = await project.opOk("preview", "dev");
             assert.deepStrictEqual(
