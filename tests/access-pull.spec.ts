@@ -1,7 +1,7 @@
 // Access under Pulumi mocks: the pull Secrets (pull-only credentials) and the image mirroring Job.
 import * as assert from "assert";
 
-import { secretValue } from "./support/pod";
+import { htpasswdUsers, secretValue } from "./support/pod";
 import { loadStackFile, one, ofType, ProgramRun, runProgram, stackFiles } from "./support/program";
 import { VARIANTS } from "./support/variants";
 import { run, selects } from "./support/access-fixtures";
@@ -47,11 +47,7 @@ describe("access: pull secrets", () => {
 
     it("the pull user may read and not write (in the gate's pull file only), and the primary user stays the first", () => {
         const auth = one(r, "kubernetes:core/v1:Secret", "registry-auth");
-        const users = (file: string) =>
-            (secretValue(auth, file) ?? "")
-                .split("\n")
-                .filter(Boolean)
-                .map((l) => l.split(":")[0]);
+        const users = (file: string) => htpasswdUsers(auth, file);
         assert.deepStrictEqual(users("pull.htpasswd"), ["admin", "puller"]);
         assert.deepStrictEqual(users("push.htpasswd"), ["admin"]);
         assert.strictEqual(r.outputs.username, "admin");

@@ -2,7 +2,7 @@
 // users, provided TLS, Service types, the 2.8 line, load balancer options, kept storage.
 import * as assert from "assert";
 
-import { registryPod, secretValue } from "./support/pod";
+import { htpasswdUsers, registryPod, secretValue } from "./support/pod";
 import { k8sObject, one, ofType, runProgram } from "./support/program";
 import { run } from "./support/program-fixtures";
 
@@ -53,11 +53,7 @@ describe("the Pulumi program", () => {
                 ],
             );
             const auth = one(r, "kubernetes:core/v1:Secret", "registry-auth");
-            const users = (file: string) =>
-                (secretValue(auth, file) ?? "")
-                    .split("\n")
-                    .filter(Boolean)
-                    .map((l) => l.split(":")[0]);
+            const users = (file: string) => htpasswdUsers(auth, file);
             assert.deepStrictEqual(users("pull.htpasswd"), ["admin", "ci", "deploy", "reader", "nodes", "puller"]);
             assert.deepStrictEqual(users("push.htpasswd"), ["admin", "ci", "deploy"]);
             for (const p of ofType(r, "random:index/randomPassword:RandomPassword")) {

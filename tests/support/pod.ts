@@ -39,6 +39,14 @@ export function secretValue(secret: RecordedResource, key: string): string | und
     return typeof d === "string" ? Buffer.from(d, "base64").toString("utf8") : undefined;
 }
 
+/** The user names of an htpasswd file in a Secret, in file order. */
+export function htpasswdUsers(secret: RecordedResource, key: string): string[] {
+    return (secretValue(secret, key) ?? "")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(":")[0]);
+}
+
 /** The registry Deployment (the one running the `registry` container) and what it references. */
 export function registryPod(run: ProgramRun, deploymentName = "registry"): RegistryPod {
     const deployments = run.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && r.state.metadata?.name === deploymentName);
