@@ -311,12 +311,17 @@ export function nginxListenMount(
     if (listens === 0) {
         throw new Error(`no \`listen <port>\` in the nginx.conf of container ${String(container.name)}`);
     }
+    // A pod's 127.0.0.1 is its own network namespace's, where `listen <port>` also answers (the
+    // gate asks itself to check credentials). Without a namespace of its own the pod's loopback
+    // is its address: requests nginx makes to 127.0.0.1 go there. (`allow 127.0.0.1` stays: a
+    // connection to another 127.x address still comes from 127.0.0.1, lo's route source.)
+    const ownLoopback = pinned.replace(/(https?:\/\/)127\.0\.0\.1:/g, `$1${address}:`);
     // Without mount namespaces the container runs as this process's user; nginx started as root
     // would run its workers as `nobody`, which cannot reach the registry's socket. A pod's nginx
     // runs as the pod's user, workers included: so do these.
     const asRoot = !mountNamespaces() && process.getuid?.() === 0 ? "user root;\n" : "";
     const file = path.join(dir, `${String(container.name)}-nginx.conf`);
-    fs.writeFileSync(file, asRoot + transform(pinned), { mode: 0o644 });
+    fs.writeFileSync(file, asRoot + transform(ownLoopback), { mode: 0o644 });
     return { source: file, target, readOnly: true };
 }
 
