@@ -16,6 +16,7 @@ export const PATH_LABELS: Readonly<Record<PathKind, string>> = {
     "deployed-nocache": "deployed, no auth cache",
     "deployed-cost10": "deployed, bcrypt cost 10",
     "tls-noauth": "same binary, TLS, no auth",
+    "registry-tls": "same binary, own TLS, no gate",
     baseline: "same binary, no TLS/auth",
     "loopback-https": "limit: loopback HTTPS",
     "loopback-http": "limit: loopback HTTP",

@@ -9,9 +9,10 @@ export type BackendName = (typeof BACKENDS)[number];
 /**
  * The registries compared on each backend (bench/registries.ts): the deployed one, the same at
  * bcrypt cost 10 (the random provider's, what htpasswd had before its cost was configurable), and
- * the same binary without auth, then without TLS either.
+ * the same pod with the gate's auth off, the registry binary serving TLS itself (no gate, no
+ * auth: what TLS costs apart from the gate), and the same binary without TLS or auth.
  */
-export const VARIANTS = ["deployed", "deployed-nocache", "deployed-cost10", "tls-noauth", "baseline"] as const;
+export const VARIANTS = ["deployed", "deployed-nocache", "deployed-cost10", "tls-noauth", "registry-tls", "baseline"] as const;
 export type VariantName = (typeof VARIANTS)[number];
 
 export type Section = "program" | "auth" | "datapath" | "concurrency" | "chunks";

@@ -1,7 +1,8 @@
 // The registries the bench compares, started through the e2e harness: the pod the program
 // declares (the gate: TLS, htpasswd and roles, in front of the registry on its socket), the same
 // pod with the gate's auth switched off, and the same registry binary and config alone, its API
-// on TCP without TLS or auth (same storage, same config otherwise).
+// on TCP with its own TLS (the pod's certificate) or without TLS, never with auth (same storage,
+// same config otherwise).
 import * as fs from "fs";
 import * as path from "path";
 
@@ -57,11 +58,12 @@ export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
     "deployed-nocache": "deployed, every request checked (gateAuthCacheSeconds 0)",
     "deployed-cost10": `deployed, bcrypt cost ${FULL_BCRYPT_COST}`,
     "tls-noauth": "same pod, gate without auth",
+    "registry-tls": "same binary, its own TLS, no gate (no auth)",
     baseline: "same binary, no gate (no TLS/auth)",
 };
 
 /** What the harness needs besides the variant: mock extras and how many processes. */
-export type Extra = Omit<StartOptions, "config" | "registryOnly" | "gateConf">;
+export type Extra = Omit<StartOptions, "config" | "registryOnly" | "registryTls" | "gateConf">;
 
 /**
  * Starts the program's registry pod as `variant`. The variants without auth refuse to return
@@ -80,7 +82,8 @@ export async function startVariant(variant: Variant, config: StackConfig, extra:
     const d = await startRegistry({
         config: stack,
         ...extra,
-        registryOnly: variant === "baseline",
+        registryOnly: variant === "baseline" || variant === "registry-tls",
+        registryTls: variant === "registry-tls",
         gateConf: variant === "tls-noauth" ? gateWithoutAuth : undefined,
     });
     const pids = () => [

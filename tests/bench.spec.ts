@@ -161,12 +161,12 @@ describe("bench: plan", () => {
 
     it("compares all three registries on the filesystem, the deployed one and the baseline on the object stores unless asked", () => {
         const p = parsePlan([], "/o");
-        assert.deepStrictEqual(p.variantsFor("filesystem"), ["deployed", "deployed-nocache", "deployed-cost10", "tls-noauth", "baseline"]);
+        assert.deepStrictEqual(p.variantsFor("filesystem"), ["deployed", "deployed-nocache", "deployed-cost10", "tls-noauth", "registry-tls", "baseline"]);
         assert.deepStrictEqual(p.variantsFor("swift-ceph"), ["deployed", "baseline"]);
         assert.deepStrictEqual(parsePlan(["--object-variants=deployed,tls-noauth"], "/o").variantsFor("s3-swift"), ["deployed", "tls-noauth"]);
         assert.throws(
             () => parsePlan(["--object-variants=deployed,plain"], "/o"),
-            /--object-variants: unknown registry plain; known: deployed, deployed-nocache, deployed-cost10, tls-noauth, baseline/,
+            /--object-variants: unknown registry plain; known: deployed, deployed-nocache, deployed-cost10, tls-noauth, registry-tls, baseline/,
         );
         assert.throws(() => parsePlan(["--object-variants=baseline"], "/o"), /must start with deployed/);
         assert.deepStrictEqual(

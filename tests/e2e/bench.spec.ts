@@ -45,7 +45,7 @@ describe("bench (smoke run, tiny sizes)", function () {
         assert.deepStrictEqual(failures(r), []);
     });
 
-    it("measured every path side by side: deployed, deployed without the auth cache, deployed at bcrypt cost 10, the same binary without auth and without TLS, loopback HTTPS/HTTP, copies; on Swift deployed and baseline", () => {
+    it("measured every path side by side: deployed, deployed without the auth cache, deployed at bcrypt cost 10, the same pod without auth, the same binary with its own TLS and without TLS, loopback HTTPS/HTTP, copies; on Swift deployed and baseline", () => {
         const paths = (r.datapath ?? []).map((s) => `${s.backend} ${s.path}`).sort();
         assert.deepStrictEqual(paths, [
             "filesystem baseline",
@@ -56,6 +56,7 @@ describe("bench (smoke run, tiny sizes)", function () {
             "filesystem deployed-nocache",
             "filesystem loopback-http",
             "filesystem loopback-https",
+            "filesystem registry-tls",
             "filesystem tls-noauth",
             "swift-ceph baseline",
             "swift-ceph deployed",

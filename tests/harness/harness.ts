@@ -20,6 +20,7 @@
 import * as fs from "fs";
 import * as path from "path";
 
+import { GATE_VOLUMES } from "../../components/registry/gate";
 import { registryPod, RegistryPod } from "../support/pod";
 import { ProgramRun, runProgramOrThrow, RunOptions, StackConfig } from "../support/program";
 import { request } from "./http";
@@ -40,6 +41,9 @@ import {
 import { freePort, Proc, startProc, waitFor, workDir } from "./procs";
 
 export { DEBIAN_REGISTRY, mountNamespaces, registryBinary } from "./container";
+
+/** Where `registryTls` mounts the pod's certificate and key in the registry container. */
+const REGISTRY_TLS_DIR = "/etc/registry-tls";
 
 export interface StartOptions {
     /** Stack config (the program's own keys), e.g. from a Pulumi.<stack>.yaml or a variant. */
@@ -68,6 +72,12 @@ export interface StartOptions {
      * auth), as the bench's baseline. Default false.
      */
     readonly registryOnly?: boolean;
+    /**
+     * With `registryOnly`: the registry serves TLS itself on that port, with the pod's certificate
+     * and key (the `tls` volume mounted into its container), still without auth: what TLS costs
+     * apart from the gate. Default false.
+     */
+    readonly registryTls?: boolean;
     /** Changes the gate's nginx.conf further (the bench's gate without auth). Default none. */
     readonly gateConf?: (conf: string) => string;
 }
@@ -187,6 +197,10 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
     const count = opts.replicas ?? Number(pod.deployment.inputs.spec.replicas ?? 1);
     const replicas: Replica[] = [];
     const gateSpec = opts.registryOnly === true ? undefined : gateContainerOf(pod);
+    if (opts.registryTls === true && opts.registryOnly !== true) {
+        throw new Error("registryTls needs registryOnly: with the gate, the gate terminates TLS");
+    }
+    const registryTls = opts.registryTls === true;
     for (let i = 0; i < count; i++) {
         const replicaPort = opts.replicaPorts?.[i] ?? (count === 1 ? port : await freePort());
         const debugPort = await freePort();
@@ -196,6 +210,7 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
         const mounts = [
             ...containerMounts(pod.container, volumes),
             ...(opts.extraMounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: true })),
+            ...(registryTls ? [{ source: volumes.get(GATE_VOLUMES.tls) ?? "", target: REGISTRY_TLS_DIR, readOnly: true }] : []),
         ];
         // The API's own address only where the pod gives it a TCP port: an old pod, or the
         // bench's registry-only baseline; otherwise it stays on the socket config.yml names.
@@ -204,6 +219,7 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
             ...resolveEnv(pod, podName),
             ...opts.extraEnv,
             ...(tcpApi ? { REGISTRY_HTTP_NET: "tcp", REGISTRY_HTTP_ADDR: `127.0.0.1:${replicaPort}` } : {}),
+            ...(registryTls ? { REGISTRY_HTTP_TLS_CERTIFICATE: `${REGISTRY_TLS_DIR}/tls.crt`, REGISTRY_HTTP_TLS_KEY: `${REGISTRY_TLS_DIR}/tls.key` } : {}),
             REGISTRY_HTTP_DEBUG_ADDR: `127.0.0.1:${debugPort}`,
         };
         if (opts.perReplicaHttpSecret !== undefined) {
