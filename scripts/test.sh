@@ -20,3 +20,6 @@ if [ -f tests/e2e/.mocharc.json ]; then
   echo "== end-to-end tests (real registry, TLS, htpasswd, skopeo)"
   node_modules/.bin/mocha --config tests/e2e/.mocharc.json
 fi
+# A green run deletes what it wrote (certificates, images, storage, logs: over a GiB); a failed
+# run stops above (set -e) and keeps it for reading the logs until the next run starts.
+[ -n "${REGISTRY_E2E_WORK:-}" ] || rm -rf .e2e
