@@ -1,6 +1,8 @@
 // Push and pull of multi-layer images through the deployed registry, the same binary without
 // TLS and auth, and the machine's limits (copy on the same disk, loopback TLS / plain HTTP),
-// interleaved repetition by repetition so a load change on the shared machine hits all alike.
+// interleaved repetition by repetition so a load change on the shared machine hits all alike,
+// in an order that turns each repetition, from a disk with nothing left to write back.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -69,10 +71,14 @@ export async function roundTrip(
 ): Promise<{ pushMs: number; pullMs: number; errors: string[] }> {
     const ref = `${reg.host}/${repo}:${image.tag}`;
     const errors: string[] = [];
+    // Each clock starts with nothing left to write back: dirty pages of an earlier step (1 GiB
+    // from the previous push or copy) would otherwise be flushed while this one is timed.
+    execFileSync("sync");
     const p = await timed(() => push(image, ref, reg.access, { timeoutMs: 900000 }));
     if (p.value.code !== 0) {
         return { pushMs: NaN, pullMs: NaN, errors: [`push ${ref}: ${p.value.stderr.trim()}`] };
     }
+    execFileSync("sync");
     const q = await timed(() => pull(ref, reg.access, { timeoutMs: 900000, parentDir: clientDir }));
     if (q.value.result.code !== 0) {
         errors.push(`pull ${ref}: ${q.value.result.stderr.trim()}`);
@@ -110,7 +116,9 @@ export async function measureSize(t: DatapathTargets, sizeMiB: number, images: r
     };
     for (const [i, image] of images.entries()) {
         const repo = `bench/s${sizeMiB}-r${i}`;
-        for (const { variant: kind, reg } of t.registries) {
+        // Each repetition starts one registry further on, so none always runs right after the limits.
+        const n = t.registries.length;
+        for (const { variant: kind, reg } of t.registries.map((_, j) => t.registries[(i + j) % n])) {
             const r = await roundTrip(reg, image, repo, t.clientDir);
             add(kind, r.pushMs, r.pullMs, r.errors);
             log(
@@ -118,6 +126,7 @@ export async function measureSize(t: DatapathTargets, sizeMiB: number, images: r
             );
         }
         if (t.limits !== undefined) {
+            execFileSync("sync");
             for (const [kind, server] of [
                 ["loopback-https", t.limits.https],
                 ["loopback-http", t.limits.http],
