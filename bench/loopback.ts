@@ -58,6 +58,8 @@ export interface LoopbackServer {
     readonly inbox: string;
     readonly root: string;
     readonly proc: Proc;
+    /** Stops nginx and deletes its directory (config, inbox, logs). */
+    stop(): Promise<void>;
 }
 
 /** Starts nginx over `root` (GET /files/...) with an upload inbox (PUT /in/...); https with the given certificate. */
@@ -91,7 +93,11 @@ export async function startLoopback(scheme: "https" | "http", root: string, tls?
     });
     const ca = tls === undefined ? undefined : fs.readFileSync(tls.ca, "utf8");
     await waitFor(`loopback nginx ${scheme}`, async () => (await request(`${scheme}://127.0.0.1:${port}/`, { ca })).status > 0, 15000, 100, proc);
-    return { url: `${scheme}://127.0.0.1:${port}`, caFile: tls?.ca, inbox, root, proc };
+    const stop = async () => {
+        await proc.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    return { url: `${scheme}://127.0.0.1:${port}`, caFile: tls?.ca, inbox, root, proc, stop };
 }
 
 function curlArgs(server: LoopbackServer): string[] {

@@ -145,9 +145,9 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
                             let limits: DatapathTargets["limits"];
                             if (name === plan.backends[0]) {
                                 const https = await startLoopback("https", WORK_DIR, tlsFiles(registries[0].reg));
-                                stops.push(() => https.proc.stop());
+                                stops.push(() => https.stop());
                                 const http = await startLoopback("http", WORK_DIR);
-                                stops.push(() => http.proc.stop());
+                                stops.push(() => http.stop());
                                 limits = { https, http };
                             }
                             for (const size of sizesOf(name)) {

@@ -128,6 +128,12 @@ function accessFlags(side: "src" | "dest", a: RegistryAccess | undefined): strin
 /** A private HOME so skopeo reads no credentials or certificates but those given. */
 const skopeoHome = (() => {
     let dir: string | undefined;
+    // Empty but for what skopeo caches; gone with the process.
+    process.on("exit", () => {
+        if (dir !== undefined) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
     return () => (dir ??= workDir("skopeo-home"));
 })();
 
