@@ -312,7 +312,7 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
             await stopAllReplicas();
         },
         async remove() {
-            await frontend?.stop();
+            await frontend?.remove();
             await stopAllReplicas();
             for (const dir of [root, certDir]) {
                 fs.rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,8 @@ export interface RoundRobin {
     /** Lines `METHOD URI -> upstream status` per request. */
     upstreamLog(): string[];
     stop(): Promise<void>;
+    /** Stops nginx and deletes its directory (config, logs). */
+    remove(): Promise<void>;
 }
 
 /** Starts nginx round-robin over `backends`; resolves once it answers. */
@@ -65,5 +67,9 @@ export async function startRoundRobin(args: RoundRobinArgs): Promise<RoundRobin>
         proc,
         upstreamLog: () => (fs.existsSync(upLog) ? fs.readFileSync(upLog, "utf8").split("\n").filter(Boolean) : []),
         stop: () => proc.stop(),
+        async remove() {
+            await proc.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
     };
 }
