@@ -1,7 +1,7 @@
 // Push and pull of multi-layer images through the deployed registry, the same binary without
 // TLS and auth, and the machine's limits (copy on the same disk, loopback TLS / plain HTTP),
-// interleaved repetition by repetition so a load change on the shared machine hits all alike,
-// in an order that turns each repetition, from a disk with nothing left to write back.
+// interleaved repetition by repetition so a load change on the shared machine hits all alike.
+// Each repetition starts one registry further on, and each clock after a `sync`.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -116,7 +116,7 @@ export async function measureSize(t: DatapathTargets, sizeMiB: number, images: r
     };
     for (const [i, image] of images.entries()) {
         const repo = `bench/s${sizeMiB}-r${i}`;
-        // Each repetition starts one registry further on, so none always runs right after the limits.
+        // Rotated: otherwise the same registry always runs right after the limits' big writes.
         const n = t.registries.length;
         for (const { variant: kind, reg } of t.registries.map((_, j) => t.registries[(i + j) % n])) {
             const r = await roundTrip(reg, image, repo, t.clientDir);

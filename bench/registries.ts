@@ -63,7 +63,7 @@ export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
 };
 
 /** What the harness needs besides the variant: mock extras and how many processes. */
-export type Extra = Omit<StartOptions, "config" | "registryOnly" | "registryTls" | "gateConf">;
+export type Extra = Omit<StartOptions, "config" | "registryOnly" | "gateConf">;
 
 /**
  * Starts the program's registry pod as `variant`. The variants without auth refuse to return
@@ -82,8 +82,7 @@ export async function startVariant(variant: Variant, config: StackConfig, extra:
     const d = await startRegistry({
         config: stack,
         ...extra,
-        registryOnly: variant === "baseline" || variant === "registry-tls",
-        registryTls: variant === "registry-tls",
+        registryOnly: variant === "baseline" ? "http" : variant === "registry-tls" ? "https" : undefined,
         gateConf: variant === "tls-noauth" ? gateWithoutAuth : undefined,
     });
     const pids = () => [

@@ -21,6 +21,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { GATE_VOLUMES } from "../../components/registry/gate";
+import { TLS_CERT_PATH, TLS_KEY_PATH } from "../../components/registry/layout";
 import { registryPod, RegistryPod } from "../support/pod";
 import { ProgramRun, runProgramOrThrow, RunOptions, StackConfig } from "../support/program";
 import { request } from "./http";
@@ -42,7 +43,7 @@ import { freePort, Proc, startProc, waitFor, workDir } from "./procs";
 
 export { DEBIAN_REGISTRY, mountNamespaces, registryBinary } from "./container";
 
-/** Where `registryTls` mounts the pod's certificate and key in the registry container. */
+/** Where `registryOnly: "https"` mounts the pod's certificate and key in the registry container. */
 const REGISTRY_TLS_DIR = "/etc/registry-tls";
 
 export interface StartOptions {
@@ -68,16 +69,12 @@ export interface StartOptions {
     /** Ports for the replicas (known before they start, e.g. for a proxy). Default: free ports. */
     readonly replicaPorts?: readonly number[];
     /**
-     * Run the registry container alone, its API on TCP at the replica's port (no gate: no TLS, no
-     * auth), as the bench's baseline. Default false.
+     * Run the registry container alone, its API on TCP at the replica's port, without the gate
+     * (so without auth): `"http"` plain, the bench's baseline; `"https"` serving TLS itself with
+     * the pod's certificate and key (the `tls` volume mounted into its container), what TLS costs
+     * apart from the gate. Default: the pod as declared.
      */
-    readonly registryOnly?: boolean;
-    /**
-     * With `registryOnly`: the registry serves TLS itself on that port, with the pod's certificate
-     * and key (the `tls` volume mounted into its container), still without auth: what TLS costs
-     * apart from the gate. Default false.
-     */
-    readonly registryTls?: boolean;
+    readonly registryOnly?: "http" | "https";
     /** Changes the gate's nginx.conf further (the bench's gate without auth). Default none. */
     readonly gateConf?: (conf: string) => string;
 }
@@ -196,11 +193,7 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
     const claimDirs: Record<string, string> = opts.claimDirs ?? {};
     const count = opts.replicas ?? Number(pod.deployment.inputs.spec.replicas ?? 1);
     const replicas: Replica[] = [];
-    const gateSpec = opts.registryOnly === true ? undefined : gateContainerOf(pod);
-    if (opts.registryTls === true && opts.registryOnly !== true) {
-        throw new Error("registryTls needs registryOnly: with the gate, the gate terminates TLS");
-    }
-    const registryTls = opts.registryTls === true;
+    const gateSpec = opts.registryOnly === undefined ? gateContainerOf(pod) : undefined;
     for (let i = 0; i < count; i++) {
         const replicaPort = opts.replicaPorts?.[i] ?? (count === 1 ? port : await freePort());
         const debugPort = await freePort();
@@ -210,16 +203,27 @@ export async function startRegistry(opts: StartOptions): Promise<RegistryDeploym
         const mounts = [
             ...containerMounts(pod.container, volumes),
             ...(opts.extraMounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: true })),
-            ...(registryTls ? [{ source: volumes.get(GATE_VOLUMES.tls) ?? "", target: REGISTRY_TLS_DIR, readOnly: true }] : []),
         ];
+        if (opts.registryOnly === "https") {
+            const tls = volumes.get(GATE_VOLUMES.tls);
+            if (tls === undefined) {
+                throw new Error(`registryOnly https: the pod has no volume ${GATE_VOLUMES.tls}`);
+            }
+            mounts.push({ source: tls, target: REGISTRY_TLS_DIR, readOnly: true });
+        }
         // The API's own address only where the pod gives it a TCP port: an old pod, or the
         // bench's registry-only baseline; otherwise it stays on the socket config.yml names.
-        const tcpApi = opts.registryOnly === true || (pod.container.ports as { name: string }[]).some((p) => p.name === "https");
+        const tcpApi = opts.registryOnly !== undefined || (pod.container.ports as { name: string }[]).some((p) => p.name === "https");
         const env: Record<string, string> = {
             ...resolveEnv(pod, podName),
             ...opts.extraEnv,
             ...(tcpApi ? { REGISTRY_HTTP_NET: "tcp", REGISTRY_HTTP_ADDR: `127.0.0.1:${replicaPort}` } : {}),
-            ...(registryTls ? { REGISTRY_HTTP_TLS_CERTIFICATE: `${REGISTRY_TLS_DIR}/tls.crt`, REGISTRY_HTTP_TLS_KEY: `${REGISTRY_TLS_DIR}/tls.key` } : {}),
+            ...(opts.registryOnly === "https"
+                ? {
+                      REGISTRY_HTTP_TLS_CERTIFICATE: path.posix.join(REGISTRY_TLS_DIR, path.posix.basename(TLS_CERT_PATH)),
+                      REGISTRY_HTTP_TLS_KEY: path.posix.join(REGISTRY_TLS_DIR, path.posix.basename(TLS_KEY_PATH)),
+                  }
+                : {}),
             REGISTRY_HTTP_DEBUG_ADDR: `127.0.0.1:${debugPort}`,
         };
         if (opts.perReplicaHttpSecret !== undefined) {
