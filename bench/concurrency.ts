@@ -21,8 +21,10 @@ export interface ConcurrencyResult {
     readonly aggregateMiBps: number;
     readonly pull: Summary;
     readonly errors: string[];
-    /** Peak summed RSS of the registry processes (and the proxy), bytes. */
+    /** Peak summed RSS of the pods' processes (and the proxy in front), bytes. */
     readonly peakRssBytes: number;
+    /** Peak RSS of one instance of each container (registry, gate: a process and its children), bytes. */
+    readonly peakRssByContainer: Readonly<Record<string, number>>;
 }
 
 /** Pushes `image` once, then for each level pulls it `parallel` times at once. */
@@ -42,7 +44,7 @@ export async function measureConcurrency(
     const bytes = imageBytes(image);
     const out: ConcurrencyResult[] = [];
     for (const parallel of levels) {
-        const rss = new RssSampler(() => reg.pids());
+        const rss = new RssSampler(() => reg.containers());
         const t0 = performance.now();
         const results = await Promise.all(
             Array.from({ length: parallel }, async () => {
@@ -52,7 +54,7 @@ export async function measureConcurrency(
             }),
         );
         const wallMs = performance.now() - t0;
-        const peakRssBytes = rss.stop();
+        const peak = rss.stop();
         const errors: string[] = [];
         for (const r of results) {
             if (r.result.code !== 0) {
@@ -73,7 +75,8 @@ export async function measureConcurrency(
             aggregateMiBps: mibPerSec(bytes * ok.length, wallMs),
             pull: summarize(ok),
             errors,
-            peakRssBytes,
+            peakRssBytes: peak.total,
+            peakRssByContainer: peak.byContainer,
         };
         out.push(res);
         log(

@@ -115,13 +115,58 @@ export function rssBytes(pid: number): number {
     }
 }
 
-/** Samples the summed RSS of some processes; `stop()` gives the peak. */
+/** Parent PID of every process now, from /proc/<pid>/stat (the field after the command's closing parenthesis). */
+function parentPids(): Map<number, number> {
+    const parents = new Map<number, number>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) {
+            continue;
+        }
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            parents.set(Number(entry), ppid);
+        } catch {
+            // Gone between the listing and the read.
+        }
+    }
+    return parents;
+}
+
+/** `pid` and all its descendants: what a container's memory limit covers (nginx's master and its workers). */
+export function processTree(pid: number, parents: ReadonlyMap<number, number> = parentPids()): number[] {
+    const tree = [pid];
+    for (let i = 0; i < tree.length; i++) {
+        for (const [child, parent] of parents) {
+            if (parent === tree[i]) {
+                tree.push(child);
+            }
+        }
+    }
+    return tree;
+}
+
+/** The main PIDs of a pod's containers under test, by container: each counted with its descendants. */
+export type ContainerPids = Readonly<Record<string, readonly number[]>>;
+
+/** Peak RSS, bytes: of everything together, and of the largest single process tree of each container name. */
+export interface PeakRss {
+    readonly total: number;
+    readonly byContainer: Readonly<Record<string, number>>;
+}
+
+/**
+ * Samples the RSS of some containers' process trees; `stop()` gives the peak of their sum and,
+ * per container name, of the largest single instance (one replica's: a memory limit is per
+ * container instance).
+ */
 export class RssSampler {
-    private peak = 0;
+    private total = 0;
+    private readonly byContainer: Record<string, number> = {};
     private readonly timer: NodeJS.Timeout;
 
     constructor(
-        private readonly pids: () => readonly number[],
+        private readonly containers: () => ContainerPids,
         intervalMs = 100,
     ) {
         this.sample();
@@ -130,15 +175,21 @@ export class RssSampler {
     }
 
     private sample(): void {
-        this.peak = Math.max(
-            this.peak,
-            this.pids().reduce((a, p) => a + rssBytes(p), 0),
-        );
+        const parents = parentPids();
+        let sum = 0;
+        for (const [name, pids] of Object.entries(this.containers())) {
+            for (const pid of pids) {
+                const rss = processTree(pid, parents).reduce((a, p) => a + rssBytes(p), 0);
+                sum += rss;
+                this.byContainer[name] = Math.max(this.byContainer[name] ?? 0, rss);
+            }
+        }
+        this.total = Math.max(this.total, sum);
     }
 
-    stop(): number {
+    stop(): PeakRss {
         clearInterval(this.timer);
         this.sample();
-        return this.peak;
+        return { total: this.total, byContainer: { ...this.byContainer } };
     }
 }

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { FULL_BCRYPT_COST } from "../components/security/htpasswd";
+import type { ContainerPids } from "./machine";
 import { startRegistry, RegistryDeployment } from "../tests/harness/harness";
 import { request } from "../tests/harness/http";
 import { waitFor } from "../tests/harness/procs";
@@ -27,13 +28,31 @@ export interface BenchRegistry {
     readonly url: string;
     readonly ca?: string;
     readonly auth?: { username: string; password: string };
-    /** PIDs of the registry processes (and the proxy in front), for RSS. */
-    pids(): number[];
+    /** Main PIDs of the pod's containers (registry, gate) and of the proxy in front, for RSS. */
+    containers(): ContainerPids;
+}
+
+/** The main PIDs of a deployment's registry and gate containers, and of the round-robin proxy in front. */
+export function podContainers(d: RegistryDeployment): () => ContainerPids {
+    return () => ({
+        registry: d.replicas.map((r) => r.proc.pid),
+        gate: d.replicas.flatMap((r) => (r.gate === undefined ? [] : [r.gate.pid])),
+        ...(d.frontend === undefined ? {} : { "round-robin proxy": [d.frontend.proc.pid] }),
+    });
 }
 
 /** A deployment reached as the program declares it: TLS with its CA, the first user's credentials. */
-export function authenticatedRegistry(label: string, d: RegistryDeployment, pids: () => number[]): BenchRegistry {
-    return { label, deployment: d, host: d.host, access: d.access(), url: d.url, ca: d.caPem, auth: { username: d.username, password: d.password }, pids };
+export function authenticatedRegistry(label: string, d: RegistryDeployment, containers: () => ContainerPids): BenchRegistry {
+    return {
+        label,
+        deployment: d,
+        host: d.host,
+        access: d.access(),
+        url: d.url,
+        ca: d.caPem,
+        auth: { username: d.username, password: d.password },
+        containers,
+    };
 }
 
 /**
@@ -85,10 +104,7 @@ export async function startVariant(variant: Variant, config: StackConfig, extra:
         registryOnly: variant === "baseline" ? "http" : variant === "registry-tls" ? "https" : undefined,
         gateConf: variant === "tls-noauth" ? gateWithoutAuth : undefined,
     });
-    const pids = () => [
-        ...d.replicas.flatMap((r) => [r.proc.pid, ...(r.gate === undefined ? [] : [r.gate.pid])]),
-        ...(d.frontend === undefined ? [] : [d.frontend.proc.pid]),
-    ];
+    const containers = podContainers(d);
     const url = variant === "baseline" ? `http://${d.host}` : d.url;
     const ca = variant === "baseline" ? undefined : d.caPem;
     // The readiness probe is on the debug port, which 2.8 serves before its storage driver is up
@@ -112,14 +128,14 @@ export async function startVariant(variant: Variant, config: StackConfig, extra:
             await d.stop();
             throw new Error(`the ${VARIANT_LABELS[variant]} registry does not ask for credentials: GET ${url}/v2/ -> ${probe.status} ${probe.body}`);
         }
-        return authenticatedRegistry(VARIANT_LABELS[variant], d, pids);
+        return authenticatedRegistry(VARIANT_LABELS[variant], d, containers);
     }
     if (probe.status !== 200) {
         await d.stop();
         throw new Error(`the ${VARIANT_LABELS[variant]} registry does not answer without credentials: GET ${url}/v2/ -> ${probe.status} ${probe.body}`);
     }
     const access: RegistryAccess = variant === "baseline" ? { tlsVerify: false } : { certDir: d.certDir };
-    return { label: VARIANT_LABELS[variant], deployment: d, host: d.host, access, url, ca, pids };
+    return { label: VARIANT_LABELS[variant], deployment: d, host: d.host, access, url, ca, containers };
 }
 
 /** The registry exactly as the program declares it. */

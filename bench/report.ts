@@ -92,7 +92,9 @@ export function concurrencyTable(results: readonly ConcurrencyResult[]): string 
         { header: "p95", align: "right", value: (r) => duration(r.pull.p95) },
         { header: "p99", align: "right", value: (r) => duration(r.pull.p99) },
         { header: "errors", align: "right", value: (r) => String(r.errors.length) },
-        { header: "peak RSS", align: "right", value: (r) => bytes(r.peakRssBytes) },
+        { header: "peak RSS, all", align: "right", value: (r) => bytes(r.peakRssBytes) },
+        { header: "one registry", align: "right", value: (r) => bytes(r.peakRssByContainer.registry ?? 0) },
+        { header: "one gate", align: "right", value: (r) => bytes(r.peakRssByContainer.gate ?? 0) },
     ];
     return markdownTable(cols, results);
 }

@@ -16,7 +16,7 @@ import { freePort, Proc, startProc, waitFor, workDir } from "../tests/harness/pr
 import { secretValue } from "../tests/support/pod";
 import { runProgramOrThrow, StackConfig } from "../tests/support/program";
 import { AuthCost, Probe, probeAll, ProbeTarget, v2Target } from "./auth-cost";
-import { authenticatedRegistry, bcryptCost, BenchRegistry } from "./registries";
+import { authenticatedRegistry, bcryptCost, BenchRegistry, podContainers } from "./registries";
 
 /** Something the section started, and how to stop it. */
 type Stop = () => Promise<void>;
@@ -92,7 +92,7 @@ async function startWithRedis(config: StackConfig, stops: Stop[]): Promise<Bench
         extraEnv: { REGISTRY_REDIS_ADDRS: `["127.0.0.1:${port}"]` },
     });
     stops.push(() => d.remove());
-    return authenticatedRegistry("deployed, Redis cache", d, () => d.replicas.map((r) => r.proc.pid));
+    return authenticatedRegistry("deployed, Redis cache", d, podContainers(d));
 }
 
 /** `HEAD` of a blob of `image` in `repo`, with valid credentials. */

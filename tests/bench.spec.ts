@@ -1,11 +1,13 @@
 // The bench's pure parts: statistics, table rendering, the dependency-graph depth, the plan and
 // the report. (The bench itself runs in tests/e2e/bench.spec.ts, without timed assertions.)
 import * as assert from "assert";
+import { spawn } from "child_process";
 
 import { GraphNode, longestChain, waitsFor } from "../bench/graph";
 import { layerSplit, PathSample } from "../bench/datapath";
 import { stackForRoot } from "../bench/backends";
 import { parsePlan } from "../bench/plan";
+import { processTree, RssSampler } from "../bench/machine";
 import { cephMemoryBytes } from "../bench/run";
 import { BenchResults, datapathTable, renderReport, throughput } from "../bench/report";
 import { mean, median, mibPerSec, MiB, percentile, ratio, summarize } from "../bench/stats";
@@ -39,6 +41,38 @@ describe("bench: statistics", () => {
         assert.strictEqual(ratio(1, 4), 0.25);
         assert.ok(Number.isNaN(ratio(1, NaN)));
         assert.ok(Number.isNaN(ratio(0, 1)));
+    });
+});
+
+describe("bench: RSS of a container's processes", () => {
+    it("counts a process with its children (nginx's workers under its master), each container's largest instance apart", async () => {
+        // A shell holding a child that holds 64 MiB: the child is what the parent's tree must add.
+        const parent = spawn(
+            "/bin/sh",
+            ["-c", `python3 -c 'import time; b = bytearray(64 << 20); b[::4096] = b"x" * (len(b) // 4096); time.sleep(30)' & wait`],
+            {
+                stdio: "ignore",
+                detached: true,
+            },
+        );
+        const pid = parent.pid ?? 0;
+        try {
+            let tree: number[] = [];
+            for (let i = 0; i < 100 && tree.length < 2; i++) {
+                await new Promise((r) => setTimeout(r, 50));
+                tree = processTree(pid);
+            }
+            assert.strictEqual(tree[0], pid);
+            assert.ok(tree.length >= 2, `no child of ${pid} found`);
+            const sampler = new RssSampler(() => ({ one: [pid], other: [process.pid] }), 20);
+            await new Promise((r) => setTimeout(r, 600));
+            const peak = sampler.stop();
+            assert.ok(peak.byContainer.one >= 64 * 1024 * 1024, `the child's 64 MiB is not counted: ${peak.byContainer.one}`);
+            assert.ok(peak.byContainer.other > 0);
+            assert.ok(peak.total >= peak.byContainer.one);
+        } finally {
+            process.kill(-pid, "SIGTERM");
+        }
     });
 });
 

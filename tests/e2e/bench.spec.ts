@@ -124,6 +124,11 @@ describe("bench (smoke run, tiny sizes)", function () {
             [60, 60, 0, 0, 60, 60],
         );
         assert.ok((r.concurrency ?? []).every((c) => c.peakRssBytes > 0));
+        // Each container's own peak (the gate: nginx's master and its workers), under the total.
+        for (const c of r.concurrency ?? []) {
+            const { registry, gate } = c.peakRssByContainer;
+            assert.ok(registry > 0 && gate > 0 && registry <= c.peakRssBytes && gate <= c.peakRssBytes, JSON.stringify(c.peakRssByContainer));
+        }
     });
 
     it("pushed and pulled a multi-part layer through S3 (aws stack on Swift's s3api) and Swift (ceph stack on RGW, 2.8) at the chunk size asked", () => {
