@@ -6,7 +6,7 @@ import { PATH_LABELS, PathSample } from "./datapath";
 import { describeChain } from "./graph";
 import type { MachineInfo } from "./machine";
 import type { ProgramResult } from "./program";
-import { median, mibPerSec, ratio } from "./stats";
+import { median, mibPerSec, pairedRatio, ratio } from "./stats";
 import { bytes, Column, duration, markdownTable, num, times } from "./table";
 
 export interface LoadFigures {
@@ -70,6 +70,14 @@ export function datapathTable(samples: readonly PathSample[]): string {
                 r.deployed === undefined || r.s.path === "deployed"
                     ? ""
                     : `${times(ratio(throughput(r.deployed, "push"), throughput(r.s, "push")))} / ${times(ratio(throughput(r.deployed, "pull"), throughput(r.s, "pull")))}`,
+        },
+        {
+            header: "paired (push/pull)",
+            align: "right",
+            value: (r) =>
+                r.deployed === undefined || r.s.path === "deployed"
+                    ? ""
+                    : `${times(pairedRatio(r.deployed.pushMs, r.s.pushMs))} / ${times(pairedRatio(r.deployed.pullMs, r.s.pullMs))}`,
         },
         { header: "errors", align: "right", value: (r) => String(r.s.errors.length) },
     ];
@@ -170,7 +178,7 @@ export function renderReport(r: BenchResults): string {
             "## Push and pull",
             "",
             "Median of n repetitions, each a distinct image (4 random layers, ratio 1:2:3:4), skopeo against one registry process from the pod the program declares; pulls verified digest by digest after the clock stops. " +
-                "`deployed ÷ this`: the deployed registry's throughput as a fraction of that path's (on the same backend; the limits are measured once, on the first backend's disk).",
+                "`deployed ÷ this`: the deployed registry's throughput as a fraction of that path's (on the same backend; the limits are measured once, on the first backend's disk), from the medians; `paired`: the median of the same ratio taken within each repetition, where the two ran minutes apart at most, so a change of the machine's load between repetitions cancels out.",
             "",
             datapathTable(r.datapath),
             "",

@@ -67,3 +67,13 @@ export function mibPerSec(bytes: number, ms: number): number {
 export function ratio(a: number, b: number): number {
     return Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0 ? a / b : NaN;
 }
+
+/**
+ * Median over repetitions of `ms[i] ÷ referenceMs[i]` (each repetition's two times of the same
+ * bytes, taken one right after the other): `reference`'s throughput as a fraction of the other's,
+ * with a drift of the machine's load between repetitions taken out. NaN without a finite pair.
+ */
+export function pairedRatio(referenceMs: readonly number[], ms: readonly number[]): number {
+    const pairs = referenceMs.map((r, i) => ratio(ms[i], r)).filter((x) => Number.isFinite(x));
+    return pairs.length === 0 ? NaN : median(pairs);
+}

@@ -10,7 +10,7 @@ import { parsePlan } from "../bench/plan";
 import { processTree, RssSampler } from "../bench/machine";
 import { cephMemoryBytes } from "../bench/run";
 import { BenchResults, datapathTable, renderReport, throughput } from "../bench/report";
-import { mean, median, mibPerSec, MiB, percentile, ratio, summarize } from "../bench/stats";
+import { mean, median, mibPerSec, MiB, pairedRatio, percentile, ratio, summarize } from "../bench/stats";
 import { bytes, duration, markdownTable, num, times } from "../bench/table";
 import { loadStackFile, runProgram, stackFiles } from "./support/program";
 import { VARIANTS } from "./support/variants";
@@ -288,15 +288,25 @@ describe("bench: report", () => {
         pullMs,
         errors,
     });
-    const samples = [sample("deployed", [2000, 4000, 3000], [1000, 1000, 1000]), sample("baseline", [500, 500, 500], [250, 250, 250])];
+    const samples = [sample("deployed", [2000, 4000, 3000], [1000, 1000, 1000]), sample("baseline", [500, 1000, 500], [250, 250, 250])];
 
     it("computes median throughput and the deployed/baseline ratio from the raw figures", () => {
         assert.strictEqual(throughput(samples[0], "push"), mibPerSec(10 * MiB, 3000));
         const table = datapathTable(samples);
         assert.match(
             table,
-            /\| filesystem \| 10\.0 MiB \| same binary, no TLS\/auth \|\s+3 \|\s+500 ms \|\s+20\.0 \|\s+250 ms \|\s+40\.0 \|\s+0\.17× \/ 0\.25× \|\s+0 \|/,
+            /\| filesystem \| 10\.0 MiB \| same binary, no TLS\/auth \|\s+3 \|\s+500 ms \|\s+20\.0 \|\s+250 ms \|\s+40\.0 \|\s+0\.17× \/ 0\.25× \|\s+0\.25× \/ 0\.25× \|\s+0 \|/,
         );
+    });
+
+    it("pairs the repetitions: the median of per-repetition ratios, a failed transfer left out", () => {
+        // Repetition 2 ran while the machine was busy: both times doubled; its ratio is the same.
+        assert.strictEqual(pairedRatio([100, 200, 100], [90, 180, 90]), 0.9);
+        assert.strictEqual(pairedRatio([100, 200, 100, 100], [90, 180, NaN, 110]), 0.9);
+        assert.ok(Number.isNaN(pairedRatio([NaN], [1])));
+        // Ratio of medians vs median of ratios: a drift between repetitions moves only the first.
+        assert.strictEqual(median([100, 300, 300]) / median([90, 100, 280]), 3);
+        assert.ok(Math.abs(pairedRatio([90, 100, 280], [100, 300, 300]) - 100 / 90) < 1e-9);
     });
 
     it("names what was skipped and shows the machine and load", () => {
