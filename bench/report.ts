@@ -49,6 +49,12 @@ interface DatapathRow {
     readonly deployed?: PathSample;
 }
 
+/** "push / pull" of `ratioOf(deployed, this row)`, or "" on the deployed row itself and where nothing was deployed. */
+function againstDeployed(r: DatapathRow, ratioOf: (deployed: PathSample, s: PathSample, dir: "push" | "pull") => number): string {
+    const d = r.deployed;
+    return d === undefined || r.s.path === "deployed" ? "" : `${times(ratioOf(d, r.s, "push"))} / ${times(ratioOf(d, r.s, "pull"))}`;
+}
+
 export function datapathTable(samples: readonly PathSample[]): string {
     const rows: DatapathRow[] = samples.map((s) => ({
         s,
@@ -66,18 +72,12 @@ export function datapathTable(samples: readonly PathSample[]): string {
         {
             header: "deployed ÷ this (push/pull)",
             align: "right",
-            value: (r) =>
-                r.deployed === undefined || r.s.path === "deployed"
-                    ? ""
-                    : `${times(ratio(throughput(r.deployed, "push"), throughput(r.s, "push")))} / ${times(ratio(throughput(r.deployed, "pull"), throughput(r.s, "pull")))}`,
+            value: (r) => againstDeployed(r, (d, s, dir) => ratio(throughput(d, dir), throughput(s, dir))),
         },
         {
             header: "paired (push/pull)",
             align: "right",
-            value: (r) =>
-                r.deployed === undefined || r.s.path === "deployed"
-                    ? ""
-                    : `${times(pairedRatio(r.deployed.pushMs, r.s.pushMs))} / ${times(pairedRatio(r.deployed.pullMs, r.s.pullMs))}`,
+            value: (r) => againstDeployed(r, (d, s, dir) => (dir === "push" ? pairedRatio(d.pushMs, s.pushMs) : pairedRatio(d.pullMs, s.pullMs))),
         },
         { header: "errors", align: "right", value: (r) => String(r.s.errors.length) },
     ];

@@ -16,7 +16,7 @@ import { ConcurrencyResult, measureConcurrency } from "./concurrency";
 import { DatapathTargets, layerSplit, measureSize, PathSample } from "./datapath";
 import { startLoopback } from "./loopback";
 import { clientDir, LoadSampler, machineInfo } from "./machine";
-import { BackendName, parsePlan, Plan } from "./plan";
+import { BACKENDS, BackendName, parsePlan, Plan } from "./plan";
 import { measurePrograms } from "./program";
 import { BenchRegistry, bcryptCost, startDeployed, startVariant, tlsFiles, Variant } from "./registries";
 import { measureRequestPaths } from "./request-paths";
@@ -38,19 +38,64 @@ function cleanup(imgs: readonly OciImage[]): void {
 /** Backends whose peer is the run's one Ceph. */
 const ON_CEPH: readonly BackendName[] = ["s3-ceph", "swift-ceph"];
 
-/** Memory for Ceph's in-memory OSD: everything the plan pushes to it, with headroom. */
-export function cephMemoryBytes(plan: Plan): number {
-    let pushedMiB = 0;
-    for (const b of ON_CEPH) {
+/** MiB the registries on `backends` hold at most: each compared registry keeps every image it was pushed, and each chunk run its layer, until its section ends. */
+function storedMiB(plan: Plan, backends: readonly BackendName[]): number {
+    let mib = 0;
+    for (const b of backends) {
         if (plan.sections.includes("datapath") && plan.backends.includes(b)) {
-            // Each compared registry pushes each image.
-            pushedMiB += plan.objectSizesMiB.reduce((a, size) => a + size * plan.repsFor(size, b) * plan.variantsFor(b).length, 0);
+            const sizes = b === "filesystem" ? plan.sizesMiB : plan.objectSizesMiB;
+            mib += sizes.reduce((a, size) => a + size * plan.repsFor(size, b) * plan.variantsFor(b).length, 0);
         }
         if (plan.sections.includes("chunks") && plan.chunkBackends.includes(b)) {
-            pushedMiB += plan.chunkLayerMiB * plan.chunkMiB.length;
+            mib += plan.chunkLayerMiB * plan.chunkMiB.length;
         }
     }
-    return Math.ceil((pushedMiB * 1.5 + 1024) * MiB);
+    return mib;
+}
+
+/** Memory for Ceph's in-memory OSD: everything the plan pushes to it, with headroom. */
+export function cephMemoryBytes(plan: Plan): number {
+    return Math.ceil((storedMiB(plan, ON_CEPH) * 1.5 + 1024) * MiB);
+}
+
+/**
+ * MiB the plan writes at most: the registries' stores on the work disk (every backend but Ceph's
+ * in-memory OSD), and the client's directory (the push/pull section stages all its images up
+ * front and pulls one at a time; the parallel pulls hold one copy each).
+ */
+export function diskNeedsMiB(plan: Plan): { storeMiB: number; clientMiB: number } {
+    const staged = new Map<number, number>();
+    if (plan.sections.includes("datapath")) {
+        for (const b of plan.backends) {
+            for (const size of b === "filesystem" ? plan.sizesMiB : plan.objectSizesMiB) {
+                staged.set(size, Math.max(staged.get(size) ?? 0, plan.repsFor(size, b)));
+            }
+        }
+    }
+    const clientMiB = Math.max(
+        [...staged].reduce((a, [size, n]) => a + size * n, 0) + Math.max(0, ...staged.keys()),
+        plan.sections.includes("chunks") ? 2 * plan.chunkLayerMiB : 0,
+        plan.sections.includes("concurrency") ? plan.concurrencyImageMiB * (Math.max(...plan.concurrency) + 1) : 0,
+    );
+    return {
+        storeMiB: storedMiB(
+            plan,
+            BACKENDS.filter((b) => !ON_CEPH.includes(b)),
+        ),
+        clientMiB,
+    };
+}
+
+/** Refuses a plan the work disk cannot hold (a full disk fails every registry with HTTP 500), before anything starts. */
+export function checkDisk(plan: Plan, needMiB: number, freeBytes: number, dir: string): void {
+    const need = Math.ceil((needMiB * 1.1 + 1024) * MiB);
+    if (freeBytes < need) {
+        const gib = (b: number) => `${(b / 1024 / MiB).toFixed(1)} GiB`;
+        throw new Error(
+            `the plan writes about ${gib(need)} to ${dir} (every registry keeps the images it was pushed until its section ends), and ${gib(freeBytes)} is free: ` +
+                `lower --reps or --sizes (now ${plan.sizesMiB.join(",")} MiB), or point REGISTRY_E2E_WORK at a bigger disk`,
+        );
+    }
 }
 
 /** Runs the plan; returns the results (also written under plan.outDir). */
@@ -59,9 +104,16 @@ export async function runBench(plan: Plan, command: string, log: (s: string) => 
     const t0 = performance.now();
     const load = new LoadSampler();
     const skipped: { section: string; reason: string }[] = [];
-    // The most the clients hold at once: the biggest image pulled (or staged), or every parallel pull.
-    const clientMiB = Math.max(...plan.sizesMiB, ...plan.objectSizesMiB, plan.chunkLayerMiB, plan.concurrencyImageMiB * Math.max(...plan.concurrency));
-    const client = clientDir(WORK_DIR, Math.ceil((clientMiB * 1.2 + 256) * MiB));
+    const needs = diskNeedsMiB(plan);
+    fs.mkdirSync(WORK_DIR, { recursive: true });
+    const client = clientDir(WORK_DIR, Math.ceil((needs.clientMiB * 1.2 + 256) * MiB));
+    try {
+        const work = fs.statfsSync(WORK_DIR);
+        checkDisk(plan, needs.storeMiB + (client.dir.startsWith(WORK_DIR) ? needs.clientMiB : 0), work.bavail * work.bsize, WORK_DIR);
+    } catch (e) {
+        fs.rmSync(client.dir, { recursive: true, force: true });
+        throw e;
+    }
     const machine = {
         ...machineInfo(WORK_DIR, { "registry 3.x": path.join(CACHE_BIN, peers.go.registry3.binary), "registry 2.8": DEBIAN_REGISTRY }),
         clientFs: client.fs,
