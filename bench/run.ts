@@ -38,13 +38,20 @@ function cleanup(imgs: readonly OciImage[]): void {
 /** Backends whose peer is the run's one Ceph. */
 const ON_CEPH: readonly BackendName[] = ["s3-ceph", "swift-ceph"];
 
-/** MiB the registries on `backends` hold at most: each compared registry keeps every image it was pushed, and each chunk run its layer, until its section ends. */
+/**
+ * MiB the registries on `backends` hold at most. On the object stores each compared registry keeps
+ * every image it was pushed, and each chunk run its layer, until its section ends; on the
+ * filesystem each image is deleted from the store once its pull is verified (discardImage), so
+ * the stores hold one image at a time.
+ */
 function storedMiB(plan: Plan, backends: readonly BackendName[]): number {
     let mib = 0;
     for (const b of backends) {
         if (plan.sections.includes("datapath") && plan.backends.includes(b)) {
-            const sizes = b === "filesystem" ? plan.sizesMiB : plan.objectSizesMiB;
-            mib += sizes.reduce((a, size) => a + size * plan.repsFor(size, b) * plan.variantsFor(b).length, 0);
+            mib +=
+                b === "filesystem"
+                    ? Math.max(0, ...plan.sizesMiB)
+                    : plan.objectSizesMiB.reduce((a, size) => a + size * plan.repsFor(size, b) * plan.variantsFor(b).length, 0);
         }
         if (plan.sections.includes("chunks") && plan.chunkBackends.includes(b)) {
             mib += plan.chunkLayerMiB * plan.chunkMiB.length;
@@ -92,8 +99,8 @@ export function checkDisk(plan: Plan, needMiB: number, freeBytes: number, dir: s
     if (freeBytes < need) {
         const gib = (b: number) => `${(b / 1024 / MiB).toFixed(1)} GiB`;
         throw new Error(
-            `the plan writes about ${gib(need)} to ${dir} (every registry keeps the images it was pushed until its section ends), and ${gib(freeBytes)} is free: ` +
-                `lower --reps or --sizes (now ${plan.sizesMiB.join(",")} MiB), or point REGISTRY_E2E_WORK at a bigger disk`,
+            `the plan writes about ${gib(need)} to ${dir} (the client stages every image up front; registries on object stores keep theirs until the section ends), and ${gib(freeBytes)} is free: ` +
+                `lower --reps, --sizes (now ${plan.sizesMiB.join(",")} MiB) or --object-sizes (now ${plan.objectSizesMiB.join(",")} MiB), or point REGISTRY_E2E_WORK at a bigger disk`,
         );
     }
 }

@@ -2,9 +2,12 @@
 // the report. (The bench itself runs in tests/e2e/bench.spec.ts, without timed assertions.)
 import * as assert from "assert";
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 import { GraphNode, longestChain, waitsFor } from "../bench/graph";
-import { layerSplit, PathSample } from "../bench/datapath";
+import { discardImage, layerSplit, PathSample } from "../bench/datapath";
 import { stackForRoot } from "../bench/backends";
 import { parsePlan } from "../bench/plan";
 import { processTree, RssSampler } from "../bench/machine";
@@ -262,20 +265,61 @@ describe("bench: plan", () => {
         assert.strictEqual(cephMemoryBytes(three), Math.ceil((12 * 1.5 + 1024) * MiB));
     });
 
-    it("sizes the work disk for every image each registry keeps, and refuses a plan that does not fit before anything starts", () => {
-        // The run that filled a 63 GB disk: 10 MiB and 1 GiB, 11 repetitions, six registries on the filesystem.
+    it("sizes the work disk for what the stores and the client hold at once, and refuses a plan that does not fit before anything starts", () => {
+        // The run that filled a 63 GB disk when every registry kept its images: 10 MiB and 1 GiB,
+        // 11 repetitions, six registries on the filesystem. Each image now leaves the filesystem
+        // stores once its pull is verified; the client still stages all of them up front.
         const big = parsePlan(["--sections=datapath", "--backends=filesystem", "--sizes=10,1024", "--reps=11"], "/o");
-        assert.deepStrictEqual(diskNeedsMiB(big), { storeMiB: (10 + 1024) * 11 * 6, clientMiB: (10 + 1024) * 11 + 1024 });
+        assert.deepStrictEqual(diskNeedsMiB(big), { storeMiB: 1024, clientMiB: (10 + 1024) * 11 + 1024 });
+        const bigNeed = diskNeedsMiB(big).storeMiB + diskNeedsMiB(big).clientMiB;
+        assert.doesNotThrow(() => checkDisk(big, bigNeed, 63 * 1024 * MiB, "/w"));
         assert.throws(
-            () => checkDisk(big, diskNeedsMiB(big).storeMiB, 63 * 1024 * MiB, "/w"),
-            /^Error: the plan writes about 74\.3 GiB to \/w \(every registry keeps the images it was pushed until its section ends\), and 63\.0 GiB is free: lower --reps or --sizes \(now 10,1024 MiB\)/,
+            () => checkDisk(big, bigNeed, 10 * 1024 * MiB, "/w"),
+            /^Error: the plan writes about 15\.4 GiB to \/w \(the client stages every image up front; registries on object stores keep theirs until the section ends\), and 10\.0 GiB is free: lower --reps, --sizes \(now 10,1024 MiB\) or --object-sizes \(now 10 MiB\)/,
         );
-        assert.doesNotThrow(() => checkDisk(big, diskNeedsMiB(big).storeMiB, 80 * 1024 * MiB, "/w"));
-        // Ceph's in-memory OSD is not on the disk; Swift's store is; chunk runs keep one layer per chunk size.
+        // Ceph's in-memory OSD is not on the disk; Swift's store is, and keeps every image; chunk runs keep one layer per chunk size.
         const objects = parsePlan(["--sections=datapath,chunks", "--backends=s3-swift,swift-ceph", "--object-sizes=10", "--reps=2"], "/o");
         assert.deepStrictEqual(diskNeedsMiB(objects), { storeMiB: 10 * 2 * 2 + 1024 * 5, clientMiB: 2048 });
         // Parallel pulls hold one copy each, next to the image they pull.
         assert.strictEqual(diskNeedsMiB(parsePlan(["--sections=concurrency", "--concurrency=1,32"], "/o")).clientMiB, 20 * 33);
+    });
+
+    it("deletes a verified image's blobs and repository from a filesystem store, and nothing else", () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "bench-discard-"));
+        try {
+            const write = (file: string, bytes: number) => {
+                fs.mkdirSync(path.dirname(file), { recursive: true });
+                fs.writeFileSync(file, Buffer.alloc(bytes));
+            };
+            const hex = (c: string) => c.repeat(64);
+            // The image as skopeo reads it: an OCI layout with two blobs.
+            const image = path.join(root, "image");
+            write(path.join(image, "blobs", "sha256", hex("a")), 300);
+            write(path.join(image, "blobs", "sha256", hex("b")), 20);
+            // One claim with the tree at its top, one with it a directory down; another image's blob and repository stay.
+            const trees = [path.join(root, "claim-1", "docker", "registry", "v2"), path.join(root, "claim-2", "store", "docker", "registry", "v2")];
+            for (const t of trees) {
+                for (const h of [hex("a"), hex("b"), hex("c")]) {
+                    write(path.join(t, "blobs", "sha256", h.slice(0, 2), h, "data"), h === hex("b") ? 20 : 300);
+                }
+                write(path.join(t, "repositories", "bench", "s10-r0", "_layers", "link"), 1);
+                write(path.join(t, "repositories", "bench", "s10-r1", "_layers", "link"), 1);
+            }
+            const claims = { one: path.join(root, "claim-1"), two: path.join(root, "claim-2"), missing: path.join(root, "none") };
+            assert.strictEqual(discardImage(claims, { dir: image }, "bench/s10-r0"), 2 * 320);
+            for (const t of trees) {
+                assert.ok(!fs.existsSync(path.join(t, "blobs", "sha256", "aa", hex("a"))));
+                assert.ok(!fs.existsSync(path.join(t, "blobs", "sha256", "bb", hex("b"))));
+                assert.ok(!fs.existsSync(path.join(t, "repositories", "bench", "s10-r0")));
+                assert.ok(fs.existsSync(path.join(t, "blobs", "sha256", "cc", hex("c"), "data")));
+                assert.ok(fs.existsSync(path.join(t, "repositories", "bench", "s10-r1", "_layers", "link")));
+            }
+            // The image itself is the client's: untouched. A registry with no claims (object stores) frees nothing.
+            assert.strictEqual(fs.readdirSync(path.join(image, "blobs", "sha256")).length, 2);
+            assert.strictEqual(discardImage({}, { dir: image }, "bench/s10-r0"), 0);
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
     });
 
     it("names a stack of its own per root for backends without a root directory (the RGW user and container follow the stack)", () => {
