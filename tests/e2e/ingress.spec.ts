@@ -167,17 +167,7 @@ describe("access end to end: the Ingress (re-encrypt) in front of the gate", () 
             },
         ]);
         fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
-        proxy = startProc("ingress-stand-in", "nginx", ["-e", "/dev/stderr", "-c", path.join(dir, "nginx.conf")], {
-            env: { PATH: "/usr/sbin:/usr/bin:/bin" },
-            logFile: path.join(dir, "nginx.log"),
-        });
-        await waitFor(
-            `ingress stand-in on ${port}`,
-            async () => (await request(`https://127.0.0.1:${port}/`, { insecure: true })).status > 0,
-            15000,
-            100,
-            proxy,
-        );
+        proxy = await startStandIn("nginx.log");
 
         hostsFile = path.join(dir, "hosts");
         fs.writeFileSync(hostsFile, `127.0.0.1 localhost\n127.0.0.1 ${HOST}\n`);
@@ -192,6 +182,16 @@ describe("access end to end: the Ingress (re-encrypt) in front of the gate", () 
             }
         }
     });
+
+    /** Starts the stand-in from `dir`/nginx.conf and waits until it answers. */
+    async function startStandIn(log: string): Promise<Proc> {
+        const p = startProc("ingress-stand-in", "nginx", ["-e", "/dev/stderr", "-c", path.join(dir, "nginx.conf")], {
+            env: { PATH: "/usr/sbin:/usr/bin:/bin" },
+            logFile: path.join(dir, log),
+        });
+        await waitFor(`ingress stand-in on ${port}`, async () => (await request(`https://127.0.0.1:${port}/`, { insecure: true })).status > 0, 15000, 100, p);
+        return p;
+    }
 
     /** skopeo with `HOST` resolving to 127.0.0.1, trusting the CA output only. */
     function skopeoByName(args: string[]): ReturnType<typeof skopeo> {
@@ -301,17 +301,7 @@ describe("access end to end: the Ingress (re-encrypt) in front of the gate", () 
         assert.ok(proxy !== undefined);
         // nginx reads the trusted CA on (re)load: restart it on the same port.
         await proxy.stop();
-        proxy = startProc("ingress-stand-in", "nginx", ["-e", "/dev/stderr", "-c", path.join(dir, "nginx.conf")], {
-            env: { PATH: "/usr/sbin:/usr/bin:/bin" },
-            logFile: path.join(dir, "nginx-2.log"),
-        });
-        await waitFor(
-            `ingress stand-in on ${port}`,
-            async () => (await request(`https://127.0.0.1:${port}/`, { insecure: true })).status > 0,
-            15000,
-            100,
-            proxy,
-        );
+        proxy = await startStandIn("nginx-2.log");
         const r = await request(`https://127.0.0.1:${port}/v2/`, { insecure: true, headers: { host: `${HOST}:${port}` }, auth: pullCreds });
         assert.strictEqual(r.status, 502);
     });
