@@ -62,16 +62,11 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> 
     return { ms: performance.now() - t0, value };
 }
 
-/**
- * The distribution storage trees (`…/docker/registry/v2`) in a registry's claim directories: at
- * the claim's top (the registry's `rootdirectory` is the mount) or one directory down.
- */
+/** The distribution storage trees in a registry's claim directories (the filesystem driver's `rootdirectory` is the claim's mount). */
 function storageTrees(claimDirs: Readonly<Record<string, string>>): string[] {
-    const tree = (d: string) => path.join(d, "docker", "registry", "v2");
-    return Object.values(claimDirs).flatMap((d) => {
-        const below = fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
-        return [d, ...below.map((e) => path.join(d, e.name))].map(tree).filter((t) => fs.existsSync(t));
-    });
+    return Object.values(claimDirs)
+        .map((d) => path.join(d, "docker", "registry", "v2"))
+        .filter((t) => fs.existsSync(t));
 }
 
 /**

@@ -77,7 +77,7 @@ export function datapathTable(samples: readonly PathSample[]): string {
         {
             header: "paired (push/pull)",
             align: "right",
-            value: (r) => againstDeployed(r, (d, s, dir) => (dir === "push" ? pairedRatio(d.pushMs, s.pushMs) : pairedRatio(d.pullMs, s.pullMs))),
+            value: (r) => againstDeployed(r, (d, s, dir) => pairedRatio(d[`${dir}Ms`], s[`${dir}Ms`])),
         },
         { header: "errors", align: "right", value: (r) => String(r.s.errors.length) },
     ];

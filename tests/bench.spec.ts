@@ -296,8 +296,8 @@ describe("bench: plan", () => {
             const image = path.join(root, "image");
             write(path.join(image, "blobs", "sha256", hex("a")), 300);
             write(path.join(image, "blobs", "sha256", hex("b")), 20);
-            // One claim with the tree at its top, one with it a directory down; another image's blob and repository stay.
-            const trees = [path.join(root, "claim-1", "docker", "registry", "v2"), path.join(root, "claim-2", "store", "docker", "registry", "v2")];
+            // Two claims (a registry's data and, say, a second one); another image's blob and repository stay.
+            const trees = [path.join(root, "claim-1", "docker", "registry", "v2"), path.join(root, "claim-2", "docker", "registry", "v2")];
             for (const t of trees) {
                 for (const h of [hex("a"), hex("b"), hex("c")]) {
                     write(path.join(t, "blobs", "sha256", h.slice(0, 2), h, "data"), h === hex("b") ? 20 : 300);

@@ -148,13 +148,16 @@ describe("access end to end: the Ingress (re-encrypt) in front of the gate", () 
                                 name: "location",
                                 args: ["/"],
                                 block: [
-                                    // The headers ingress-nginx sets on every proxied request.
+                                    // The forwarding headers ingress-nginx's nginx.tmpl sets on every proxied
+                                    // request (X-Request-ID and the websocket ones left out).
                                     { name: "proxy_set_header", args: ["Host", "$http_host"] },
                                     { name: "proxy_set_header", args: ["X-Real-IP", "$remote_addr"] },
                                     { name: "proxy_set_header", args: ["X-Forwarded-For", "$remote_addr"] },
                                     { name: "proxy_set_header", args: ["X-Forwarded-Host", "$http_host"] },
                                     { name: "proxy_set_header", args: ["X-Forwarded-Port", String(port)] },
                                     { name: "proxy_set_header", args: ["X-Forwarded-Proto", "https"] },
+                                    { name: "proxy_set_header", args: ["X-Scheme", "https"] },
+                                    { name: "proxy_set_header", args: ["Proxy", ""] },
                                     { name: "proxy_http_version", args: ["1.1"] },
                                     ...location,
                                     // The Service's address here; the name verified stays the annotation's.
